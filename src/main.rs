@@ -1,0 +1,3 @@
+//! The `probeshare` command line.
+
+fn main() {}

@@ -1,0 +1,333 @@
+//! The debug-probe abstraction every layer above the hardware talks to.
+//!
+//! [`DebugProbe`] has one method per hardware operation of the remote probe
+//! protocol; [`Op`] is the same set of operations as plain values, so the
+//! arbiter can queue, reorder and inspect them without knowing JSON, and the
+//! probe worker can run them with [`execute`]. Errors are [`ProbeError`]; the
+//! mapping to wire status codes lives in `protocol`, nowhere else.
+
+pub mod worker;
+
+use std::fmt;
+
+/// A wire protocol a probe can drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WireProtocol {
+    Swd,
+    Jtag,
+}
+
+impl WireProtocol {
+    /// The name pyOCD uses (`DebugProbe.Protocol[name]`).
+    pub fn name(self) -> &'static str {
+        match self {
+            WireProtocol::Swd => "SWD",
+            WireProtocol::Jtag => "JTAG",
+        }
+    }
+}
+
+impl fmt::Display for WireProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a `connect` asks for: a specific protocol, or the probe's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolRequest {
+    Default,
+    Specific(WireProtocol),
+}
+
+/// Optional abilities, named as pyOCD's `DebugProbe.Capability` members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    SwjSequence,
+    Swo,
+    BankedDpRegisters,
+    Apv2Addresses,
+    ManagedApSelection,
+    ManagedDpBankSel,
+    SwdSequence,
+    JtagSequence,
+    PinAccess,
+}
+
+impl Capability {
+    /// The name pyOCD uses on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::SwjSequence => "SWJ_SEQUENCE",
+            Capability::Swo => "SWO",
+            Capability::BankedDpRegisters => "BANKED_DP_REGISTERS",
+            Capability::Apv2Addresses => "APv2_ADDRESSES",
+            Capability::ManagedApSelection => "MANAGED_AP_SELECTION",
+            Capability::ManagedDpBankSel => "MANAGED_DPBANKSEL",
+            Capability::SwdSequence => "SWD_SEQUENCE",
+            Capability::JtagSequence => "JTAG_SEQUENCE",
+            Capability::PinAccess => "PIN_ACCESS",
+        }
+    }
+}
+
+/// Static facts about a probe, known before it is opened, so the server can
+/// answer `readprop` without a probe call on the event-loop thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeInfo {
+    pub unique_id: String,
+    pub vendor_name: String,
+    pub product_name: String,
+    pub description: String,
+    pub supported_wire_protocols: Vec<WireProtocol>,
+    pub capabilities: Vec<Capability>,
+}
+
+/// One element of an `swd_sequence` request: `cycles` TCK cycles (1..=64),
+/// either driving `bits` (LSB first) or, when `bits` is `None`, reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwdSequence {
+    pub cycles: u8,
+    pub bits: Option<u64>,
+}
+
+/// The result of `swd_sequence`: the probe's status byte and one byte string
+/// per input sequence (pyOCD's `Tuple[int, Sequence[bytes]]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwdSequenceReply {
+    pub status: u8,
+    pub captured: Vec<Vec<u8>>,
+}
+
+/// A hardware operation, as a value. Lock/unlock and the memory-handle
+/// requests are not here: the arbiter and the server own those.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Open,
+    Close,
+    Connect(ProtocolRequest),
+    Disconnect,
+    /// `bit_count` bits from `bits`, LSB of byte 0 first (up to 256 bits).
+    SwjSequence {
+        bit_count: u16,
+        bits: Vec<u8>,
+    },
+    SwdSequence(Vec<SwdSequence>),
+    JtagSequence {
+        cycles: u8,
+        tms: bool,
+        read_tdo: bool,
+        tdi: u64,
+    },
+    SetClock(u32),
+    Reset,
+    AssertReset(bool),
+    IsResetAsserted,
+    Flush,
+    ReadDp(u32),
+    WriteDp {
+        addr: u32,
+        value: u32,
+    },
+    ReadAp(u32),
+    WriteAp {
+        addr: u32,
+        value: u32,
+    },
+    ReadApMultiple {
+        addr: u32,
+        count: u32,
+    },
+    WriteApMultiple {
+        addr: u32,
+        values: Vec<u32>,
+    },
+    HasSwo,
+    SwoStart(u32),
+    SwoStop,
+    SwoRead,
+}
+
+impl Op {
+    /// The wire name of the request this operation came from (for logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Open => "open",
+            Op::Close => "close",
+            Op::Connect(_) => "connect",
+            Op::Disconnect => "disconnect",
+            Op::SwjSequence { .. } => "swj_sequence",
+            Op::SwdSequence(_) => "swd_sequence",
+            Op::JtagSequence { .. } => "jtag_sequence",
+            Op::SetClock(_) => "set_clock",
+            Op::Reset => "reset",
+            Op::AssertReset(_) => "assert_reset",
+            Op::IsResetAsserted => "is_reset_asserted",
+            Op::Flush => "flush",
+            Op::ReadDp(_) => "read_dp",
+            Op::WriteDp { .. } => "write_dp",
+            Op::ReadAp(_) => "read_ap",
+            Op::WriteAp { .. } => "write_ap",
+            Op::ReadApMultiple { .. } => "read_ap_multiple",
+            Op::WriteApMultiple { .. } => "write_ap_multiple",
+            Op::HasSwo => "has_swo",
+            Op::SwoStart(_) => "swo_start",
+            Op::SwoStop => "swo_stop",
+            Op::SwoRead => "swo_read",
+        }
+    }
+}
+
+/// A memory access through a memory-interface handle (`read_mem`,
+/// `write_block32`, …). The handle itself is resolved by the server, so
+/// this carries only what the access needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemoryOp {
+    /// `size` is 8, 16 or 32 (bits).
+    Read { addr: u32, size: u8 },
+    Write { addr: u32, value: u32, size: u8 },
+    ReadBlock32 { addr: u32, count: u32 },
+    WriteBlock32 { addr: u32, data: Vec<u32> },
+    ReadBlock8 { addr: u32, count: u32 },
+    WriteBlock8 { addr: u32, data: Vec<u8> },
+}
+
+/// What a successful operation returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpOutput {
+    /// Nothing (the response carries no `result`).
+    Done,
+    Word(u32),
+    Words(Vec<u32>),
+    Bool(bool),
+    Bytes(Vec<u8>),
+    /// `jtag_sequence`: TDO bits when they were asked for, else null.
+    Tdo(Option<u64>),
+    SwdSequence(SwdSequenceReply),
+    /// `connect`: the protocol the probe actually brought up.
+    Connected(WireProtocol),
+}
+
+/// Why a probe operation failed. Each variant has exactly one wire status
+/// (see `protocol::status_code`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// The probe is gone (unplugged, USB error): status 2.
+    #[error("probe disconnected: {0}")]
+    Disconnected(String),
+    /// The probe refused or failed a command: status 3.
+    #[error("{0}")]
+    Probe(String),
+    /// The probe cannot do this at all: status 3.
+    #[error("{0} is not supported by this probe")]
+    Unsupported(&'static str),
+    /// SWD protocol error, NO_ACK or parity error: status 10.
+    #[error("transfer error: {0}")]
+    Transfer(String),
+    /// WAIT after retries: status 11.
+    #[error("transfer timeout: {0}")]
+    TransferTimeout(String),
+    /// FAULT acknowledge: status 12.
+    #[error("transfer fault: {0}")]
+    TransferFault(String),
+    /// An argument the probe cannot accept (bad register address, …): status 1.
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+pub type ProbeResult<T> = Result<T, ProbeError>;
+
+/// A debug probe. Methods block (USB calls do), so they only ever run on the
+/// probe's worker thread. Optional abilities default to "not supported".
+pub trait DebugProbe: Send {
+    fn info(&self) -> &ProbeInfo;
+    fn open(&mut self) -> ProbeResult<()>;
+    fn close(&mut self) -> ProbeResult<()>;
+    /// Brings up the wire; returns the protocol actually in use.
+    fn connect(&mut self, protocol: ProtocolRequest) -> ProbeResult<WireProtocol>;
+    fn disconnect(&mut self) -> ProbeResult<()>;
+    fn swj_sequence(&mut self, bit_count: u16, bits: &[u8]) -> ProbeResult<()>;
+    fn set_clock(&mut self, hz: u32) -> ProbeResult<()>;
+    fn reset(&mut self) -> ProbeResult<()>;
+    fn assert_reset(&mut self, asserted: bool) -> ProbeResult<()>;
+    fn is_reset_asserted(&mut self) -> ProbeResult<bool>;
+    fn flush(&mut self) -> ProbeResult<()>;
+    fn read_dp(&mut self, addr: u32) -> ProbeResult<u32>;
+    fn write_dp(&mut self, addr: u32, value: u32) -> ProbeResult<()>;
+    fn read_ap(&mut self, addr: u32) -> ProbeResult<u32>;
+    fn write_ap(&mut self, addr: u32, value: u32) -> ProbeResult<()>;
+
+    fn read_ap_multiple(&mut self, addr: u32, count: u32) -> ProbeResult<Vec<u32>> {
+        (0..count).map(|_| self.read_ap(addr)).collect()
+    }
+
+    fn write_ap_multiple(&mut self, addr: u32, values: &[u32]) -> ProbeResult<()> {
+        values.iter().try_for_each(|&v| self.write_ap(addr, v))
+    }
+
+    fn swd_sequence(&mut self, _sequences: &[SwdSequence]) -> ProbeResult<SwdSequenceReply> {
+        Err(ProbeError::Unsupported("swd_sequence"))
+    }
+
+    fn jtag_sequence(
+        &mut self,
+        _cycles: u8,
+        _tms: bool,
+        _read_tdo: bool,
+        _tdi: u64,
+    ) -> ProbeResult<Option<u64>> {
+        Err(ProbeError::Unsupported("jtag_sequence"))
+    }
+
+    fn has_swo(&self) -> bool {
+        false
+    }
+
+    fn swo_start(&mut self, _baudrate: u32) -> ProbeResult<()> {
+        Err(ProbeError::Unsupported("SWO"))
+    }
+
+    fn swo_stop(&mut self) -> ProbeResult<()> {
+        Err(ProbeError::Unsupported("SWO"))
+    }
+
+    fn swo_read(&mut self) -> ProbeResult<Vec<u8>> {
+        Err(ProbeError::Unsupported("SWO"))
+    }
+}
+
+/// Runs one operation on a probe.
+pub fn execute(probe: &mut dyn DebugProbe, op: &Op) -> ProbeResult<OpOutput> {
+    use OpOutput::*;
+    Ok(match op {
+        Op::Open => probe.open().map(|_| Done)?,
+        Op::Close => probe.close().map(|_| Done)?,
+        Op::Connect(p) => Connected(probe.connect(*p)?),
+        Op::Disconnect => probe.disconnect().map(|_| Done)?,
+        Op::SwjSequence { bit_count, bits } => probe.swj_sequence(*bit_count, bits).map(|_| Done)?,
+        Op::SwdSequence(seqs) => SwdSequence(probe.swd_sequence(seqs)?),
+        Op::JtagSequence {
+            cycles,
+            tms,
+            read_tdo,
+            tdi,
+        } => Tdo(probe.jtag_sequence(*cycles, *tms, *read_tdo, *tdi)?),
+        Op::SetClock(hz) => probe.set_clock(*hz).map(|_| Done)?,
+        Op::Reset => probe.reset().map(|_| Done)?,
+        Op::AssertReset(a) => probe.assert_reset(*a).map(|_| Done)?,
+        Op::IsResetAsserted => Bool(probe.is_reset_asserted()?),
+        Op::Flush => probe.flush().map(|_| Done)?,
+        Op::ReadDp(addr) => Word(probe.read_dp(*addr)?),
+        Op::WriteDp { addr, value } => probe.write_dp(*addr, *value).map(|_| Done)?,
+        Op::ReadAp(addr) => Word(probe.read_ap(*addr)?),
+        Op::WriteAp { addr, value } => probe.write_ap(*addr, *value).map(|_| Done)?,
+        Op::ReadApMultiple { addr, count } => Words(probe.read_ap_multiple(*addr, *count)?),
+        Op::WriteApMultiple { addr, values } => {
+            probe.write_ap_multiple(*addr, values).map(|_| Done)?
+        }
+        Op::HasSwo => Bool(probe.has_swo()),
+        Op::SwoStart(baud) => probe.swo_start(*baud).map(|_| Done)?,
+        Op::SwoStop => probe.swo_stop().map(|_| Done)?,
+        Op::SwoRead => Bytes(probe.swo_read()?),
+    })
+}

@@ -1,0 +1,120 @@
+//! The probe worker: one thread per probe owns the device.
+//!
+//! USB calls block, so no probe call may run on the event-loop thread. The
+//! loop sends batches of [`Job`]s over a crossbeam channel; the worker runs
+//! them in order and sends the [`Completion`]s back, then wakes the loop
+//! through the shared `mio::Waker`. Batching matters: a pipelining client's
+//! sixteen requests cost one channel hop each way, not sixteen.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::{execute, DebugProbe, Op, OpOutput, ProbeResult};
+
+/// Identifies one job between the arbiter and the worker.
+pub type JobId = u64;
+
+/// One operation for the worker to run.
+#[derive(Debug)]
+pub struct Job {
+    pub id: JobId,
+    pub op: Op,
+}
+
+/// The outcome of one [`Job`].
+#[derive(Debug)]
+pub struct Completion {
+    pub id: JobId,
+    pub result: ProbeResult<OpOutput>,
+}
+
+/// Something the loop can be woken through; `mio::Waker` in the server, a
+/// counter in tests.
+pub trait Wake: Send + Sync + 'static {
+    fn wake(&self);
+}
+
+impl Wake for mio::Waker {
+    fn wake(&self) {
+        // A failed wake means the poll is gone, i.e. the loop is shutting down.
+        let _ = mio::Waker::wake(self);
+    }
+}
+
+/// Handle to a running worker thread.
+pub struct ProbeWorker {
+    jobs: Option<Sender<Vec<Job>>>,
+    completions: Receiver<Vec<Completion>>,
+    thread: Option<JoinHandle<Box<dyn DebugProbe>>>,
+}
+
+impl ProbeWorker {
+    /// Starts a worker that owns `probe` and wakes `waker` after each batch.
+    pub fn spawn(probe: Box<dyn DebugProbe>, waker: Arc<dyn Wake>) -> std::io::Result<Self> {
+        let (job_tx, job_rx) = crossbeam_channel::unbounded::<Vec<Job>>();
+        let (done_tx, done_rx) = crossbeam_channel::unbounded();
+        let name = format!("probe {}", probe.info().unique_id);
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || run(probe, job_rx, done_tx, waker))?;
+        Ok(ProbeWorker {
+            jobs: Some(job_tx),
+            completions: done_rx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a batch; results arrive through [`ProbeWorker::try_completions`].
+    pub fn submit(&self, batch: Vec<Job>) {
+        if let Some(tx) = &self.jobs {
+            // The worker only exits once `jobs` is dropped, so this cannot fail.
+            let _ = tx.send(batch);
+        }
+    }
+
+    /// Every completion that has arrived so far (several wakes may have been
+    /// folded into one event, so drain until empty).
+    pub fn try_completions(&self) -> impl Iterator<Item = Completion> + '_ {
+        self.completions.try_iter().flatten()
+    }
+
+    /// Stops the thread after it has run everything already submitted and
+    /// returns the probe.
+    pub fn join(mut self) -> Option<Box<dyn DebugProbe>> {
+        self.jobs = None;
+        self.thread.take().and_then(|t| t.join().ok())
+    }
+}
+
+impl Drop for ProbeWorker {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(
+    mut probe: Box<dyn DebugProbe>,
+    jobs: Receiver<Vec<Job>>,
+    done: Sender<Vec<Completion>>,
+    waker: Arc<dyn Wake>,
+) -> Box<dyn DebugProbe> {
+    while let Ok(batch) = jobs.recv() {
+        let results = batch
+            .into_iter()
+            .map(|job| Completion {
+                id: job.id,
+                result: execute(probe.as_mut(), &job.op),
+            })
+            .collect();
+        if done.send(results).is_err() {
+            break;
+        }
+        waker.wake();
+    }
+    probe
+}
