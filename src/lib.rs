@@ -1,4 +1,9 @@
 //! probeshare: share USB debug probes over TCP with pyOCD's remote probe
 //! protocol. See ARCHITECTURE.md for the map; the binary is `src/main.rs`.
 
+pub mod arbiter;
+pub mod bench;
 pub mod probe;
+pub mod protocol;
+pub mod server;
+pub mod sim;

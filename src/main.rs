@@ -1,3 +1,152 @@
-//! The `probeshare` command line.
+//! The `probeshare` command line: `serve` a probe, `bench` the server.
 
-fn main() {}
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use probeshare::probe::DebugProbe;
+use probeshare::server::{self, Limits, ServerConfig};
+use probeshare::sim::SimProbe;
+
+#[derive(Parser)]
+#[command(version, about = "Share debug probes over TCP with pyOCD's remote probe protocol")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a probe to any number of pyOCD clients.
+    Serve(ServeArgs),
+    /// Measure the server against a trivial floor server.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The probe to serve: `sim` for the virtual Cortex-M target.
+    #[arg(long)]
+    probe: String,
+    /// TCP port; 0 picks a free one (the log line names it).
+    #[arg(long, default_value_t = 5555)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Allow listening on an address other machines can reach.
+    #[arg(long)]
+    allow_remote: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Args)]
+struct LimitArgs {
+    /// Longest request line in bytes.
+    #[arg(long, default_value_t = Limits::default().max_line_bytes)]
+    max_line_bytes: usize,
+    /// Largest element count of a block request.
+    #[arg(long, default_value_t = Limits::default().max_block_elements)]
+    max_block_elements: usize,
+    /// Most client connections held at once.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Response bytes queued for a client before its reading pauses.
+    #[arg(long, default_value_t = Limits::default().max_unsent_bytes)]
+    max_unsent_bytes: usize,
+    /// Requests of a client awaiting responses before its reading pauses.
+    #[arg(long, default_value_t = Limits::default().max_pending_requests)]
+    max_pending_requests: usize,
+    /// Close a connection silent for this many seconds (0: never).
+    #[arg(long, default_value_t = 0)]
+    idle_timeout_secs: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_line_bytes: self.max_line_bytes,
+            max_block_elements: self.max_block_elements,
+            max_connections: self.max_connections,
+            max_unsent_bytes: self.max_unsent_bytes.max(1),
+            max_pending_requests: self.max_pending_requests.max(1),
+            idle_timeout: (self.idle_timeout_secs > 0)
+                .then(|| Duration::from_secs(self.idle_timeout_secs)),
+        }
+    }
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Seconds each server is driven per scenario and round.
+    #[arg(long, default_value_t = 1.0)]
+    seconds: f64,
+    /// Rounds per scenario; medians are reported.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Bench(args) => bench(args),
+    };
+    if let Err(e) = result {
+        eprintln!("probeshare: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn open_probe(name: &str) -> Result<Box<dyn DebugProbe>> {
+    match name {
+        "sim" => Ok(Box::new(SimProbe::new("sim"))),
+        other => bail!("unknown probe '{other}' (available: sim)"),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    if !args.bind.is_loopback() && !args.allow_remote {
+        bail!(
+            "refusing to listen on {}: it is reachable from other machines; \
+             pass --allow-remote to allow that",
+            args.bind
+        );
+    }
+    let probe = open_probe(&args.probe)?;
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let config = ServerConfig {
+        limits: args.limits.limits(),
+    };
+    let mut handle = server::spawn(listener, probe, config).context("cannot start the server")?;
+    let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot handle signals")?;
+    let stopper = handle.stopper();
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            log::info!("signal {signal}: shutting down");
+            stopper.stop();
+        }
+    });
+    handle.join();
+    Ok(())
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let handle = server::spawn(listener, Box::new(SimProbe::new("sim")), ServerConfig::default())?;
+    let config = probeshare::bench::BenchConfig {
+        duration_per_round: Duration::from_secs_f64(args.seconds),
+        rounds: args.rounds.max(1),
+        ..Default::default()
+    };
+    probeshare::bench::run(&config, handle.local_addr())?;
+    handle.shutdown();
+    Ok(())
+}

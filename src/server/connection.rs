@@ -1,0 +1,336 @@
+//! One client connection: LF framing of what it sends, in-order response
+//! slots, and the bounded write queue.
+//!
+//! Requests are answered in the order they arrived even though some are
+//! answered at once (`hello`, `readprop`) and others only when the probe
+//! worker is done. Every request gets a ticket; a response waits in its slot
+//! until every earlier one is ready, then moves to the write queue.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+
+use mio::net::TcpStream;
+
+use crate::arbiter::Ticket;
+
+/// How much is read from the socket per `read` call.
+pub const READ_CHUNK: usize = 64 * 1024;
+
+/// A complete line taken from the read buffer, or a line that was too long.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame {
+    Line(Vec<u8>),
+    /// A line exceeded the limit; what was received of it has been dropped
+    /// and the rest will be skipped up to its LF.
+    TooLong,
+}
+
+/// Splits a byte stream at LF with a cap on line length, so a peer that
+/// never sends LF costs at most `max_line` bytes of memory.
+#[derive(Debug)]
+pub struct LineFramer {
+    buf: Vec<u8>,
+    /// Where the next search for LF starts (everything before has none).
+    scanned: usize,
+    max_line: usize,
+    discarding: bool,
+}
+
+impl LineFramer {
+    pub fn new(max_line: usize) -> Self {
+        LineFramer {
+            buf: Vec::new(),
+            scanned: 0,
+            max_line,
+            discarding: false,
+        }
+    }
+
+    /// Reads once from `src` through `scratch` into the buffer; returns the
+    /// byte count (0 at EOF).
+    pub fn read_from(&mut self, src: &mut impl Read, scratch: &mut [u8]) -> io::Result<usize> {
+        // Read no further than the limit allows: a line of max_line bytes plus
+        // its LF fits, anything longer is known too long before it is stored.
+        let room = (self.max_line + 1).saturating_sub(self.buf.len()).max(1);
+        let want = room.min(scratch.len());
+        let n = src.read(&mut scratch[..want])?;
+        self.buf.extend_from_slice(&scratch[..n]);
+        Ok(n)
+    }
+
+    /// Takes the next frame out of the buffer, if a whole one is there.
+    pub fn next_frame(&mut self) -> Option<Frame> {
+        loop {
+            let lf = self.buf[self.scanned..].iter().position(|&b| b == b'\n');
+            match lf {
+                Some(offset) => {
+                    let end = self.scanned + offset;
+                    let mut line: Vec<u8> = self.buf.drain(..=end).collect();
+                    self.scanned = 0;
+                    if std::mem::take(&mut self.discarding) {
+                        continue;
+                    }
+                    line.pop();
+                    return Some(Frame::Line(line));
+                }
+                None if self.discarding => {
+                    self.drop_buffer();
+                    return None;
+                }
+                None if self.buf.len() > self.max_line => {
+                    self.drop_buffer();
+                    self.discarding = true;
+                    return Some(Frame::TooLong);
+                }
+                None => {
+                    self.scanned = self.buf.len();
+                    if self.buf.is_empty() && self.buf.capacity() > READ_CHUNK {
+                        self.buf = Vec::new();
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn drop_buffer(&mut self) {
+        // Release the memory too: this is the path a hostile peer drives.
+        self.buf = Vec::new();
+        self.scanned = 0;
+    }
+}
+
+/// A response slot: the ticket of a request and, once known, its encoded
+/// response line.
+#[derive(Debug)]
+struct Slot {
+    ticket: Ticket,
+    request_id: i64,
+    response: Option<Vec<u8>>,
+}
+
+/// Responses in request order, then bytes waiting for the socket.
+#[derive(Debug, Default)]
+pub struct ResponseQueue {
+    slots: VecDeque<Slot>,
+    next_ticket: Ticket,
+    out: Vec<u8>,
+    written: usize,
+}
+
+impl ResponseQueue {
+    /// Reserves the next slot for the request with wire id `request_id`
+    /// and returns its ticket.
+    pub fn reserve(&mut self, request_id: i64) -> Ticket {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.slots.push_back(Slot {
+            ticket,
+            request_id,
+            response: None,
+        });
+        ticket
+    }
+
+    /// Fills a reserved slot; moves every ready response at the front to the
+    /// write buffer. Unknown tickets (a slot already gone) are ignored.
+    /// `encode` gets the buffer to append to and the request's wire id.
+    pub fn fill(&mut self, ticket: Ticket, encode: impl FnOnce(&mut Vec<u8>, i64)) {
+        let Some(front) = self.slots.front() else {
+            return;
+        };
+        let Some(index) = ticket.checked_sub(front.ticket) else {
+            return;
+        };
+        let Ok(index) = usize::try_from(index) else {
+            return;
+        };
+        if index == 0 {
+            // The common case: the oldest request; encode straight into `out`.
+            if let Some(slot) = self.slots.pop_front() {
+                encode(&mut self.out, slot.request_id);
+            }
+        } else if let Some(slot) = self.slots.get_mut(index) {
+            if slot.response.is_none() {
+                let mut line = Vec::new();
+                encode(&mut line, slot.request_id);
+                slot.response = Some(line);
+            }
+            return;
+        } else {
+            return;
+        }
+        while let Some(Slot {
+            response: Some(_), ..
+        }) = self.slots.front()
+        {
+            if let Some(Slot {
+                response: Some(line),
+                ..
+            }) = self.slots.pop_front()
+            {
+                self.out.extend_from_slice(&line);
+            }
+        }
+    }
+
+    /// Requests that have no response yet.
+    pub fn pending(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Bytes encoded but not yet accepted by the socket.
+    pub fn unwritten(&self) -> usize {
+        self.out.len() - self.written
+    }
+
+    /// Writes as much as the socket takes. `Ok(())` also when it would block.
+    pub fn write_to(&mut self, dst: &mut impl Write) -> io::Result<()> {
+        while self.written < self.out.len() {
+            match dst.write(&self.out[self.written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
+            if self.out.capacity() > 4 * READ_CHUNK {
+                self.out = Vec::new();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything the event loop keeps for one client.
+#[derive(Debug)]
+pub struct Connection {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub framer: LineFramer,
+    pub responses: ResponseQueue,
+    pub said_hello: bool,
+    /// The peer sent EOF: answer what is pending, then close.
+    pub read_closed: bool,
+    /// The interest currently registered with the poll.
+    pub interest: Option<mio::Interest>,
+    pub last_activity: std::time::Instant,
+}
+
+impl Connection {
+    pub fn new(stream: TcpStream, peer: SocketAddr, max_line: usize) -> Self {
+        Connection {
+            stream,
+            peer,
+            framer: LineFramer::new(max_line),
+            responses: ResponseQueue::default(),
+            said_hello: false,
+            read_closed: false,
+            interest: None,
+            last_activity: std::time::Instant::now(),
+        }
+    }
+
+    /// Whether everything asked has been answered and sent.
+    pub fn is_drained(&self) -> bool {
+        self.responses.pending() == 0 && self.responses.unwritten() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framer_with(max_line: usize, input: &[u8]) -> (LineFramer, Vec<Frame>) {
+        let mut framer = LineFramer::new(max_line);
+        let mut src = input;
+        let mut frames = Vec::new();
+        let mut scratch = vec![0; 7];
+        while framer.read_from(&mut src, &mut scratch).unwrap() > 0 {
+            while let Some(f) = framer.next_frame() {
+                frames.push(f);
+            }
+        }
+        (framer, frames)
+    }
+
+    #[test]
+    fn lines_are_split_at_lf_across_reads() {
+        let (_, frames) = framer_with(100, b"a\nbc\n\nd");
+        assert_eq!(
+            frames,
+            vec![
+                Frame::Line(b"a".to_vec()),
+                Frame::Line(b"bc".to_vec()),
+                Frame::Line(b"".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn over_long_line_is_reported_once_and_skipped_to_its_lf() {
+        let mut input = vec![b'x'; 50];
+        input.extend_from_slice(b"\nok\n");
+        let (framer, frames) = framer_with(10, &input);
+        assert_eq!(frames, vec![Frame::TooLong, Frame::Line(b"ok".to_vec())]);
+        assert!(framer.buf.capacity() <= 11 + READ_CHUNK);
+    }
+
+    #[test]
+    fn line_of_exactly_the_limit_is_accepted() {
+        let mut input = vec![b'y'; 10];
+        input.push(b'\n');
+        let (_, frames) = framer_with(10, &input);
+        assert_eq!(frames, vec![Frame::Line(vec![b'y'; 10])]);
+    }
+
+    #[test]
+    fn framer_never_buffers_more_than_the_limit() {
+        let mut framer = LineFramer::new(1000);
+        let mut src = std::io::repeat(b'z');
+        let mut too_long = 0;
+        let mut scratch = vec![0; READ_CHUNK];
+        for _ in 0..100 {
+            framer.read_from(&mut src, &mut scratch).unwrap();
+            assert!(framer.buf.len() <= 1001);
+            while let Some(f) = framer.next_frame() {
+                assert_eq!(f, Frame::TooLong);
+                too_long += 1;
+            }
+        }
+        assert_eq!(too_long, 1);
+    }
+
+    #[test]
+    fn responses_leave_in_ticket_order() {
+        let mut q = ResponseQueue::default();
+        let a = q.reserve(7);
+        let b = q.reserve(8);
+        let c = q.reserve(9);
+        q.fill(c, |o, id| o.extend_from_slice(format!("c{id}\n").as_bytes()));
+        q.fill(b, |o, id| o.extend_from_slice(format!("b{id}\n").as_bytes()));
+        assert_eq!(q.unwritten(), 0);
+        q.fill(a, |o, id| o.extend_from_slice(format!("a{id}\n").as_bytes()));
+        let mut sink = Vec::new();
+        q.write_to(&mut sink).unwrap();
+        assert_eq!(sink, b"a7\nb8\nc9\n");
+        assert_eq!(q.pending(), 0);
+    }
+
+    #[test]
+    fn unknown_ticket_is_ignored() {
+        let mut q = ResponseQueue::default();
+        let a = q.reserve(1);
+        q.fill(a + 5, |o, _| o.extend_from_slice(b"x\n"));
+        q.fill(a, |o, _| o.extend_from_slice(b"a\n"));
+        q.fill(a, |o, _| o.extend_from_slice(b"again\n"));
+        let mut sink = Vec::new();
+        q.write_to(&mut sink).unwrap();
+        assert_eq!(sink, b"a\n");
+    }
+}

@@ -1,0 +1,155 @@
+//! The TCP front of one served probe: a mio event loop that owns the
+//! listener and every client connection.
+//!
+//! [`spawn`] takes an already-bound listener (so tests bind port 0 and run
+//! many servers side by side) and a probe, starts the probe's worker thread
+//! and the loop thread, and returns a [`ServerHandle`]. The loop frames
+//! requests, answers those that touch no hardware (`hello`, `readprop`) at
+//! once, and routes the rest through the arbiter to the worker. Nothing on
+//! the loop thread blocks.
+
+mod connection;
+mod event_loop;
+mod requests;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::probe::DebugProbe;
+
+pub use connection::{Frame, LineFramer};
+
+/// Resource limits (protocol.md, "Limits"). Hitting one is an error response
+/// or a logged disconnect of that client alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest request line in bytes, LF excluded.
+    pub max_line_bytes: usize,
+    /// Largest word/byte count of a block request or data list.
+    pub max_block_elements: usize,
+    /// Connections held at once; more are refused with a message.
+    pub max_connections: usize,
+    /// Encoded responses queued for a client before its reading pauses.
+    pub max_unsent_bytes: usize,
+    /// Requests of one client waiting for their response before its
+    /// reading pauses.
+    pub max_pending_requests: usize,
+    /// Close connections that send nothing for this long.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: 16 << 20,
+            max_block_elements: 1 << 20,
+            max_connections: 4096,
+            max_unsent_bytes: 4 << 20,
+            max_pending_requests: 4096,
+            idle_timeout: None,
+        }
+    }
+}
+
+/// How to serve one probe.
+#[derive(Clone, Debug, Default)]
+pub struct ServerConfig {
+    pub limits: Limits,
+}
+
+/// A running server. Dropping it shuts the server down.
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    waker: Arc<mio::Waker>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The address the listener is bound to (with the real port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle that can ask the server to stop from another thread (a
+    /// signal handler thread, say).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            stop: self.stop.clone(),
+            waker: self.waker.clone(),
+        }
+    }
+
+    /// Stops accepting, releases every client, disconnects and closes the
+    /// probe, and waits for the loop to finish.
+    pub fn shutdown(mut self) {
+        self.stopper().stop();
+        self.join();
+    }
+
+    /// Waits until the server has stopped (after [`Stopper::stop`]).
+    pub fn join(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stopper().stop();
+        self.join();
+    }
+}
+
+/// Asks a server to stop; cheap to clone and send to other threads.
+#[derive(Clone)]
+pub struct Stopper {
+    stop: Arc<AtomicBool>,
+    waker: Arc<mio::Waker>,
+}
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+    }
+}
+
+/// Serves `probe` on `listener` until stopped. Logs the line tools wait
+/// for: `Serving debug probe <unique_id> (<description>) on <addr>:<port>`.
+pub fn spawn(
+    listener: std::net::TcpListener,
+    probe: Box<dyn DebugProbe>,
+    config: ServerConfig,
+) -> std::io::Result<ServerHandle> {
+    listener.set_nonblocking(true)?;
+    let local_addr = listener.local_addr()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let info = probe.info().clone();
+    let (event_loop, waker) = event_loop::EventLoop::new(
+        mio::net::TcpListener::from_std(listener),
+        probe,
+        config,
+        stop.clone(),
+    )?;
+    let thread = std::thread::Builder::new()
+        .name(format!("serve {}", info.unique_id))
+        .spawn(move || event_loop.run())?;
+    log::info!(
+        "Serving debug probe {} ({}) on {}:{}",
+        info.unique_id,
+        info.description,
+        local_addr.ip(),
+        local_addr.port()
+    );
+    Ok(ServerHandle {
+        local_addr,
+        stop,
+        waker,
+        thread: Some(thread),
+    })
+}

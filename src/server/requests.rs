@@ -1,0 +1,102 @@
+//! What the server decides about a decoded request before any hardware is
+//! touched: the `hello` gate, properties, memory handles, and which
+//! requests go to the arbiter.
+
+use serde_json::Value;
+
+use crate::arbiter;
+use crate::probe::{ProbeInfo, WireProtocol};
+use crate::protocol::{Command, Failure, Reply};
+
+/// The protocol version this server speaks.
+pub const PROTOCOL_VERSION: i64 = 1;
+
+/// Where a request goes.
+#[derive(Debug)]
+pub enum Route {
+    /// Answered now, without the probe.
+    Answer(Result<Reply, Failure>),
+    /// Queued with the arbiter.
+    Arbitrate(arbiter::Request),
+}
+
+/// The per-connection facts a request may depend on.
+pub struct ClientState<'a> {
+    pub said_hello: &'a mut bool,
+}
+
+/// Routes one decoded command.
+pub fn route(
+    command: Command,
+    client: ClientState<'_>,
+    info: &ProbeInfo,
+    wire_protocol: Option<WireProtocol>,
+) -> Route {
+    if !*client.said_hello && !matches!(command, Command::Hello { .. }) {
+        return Route::Answer(Err(Failure::Request("hello required".into())));
+    }
+    match command {
+        Command::Hello { version } => Route::Answer(hello(version, client.said_hello)),
+        Command::ReadProp { name } => Route::Answer(read_property(&name, info, wire_protocol)),
+        Command::Lock => Route::Arbitrate(arbiter::Request::Lock),
+        Command::Unlock => Route::Arbitrate(arbiter::Request::Unlock),
+        Command::Probe(op) => Route::Arbitrate(arbiter::Request::Probe(op)),
+        Command::GetMemoryInterface {
+            ap_address_version, ..
+        } => Route::Answer(memory_interface(ap_address_version)),
+        // No handle is ever handed out yet, so every handle is unknown.
+        Command::Memory { .. } => Route::Answer(Err(Failure::Request(
+            "invalid handle received from remote memory access".into(),
+        ))),
+    }
+}
+
+fn hello(version: i64, said_hello: &mut bool) -> Result<Reply, Failure> {
+    if version != PROTOCOL_VERSION {
+        return Err(Failure::Request(format!(
+            "client requested unsupported protocol version {version} (expected {PROTOCOL_VERSION})"
+        )));
+    }
+    *said_hello = true;
+    Ok(Reply::Output(crate::probe::OpOutput::Done))
+}
+
+fn memory_interface(ap_address_version: u32) -> Result<Reply, Failure> {
+    match ap_address_version {
+        1 | 2 => Ok(Reply::Value(Value::Null)),
+        _ => Err(Failure::Request(
+            "invalid AP version in remote get_memory_interface_for_ap request".into(),
+        )),
+    }
+}
+
+/// Answers `readprop`; every property pyOCD's client may ask for.
+pub fn read_property(
+    name: &str,
+    info: &ProbeInfo,
+    wire_protocol: Option<WireProtocol>,
+) -> Result<Reply, Failure> {
+    let value = match name {
+        "vendor_name" => Value::from(info.vendor_name.as_str()),
+        "product_name" => Value::from(info.product_name.as_str()),
+        "unique_id" => Value::from(info.unique_id.as_str()),
+        "description" => Value::from(info.description.as_str()),
+        "supported_wire_protocols" => info
+            .supported_wire_protocols
+            .iter()
+            .map(|p| Value::from(p.name()))
+            .collect(),
+        "wire_protocol" => wire_protocol.map_or(Value::Null, |p| Value::from(p.name())),
+        "capabilities" => info
+            .capabilities
+            .iter()
+            .map(|c| Value::from(c.name()))
+            .collect(),
+        _ => {
+            return Err(Failure::Request(format!(
+                "unknown property name '{name}' requested"
+            )))
+        }
+    };
+    Ok(Reply::Value(value))
+}
