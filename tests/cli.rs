@@ -1,0 +1,70 @@
+//! The `probeshare serve` command line as users and tools see it: the
+//! Serving line, the remote-bind guard, and clean exits on signals.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Client, ServerProcess};
+use serde_json::json;
+
+#[test]
+fn serving_line_names_probe_and_real_port() {
+    let server = ServerProcess::start(&[]);
+    assert_ne!(server.addr.port(), 0);
+    let log = server.log.lock().unwrap().clone();
+    let line = log
+        .lines()
+        .find(|l| l.contains("Serving debug probe"))
+        .expect("serving line");
+    let expected = format!(
+        "Serving debug probe sim (probeshare virtual target) on 127.0.0.1:{}",
+        server.addr.port()
+    );
+    assert!(line.contains(&expected), "{line}");
+    assert_eq!(log.matches("Serving debug probe").count(), 1);
+    let mut client = Client::hello(server.addr);
+    assert_eq!(client.ok("readprop", json!(["unique_id"])), json!("sim"));
+}
+
+#[test]
+fn non_loopback_bind_without_allow_remote_is_refused() {
+    let output = Command::new(env!("CARGO_BIN_EXE_probeshare"))
+        .args(["serve", "--probe", "sim", "--port", "0", "--bind", "0.0.0.0"])
+        .output()
+        .expect("run probeshare");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+}
+
+#[test]
+fn unknown_probe_is_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_probeshare"))
+        .args(["serve", "--probe", "nosuchprobe", "--port", "0"])
+        .output()
+        .expect("run probeshare");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nosuchprobe"));
+}
+
+fn exits_cleanly_on(signal: &str) {
+    let mut server = ServerProcess::start(&[]);
+    let mut client = Client::session(server.addr);
+    client.ok("lock", json!([]));
+    server.signal(signal);
+    assert_eq!(server.wait_exit(), Some(0));
+    assert!(client.is_closed_by_server());
+    let log = server.log.lock().unwrap().clone();
+    assert!(log.contains("stopped serving sim"), "{log}");
+}
+
+#[test]
+fn sigterm_releases_clients_and_exits_zero() {
+    exits_cleanly_on("TERM");
+}
+
+#[test]
+fn sigint_releases_clients_and_exits_zero() {
+    exits_cleanly_on("INT");
+}
