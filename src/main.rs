@@ -13,7 +13,10 @@ use probeshare::server::{self, Limits, ServerConfig};
 use probeshare::sim::SimProbe;
 
 #[derive(Parser)]
-#[command(version, about = "Share debug probes over TCP with pyOCD's remote probe protocol")]
+#[command(
+    version,
+    about = "Share debug probes over TCP with pyOCD's remote probe protocol"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -140,7 +143,11 @@ fn serve(args: ServeArgs) -> Result<()> {
 
 fn bench(args: BenchArgs) -> Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let handle = server::spawn(listener, Box::new(SimProbe::new("sim")), ServerConfig::default())?;
+    let handle = server::spawn(
+        listener,
+        Box::new(SimProbe::new("sim")),
+        ServerConfig::default(),
+    )?;
     let config = probeshare::bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),

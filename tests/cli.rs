@@ -30,7 +30,9 @@ fn serving_line_names_probe_and_real_port() {
 #[test]
 fn non_loopback_bind_without_allow_remote_is_refused() {
     let output = Command::new(env!("CARGO_BIN_EXE_probeshare"))
-        .args(["serve", "--probe", "sim", "--port", "0", "--bind", "0.0.0.0"])
+        .args([
+            "serve", "--probe", "sim", "--port", "0", "--bind", "0.0.0.0",
+        ])
         .output()
         .expect("run probeshare");
     assert_eq!(output.status.code(), Some(1));

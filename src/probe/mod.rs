@@ -184,12 +184,31 @@ impl Op {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemoryOp {
     /// `size` is 8, 16 or 32 (bits).
-    Read { addr: u32, size: u8 },
-    Write { addr: u32, value: u32, size: u8 },
-    ReadBlock32 { addr: u32, count: u32 },
-    WriteBlock32 { addr: u32, data: Vec<u32> },
-    ReadBlock8 { addr: u32, count: u32 },
-    WriteBlock8 { addr: u32, data: Vec<u8> },
+    Read {
+        addr: u32,
+        size: u8,
+    },
+    Write {
+        addr: u32,
+        value: u32,
+        size: u8,
+    },
+    ReadBlock32 {
+        addr: u32,
+        count: u32,
+    },
+    WriteBlock32 {
+        addr: u32,
+        data: Vec<u32>,
+    },
+    ReadBlock8 {
+        addr: u32,
+        count: u32,
+    },
+    WriteBlock8 {
+        addr: u32,
+        data: Vec<u8>,
+    },
 }
 
 /// What a successful operation returns.
@@ -304,7 +323,9 @@ pub fn execute(probe: &mut dyn DebugProbe, op: &Op) -> ProbeResult<OpOutput> {
         Op::Close => probe.close().map(|_| Done)?,
         Op::Connect(p) => Connected(probe.connect(*p)?),
         Op::Disconnect => probe.disconnect().map(|_| Done)?,
-        Op::SwjSequence { bit_count, bits } => probe.swj_sequence(*bit_count, bits).map(|_| Done)?,
+        Op::SwjSequence { bit_count, bits } => {
+            probe.swj_sequence(*bit_count, bits).map(|_| Done)?
+        }
         Op::SwdSequence(seqs) => SwdSequence(probe.swd_sequence(seqs)?),
         Op::JtagSequence {
             cycles,

@@ -23,8 +23,12 @@ pub fn start_server() -> ServerHandle {
 
 pub fn start_server_with(limits: Limits) -> ServerHandle {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    server::spawn(listener, Box::new(SimProbe::new("sim")), ServerConfig { limits })
-        .expect("server starts")
+    server::spawn(
+        listener,
+        Box::new(SimProbe::new("sim")),
+        ServerConfig { limits },
+    )
+    .expect("server starts")
 }
 
 /// A blocking client speaking LF-delimited JSON.
@@ -79,7 +83,10 @@ impl Client {
     /// Reads one response line (fails the test after the deadline).
     pub fn recv(&mut self) -> Value {
         let mut line = String::new();
-        let n = self.reader.read_line(&mut line).expect("response within deadline");
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .expect("response within deadline");
         assert!(n > 0, "server closed the connection");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad response {line:?}: {e}"))
     }
@@ -88,7 +95,10 @@ impl Client {
     pub fn call(&mut self, request: &str, arguments: Value) -> Value {
         let id = self.send(request, arguments);
         let response = self.recv();
-        assert_eq!(response["id"], id, "response to the wrong request: {response}");
+        assert_eq!(
+            response["id"], id,
+            "response to the wrong request: {response}"
+        );
         response
     }
 

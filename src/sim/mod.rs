@@ -1,0 +1,36 @@
+//! A virtual target for running probeshare without hardware, faithful to
+//! ADIv5.2 so that the real pyOCD client can debug it.
+//!
+//! Layers, from the wire inwards:
+//! - [`SimProbe`] (`probe`): the [`DebugProbe`](crate::probe::DebugProbe)
+//!   adapter. It turns full APv1 register addresses into SELECT writes plus
+//!   A[3:2] transactions, and acknowledges into probe errors
+//!   (FAULT → `TransferFault`, WAIT → `TransferTimeout`, none → `Transfer`).
+//! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
+//!   with an [`Ack`]. Emulated probe firmware drives the target here.
+//! - `dp`: the SW-DP registers (DPIDR, CTRL/STAT with power-up handshake
+//!   and sticky flags, ABORT, SELECT, RDBUFF, RESEND, DLCR).
+//! - `mem_ap`: the Cortex-M3/M4 AHB-AP (CSW, TAR, DRW, BD0-BD3, CFG, BASE,
+//!   IDR) with byte-lane placement and TAR auto-increment.
+//! - [`MemoryBus`] (`bus`): the address space behind the AP, a set of
+//!   [`BusDevice`] regions; unmapped addresses are bus errors.
+//!
+//! The module docs of `target` and `mem_ap` list every choice made where
+//! ADIv5 leaves room, and every simplification of the SWD protocol.
+
+pub mod bus;
+pub mod dp;
+pub mod mem_ap;
+pub mod probe;
+pub mod target;
+
+#[cfg(test)]
+mod dp_tests;
+#[cfg(test)]
+mod mem_ap_tests;
+#[cfg(test)]
+mod probe_tests;
+
+pub use bus::{AccessSize, BusDevice, BusFault, MapError, MemoryBus, Ram};
+pub use probe::SimProbe;
+pub use target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};

@@ -1,0 +1,194 @@
+//! [`SwdTarget`]: the DAP at the level of SWD transactions and their
+//! acknowledges, the interface a probe's firmware has to the target.
+//!
+//! Each call is one SWD transaction: a DP or AP access with A[3:2], answered
+//! OK (the `Ok` of the result) or with an [`Ack`]. The AP is chosen by
+//! SELECT.APSEL and its register bank by SELECT.APBANKSEL, as on the wire.
+//!
+//! Simplifications, each invisible to a debugger behind a probe:
+//! - SWD posts AP reads (the data of one comes back with the next). Probe
+//!   firmware hides that by reading RDBUFF, so here an AP read returns its
+//!   own data at once, and RDBUFF holds the same value afterwards.
+//! - A MEM-AP transfer that gets a bus error is answered FAULT itself and
+//!   sets STICKYERR (on hardware the posted transaction is acknowledged OK
+//!   and the *next* one faults; a probe reports the fault either way).
+//! - While any sticky flag (STICKYORUN, STICKYCMP, STICKYERR, WDATAERR) is
+//!   set, every AP transaction is answered FAULT and does nothing; DP
+//!   transactions still work, so ABORT can clear the flags.
+//! - The AP side is in the debug power domain: until CTRL/STAT.CDBGPWRUPACK
+//!   is set (at once, when CDBGPWRUPREQ is written), an AP transaction is
+//!   answered FAULT and sets STICKYERR.
+//! - Nothing is ever busy, so WAIT only comes from
+//!   [`SwdTarget::inject_wait_responses`], a fault injection for tests of the
+//!   layers above.
+//!
+//! Only APSEL 0 holds an AP (the AHB-AP); any other APSEL reads as zero,
+//! IDR included (what a debugger takes as "no AP here"), and ignores writes.
+
+use super::bus::{MemoryBus, Ram};
+use super::dp::{DebugPort, TransferMode, STICKYCMP, STICKYERR, WDATAERR};
+use super::mem_ap::MemAp;
+
+/// A non-OK SWD acknowledge (OK is the `Ok` of a transaction's result).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ack {
+    /// The target is busy; the transaction did not happen.
+    Wait,
+    /// The transaction failed or was refused for a sticky error flag.
+    Fault,
+    /// No acknowledge at all (the target did not answer the request).
+    NoAck,
+}
+
+/// Where the RAM of the default target sits, and how big it is.
+pub const RAM_BASE: u32 = 0x2000_0000;
+pub const RAM_SIZE: u32 = 128 * 1024;
+
+/// A debug port with one AHB-AP in front of a memory bus.
+pub struct SwdTarget {
+    dp: DebugPort,
+    ahb_ap: MemAp,
+    bus: MemoryBus,
+    nreset_asserted: bool,
+    pending_waits: u32,
+}
+
+impl SwdTarget {
+    /// A target whose AHB-AP reaches `bus`.
+    pub fn new(bus: MemoryBus) -> SwdTarget {
+        SwdTarget {
+            dp: DebugPort::new(),
+            ahb_ap: MemAp::new(),
+            bus,
+            nreset_asserted: false,
+            pending_waits: 0,
+        }
+    }
+
+    /// The virtual Cortex-M: [`RAM_SIZE`] bytes of RAM at [`RAM_BASE`].
+    pub fn cortex_m() -> SwdTarget {
+        let mut bus = MemoryBus::new();
+        bus.map(RAM_BASE, RAM_SIZE, Box::new(Ram::new(RAM_SIZE as usize)))
+            .expect("an empty bus has room for RAM");
+        SwdTarget::new(bus)
+    }
+
+    /// A DP register read; only A[3:2] of `addr` count, as on the wire.
+    pub fn dp_read(&mut self, addr: u8) -> Result<u32, Ack> {
+        Ok(self.dp.read(addr))
+    }
+
+    pub fn dp_write(&mut self, addr: u8, value: u32) -> Result<(), Ack> {
+        self.dp.write(addr, value);
+        Ok(())
+    }
+
+    /// A read of the register at A[3:2] = `addr` of the AP SELECT names.
+    pub fn ap_read(&mut self, addr: u8) -> Result<u32, Ack> {
+        self.admit_ap_transaction(true)?;
+        let register = self.dp.ap_register(addr);
+        let result = match self.dp.apsel() {
+            0 => self.ahb_ap.read(register, &mut self.bus),
+            _ => Ok(0),
+        };
+        match result {
+            Ok(value) => {
+                self.dp.ap_read_completed(value);
+                Ok(value)
+            }
+            Err(_) => {
+                self.dp.ap_faulted(STICKYERR, true);
+                Err(Ack::Fault)
+            }
+        }
+    }
+
+    /// A write of the register at A[3:2] = `addr` of the AP SELECT names.
+    /// In a pushed transfer mode the write becomes a read and a comparison.
+    pub fn ap_write(&mut self, addr: u8, value: u32) -> Result<(), Ack> {
+        self.admit_ap_transaction(false)?;
+        let register = self.dp.ap_register(addr);
+        let mode = self.dp.transfer_mode();
+        let result = match (self.dp.apsel(), mode) {
+            (0, TransferMode::Normal) => self.ahb_ap.write(register, value, &mut self.bus),
+            (_, TransferMode::Normal) => Ok(()),
+            (0, _) => self
+                .ahb_ap
+                .read(register, &mut self.bus)
+                .map(|actual| self.compare(mode, value, actual)),
+            (_, _) => {
+                self.compare(mode, value, 0);
+                Ok(())
+            }
+        };
+        result.map_err(|_| {
+            self.dp.ap_faulted(STICKYERR, false);
+            Ack::Fault
+        })
+    }
+
+    /// The nRESET line. Asserting it resets the system (not the debug
+    /// domain: DP and AP state survive, as on hardware).
+    pub fn set_nreset(&mut self, asserted: bool) {
+        if asserted && !self.nreset_asserted {
+            self.bus.system_reset();
+        }
+        self.nreset_asserted = asserted;
+    }
+
+    pub fn nreset_asserted(&self) -> bool {
+        self.nreset_asserted
+    }
+
+    /// Answers the next `count` AP transactions WAIT (fault injection).
+    pub fn inject_wait_responses(&mut self, count: u32) {
+        self.pending_waits = count;
+    }
+
+    /// Records a write-data parity error, as the DP does when the data
+    /// phase of a write arrives corrupted: WDATAERR is set (fault
+    /// injection; an ACK-level caller cannot corrupt parity otherwise).
+    pub fn inject_write_parity_error(&mut self) {
+        self.dp.set_sticky(WDATAERR);
+    }
+
+    /// The memory system behind the AHB-AP.
+    pub fn bus(&self) -> &MemoryBus {
+        &self.bus
+    }
+
+    pub fn bus_mut(&mut self) -> &mut MemoryBus {
+        &mut self.bus
+    }
+
+    /// Decides whether an AP transaction may run, and answers it if not.
+    fn admit_ap_transaction(&mut self, is_read: bool) -> Result<(), Ack> {
+        if self.dp.sticky_flag_set() {
+            self.dp.ap_faulted(0, is_read);
+            return Err(Ack::Fault);
+        }
+        if self.pending_waits > 0 {
+            self.pending_waits -= 1;
+            self.dp.ap_waited();
+            return Err(Ack::Wait);
+        }
+        if !self.dp.debug_powered_up() {
+            self.dp.ap_faulted(STICKYERR, is_read);
+            return Err(Ack::Fault);
+        }
+        Ok(())
+    }
+
+    fn compare(&mut self, mode: TransferMode, expected: u32, actual: u32) {
+        let mask = self.dp.compare_mask();
+        let equal = (expected ^ actual) & mask == 0;
+        let flagged = match mode {
+            TransferMode::PushedVerify => !equal,
+            TransferMode::PushedCompare => equal,
+            TransferMode::Normal => false,
+        };
+        if flagged {
+            self.dp.set_sticky(STICKYCMP);
+        }
+    }
+}
