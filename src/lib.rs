@@ -2,3 +2,4 @@
 //! protocol. See ARCHITECTURE.md for the map; the binary is `src/main.rs`.
 
 pub mod probe;
+pub mod protocol;
