@@ -1,0 +1,236 @@
+//! The request table: each request's name, argument names and builder.
+//!
+//! Like the handler table of pyOCD's server, one row per request; a
+//! builder turns arguments of the right count into a [`Command`].
+
+use super::args::{expected, for_each_element, parse_ranged, parse_u32, parse_u8, Args};
+use super::literal::{self, MAX_SEQUENCE_BITS};
+use super::Command;
+use crate::probe::{MemoryOp, Op, ProtocolRequest, SwdSequence, WireProtocol};
+
+/// The most arguments any request takes (`write_mem`).
+pub const MAX_ARITY: usize = 4;
+
+/// Cycle bounds of one SWD or JTAG sequence (a DAP command field).
+const MAX_SEQUENCE_CYCLES: u64 = 64;
+
+type Builder = fn(&Args) -> Result<Command, String>;
+
+pub struct RequestKind {
+    pub name: &'static str,
+    pub params: &'static [&'static str],
+    pub build: Builder,
+}
+
+const fn kind(name: &'static str, params: &'static [&'static str], build: Builder) -> RequestKind {
+    RequestKind {
+        name,
+        params,
+        build,
+    }
+}
+
+fn probe(op: Op) -> Result<Command, String> {
+    Ok(Command::Probe(op))
+}
+
+/// A memory access; callers decode `handle` (argument 0) first, so the
+/// first bad argument is the one reported.
+fn memory(handle: u64, op: MemoryOp) -> Result<Command, String> {
+    Ok(Command::Memory { handle, op })
+}
+
+#[rustfmt::skip]
+static REQUESTS: [RequestKind; 33] = [
+    kind("hello", &["version"], |a| Ok(Command::Hello { version: a.i64(0)? })),
+    kind("readprop", &["name"], |a| Ok(Command::ReadProp { name: a.string(0)? })),
+    kind("open", &[], |_| probe(Op::Open)),
+    kind("close", &[], |_| probe(Op::Close)),
+    kind("lock", &[], |_| Ok(Command::Lock)),
+    kind("unlock", &[], |_| Ok(Command::Unlock)),
+    kind("connect", &["protocol"], connect),
+    kind("disconnect", &[], |_| probe(Op::Disconnect)),
+    kind("swj_sequence", &["length", "bits"], swj_sequence),
+    kind("swd_sequence", &["sequences"], swd_sequence),
+    kind("jtag_sequence", &["cycles", "tms", "read_tdo", "tdi"], jtag_sequence),
+    kind("set_clock", &["freq"], |a| probe(Op::SetClock(a.u32(0)?))),
+    kind("reset", &[], |_| probe(Op::Reset)),
+    kind("assert_reset", &["asserted"], |a| probe(Op::AssertReset(a.boolean(0)?))),
+    kind("is_reset_asserted", &[], |_| probe(Op::IsResetAsserted)),
+    kind("flush", &[], |_| probe(Op::Flush)),
+    kind("read_dp", &["addr"], |a| probe(Op::ReadDp(a.u32(0)?))),
+    kind("write_dp", &["addr", "data"], |a| probe(Op::WriteDp { addr: a.u32(0)?, value: a.u32(1)? })),
+    kind("read_ap", &["addr"], |a| probe(Op::ReadAp(a.u32(0)?))),
+    kind("write_ap", &["addr", "data"], |a| probe(Op::WriteAp { addr: a.u32(0)?, value: a.u32(1)? })),
+    kind("read_ap_multiple", &["addr", "count"], |a| {
+        probe(Op::ReadApMultiple { addr: a.u32(0)?, count: a.count(1)? })
+    }),
+    kind("write_ap_multiple", &["addr", "data"], |a| {
+        probe(Op::WriteApMultiple { addr: a.u32(0)?, values: a.list(1, parse_u32)? })
+    }),
+    kind("get_memory_interface_for_ap", &["ap_address_version", "ap_nominal_address"], |a| {
+        Ok(Command::GetMemoryInterface {
+            ap_address_version: a.ranged(0, 1, 2)? as u32,
+            ap_nominal_address: a.u64(1)?,
+        })
+    }),
+    kind("swo_start", &["baudrate"], |a| probe(Op::SwoStart(a.u32(0)?))),
+    kind("swo_stop", &[], |_| probe(Op::SwoStop)),
+    kind("swo_read", &[], |_| probe(Op::SwoRead)),
+    kind("has_swo", &[], |_| probe(Op::HasSwo)),
+    kind("read_mem", &["handle", "addr", "xfer_size"], |a| {
+        memory(a.u64(0)?, MemoryOp::Read { addr: a.u32(1)?, size: transfer_size(a, 2)? })
+    }),
+    kind("write_mem", &["handle", "addr", "value", "xfer_size"], write_mem),
+    kind("read_block32", &["handle", "addr", "word_count"], |a| {
+        memory(a.u64(0)?, MemoryOp::ReadBlock32 { addr: word_address(a, 1)?, count: a.count(2)? })
+    }),
+    kind("write_block32", &["handle", "addr", "data"], |a| {
+        let (handle, addr) = (a.u64(0)?, word_address(a, 1)?);
+        memory(handle, MemoryOp::WriteBlock32 { addr, data: a.list(2, parse_u32)? })
+    }),
+    kind("read_block8", &["handle", "addr", "byte_count"], |a| {
+        memory(a.u64(0)?, MemoryOp::ReadBlock8 { addr: a.u32(1)?, count: a.count(2)? })
+    }),
+    kind("write_block8", &["handle", "addr", "data"], |a| {
+        memory(a.u64(0)?, MemoryOp::WriteBlock8 { addr: a.u32(1)?, data: a.list(2, parse_u8)? })
+    }),
+];
+
+/// The request called `name`, if there is one.
+pub fn find_request(name: &str) -> Option<&'static RequestKind> {
+    REQUESTS.iter().find(|kind| kind.name == name)
+}
+
+/// Every request name (for tests).
+#[cfg(test)]
+pub fn request_names() -> impl Iterator<Item = &'static str> {
+    REQUESTS.iter().map(|kind| kind.name)
+}
+
+fn connect(args: &Args) -> Result<Command, String> {
+    let name = args.string(0)?;
+    let protocol = match name.as_str() {
+        "DEFAULT" => ProtocolRequest::Default,
+        "SWD" => ProtocolRequest::Specific(WireProtocol::Swd),
+        "JTAG" => ProtocolRequest::Specific(WireProtocol::Jtag),
+        // pyOCD's server message, which names no argument.
+        _ => return Err(format!("invalid protocol name {name}")),
+    };
+    probe(Op::Connect(protocol))
+}
+
+fn swj_sequence(args: &Args) -> Result<Command, String> {
+    let bit_count = args.ranged(0, 0, MAX_SEQUENCE_BITS as u64)? as u16;
+    let wide = args.read(1, |text| {
+        literal::unsigned_wide(text).ok_or_else(|| {
+            let what = format!("a non-negative integer of at most {MAX_SEQUENCE_BITS} bits");
+            expected(&what, text)
+        })
+    })?;
+    let byte_count = usize::from(bit_count).div_ceil(8);
+    let mut bits = wide.get(..byte_count).unwrap_or(&wide).to_vec();
+    let spare_bits = byte_count * 8 - usize::from(bit_count);
+    if let Some(last) = bits.last_mut() {
+        *last &= 0xff >> spare_bits;
+    }
+    probe(Op::SwjSequence { bit_count, bits })
+}
+
+/// The low `cycles` bits of `bits`: the rest are never clocked out.
+fn clocked_bits(bits: u64, cycles: u8) -> u64 {
+    match 1u64.checked_shl(u32::from(cycles)) {
+        Some(bound) => bits & (bound - 1),
+        None => bits,
+    }
+}
+
+fn swd_sequence(args: &Args) -> Result<Command, String> {
+    let limit = args.max_block_elements;
+    let sequences = args.read(0, |text| {
+        let mut sequences = Vec::new();
+        for_each_element(text, limit, |position, sequence| {
+            let parsed = parse_swd_sequence(sequence)
+                .map_err(|problem| format!("sequence {position}: {problem}"))?;
+            sequences.push(parsed);
+            Ok(())
+        })?;
+        Ok(sequences)
+    })?;
+    probe(Op::SwdSequence(sequences))
+}
+
+fn parse_swd_sequence(text: &str) -> Result<SwdSequence, String> {
+    let shape = || expected("[cycles] or [cycles, bits]", text);
+    let mut items = [""; 2];
+    let mut count = 0;
+    for_each_element(text, items.len(), |position, item| {
+        if let Some(slot) = items.get_mut(position) {
+            *slot = item;
+        }
+        count = position + 1;
+        Ok(())
+    })
+    .map_err(|_| shape())?;
+    let [cycles_text, bits_text] = items;
+    if count == 0 {
+        return Err(shape());
+    }
+    let cycles = parse_ranged(cycles_text, 1, MAX_SEQUENCE_CYCLES)
+        .map_err(|problem| format!("cycles: {problem}"))? as u8;
+    let bits = if count == 2 {
+        let bits = literal::unsigned(bits_text).ok_or_else(|| {
+            format!(
+                "bits: {}",
+                expected("an unsigned 64-bit integer", bits_text)
+            )
+        })?;
+        Some(clocked_bits(bits, cycles))
+    } else {
+        None
+    };
+    Ok(SwdSequence { cycles, bits })
+}
+
+fn jtag_sequence(args: &Args) -> Result<Command, String> {
+    let cycles = args.ranged(0, 1, MAX_SEQUENCE_CYCLES)? as u8;
+    let tms = args.boolean(1)?;
+    let read_tdo = args.boolean(2)?;
+    let tdi = clocked_bits(args.u64(3)?, cycles);
+    probe(Op::JtagSequence {
+        cycles,
+        tms,
+        read_tdo,
+        tdi,
+    })
+}
+
+fn transfer_size(args: &Args, index: usize) -> Result<u8, String> {
+    args.read(index, |text| match literal::unsigned(text) {
+        Some(size @ (8 | 16 | 32)) => Ok(size as u8),
+        _ => Err(expected("8, 16 or 32", text)),
+    })
+}
+
+/// A `block32` address, which must be word-aligned.
+fn word_address(args: &Args, index: usize) -> Result<u32, String> {
+    args.read(index, |text| {
+        let addr = parse_u32(text)?;
+        if addr % 4 != 0 {
+            return Err(format!("expected a 4-aligned address, got {addr:#x}"));
+        }
+        Ok(addr)
+    })
+}
+
+fn write_mem(args: &Args) -> Result<Command, String> {
+    let handle = args.u64(0)?;
+    let addr = args.u32(1)?;
+    let value = args.u32(2)?;
+    let size = transfer_size(args, 3)?;
+    if size < 32 && value >> size != 0 {
+        let problem = format!("{value:#x} does not fit in the transfer size of {size} bits");
+        return Err(args.invalid(2, problem));
+    }
+    memory(handle, MemoryOp::Write { addr, value, size })
+}
