@@ -22,12 +22,6 @@ pub(super) struct Held {
     pub connects: u64,
 }
 
-impl Held {
-    fn is_empty(self) -> bool {
-        self.opens == 0 && self.connects == 0
-    }
-}
-
 /// Which of the two counted references.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -36,6 +30,10 @@ pub(super) enum Kind {
 }
 
 impl Held {
+    fn is_empty(self) -> bool {
+        self.opens == 0 && self.connects == 0
+    }
+
     fn count_mut(&mut self, kind: Kind) -> &mut u64 {
         match kind {
             Kind::Open => &mut self.opens,
