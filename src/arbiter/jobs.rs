@@ -1,0 +1,98 @@
+//! Jobs in flight: sending them to the worker and taking their results.
+
+use crate::probe::worker::{Completion, Job};
+use crate::probe::{Op, OpOutput, ProbeError, ProbeResult};
+
+use super::counts::Kind;
+use super::{Action, Arbiter, InFlight, JobKind, Outcome, Owner};
+
+impl Arbiter {
+    pub(super) fn send(&mut self, op: Op, owner: Owner, kind: JobKind, batch: &mut Vec<Job>) {
+        let id = self.next_job;
+        self.next_job += 1;
+        if kind.is_barrier() {
+            self.barriers_in_flight += 1;
+        }
+        let name = op.name();
+        self.in_flight.insert(id, InFlight { owner, kind, name });
+        batch.push(Job { id, op });
+    }
+
+    /// The worker finished a job: apply what it changed and queue its reply
+    /// for the next [`Arbiter::poll`]. Unknown ids are ignored.
+    pub fn complete(&mut self, done: Completion) {
+        let Some(job) = self.in_flight.remove(&done.id) else {
+            return;
+        };
+        if job.kind.is_barrier() {
+            self.barriers_in_flight -= 1;
+        }
+        let result = self.apply(&job, done.result);
+        match job.owner {
+            Owner::Client(client, ticket) => self.ready.push(Action::Reply {
+                client,
+                ticket,
+                outcome: Outcome::from(result),
+            }),
+            Owner::Gone => {}
+            Owner::Internal => {
+                if let Err(error) = result {
+                    self.ready.push(Action::InternalFailed {
+                        op: job.name,
+                        error,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Records what a finished job did to the hardware, and to its client's
+    /// counts when that client is still there.
+    fn apply(&mut self, job: &InFlight, result: ProbeResult<OpOutput>) -> ProbeResult<OpOutput> {
+        let client = match job.owner {
+            Owner::Client(client, _) => Some(client),
+            Owner::Gone | Owner::Internal => None,
+        };
+        match job.kind {
+            JobKind::Plain => result,
+            JobKind::Open => {
+                if result.is_ok() {
+                    self.hardware.open = true;
+                    if let Some(client) = client {
+                        self.refs.add(client, Kind::Open);
+                    }
+                }
+                result
+            }
+            JobKind::Connect => match result {
+                Ok(OpOutput::Connected(protocol)) => {
+                    self.hardware.wire = Some(protocol);
+                    self.hardware.deferred_power_down = None;
+                    if let Some(client) = client {
+                        self.refs.add(client, Kind::Connect);
+                    }
+                    Ok(OpOutput::Connected(protocol))
+                }
+                // Without a protocol the wire cannot be shared; treat the
+                // connect as failed so the next one tries again.
+                Ok(other) => Err(ProbeError::Probe(format!(
+                    "connect returned {other:?} instead of a wire protocol"
+                ))),
+                Err(error) => Err(error),
+            },
+            // A failed close or disconnect still counts as done: see the
+            // module doc on releases.
+            JobKind::Close => {
+                self.hardware.open = false;
+                self.hardware.wire = None;
+                self.hardware.deferred_power_down = None;
+                result
+            }
+            JobKind::Disconnect => {
+                self.hardware.wire = None;
+                self.hardware.deferred_power_down = None;
+                result
+            }
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! The arbiter: how many clients share one probe.
+//!
+//! A pure state machine (no I/O, no threads, no clock) holding everything
+//! the sharing rules of `protocol.md` need: each client's queue of requests,
+//! the `open`/`connect` reference counts, the wire protocol in place, the
+//! lock, and the jobs the probe worker is running. The server feeds it
+//! ([`Arbiter::submit`], [`Arbiter::complete`], [`Arbiter::remove_client`])
+//! and then calls [`Arbiter::poll`], which returns every reply that is ready
+//! and one batch of [`Job`]s for the worker. Rule 1 (`hello` first) is the
+//! server's; the others live here.
+//!
+//! # Contract
+//!
+//! - **Order.** A client's requests are taken in submission order, so its
+//!   operations reach the worker in that order. Replies are emitted when
+//!   they are known, possibly out of order; the server puts them back in
+//!   ticket order.
+//! - **Fairness (rule 6).** The next request is the head of the client
+//!   whose head has waited longest (see `schedule`): round-robin among busy
+//!   clients, FIFO among waiting `lock`s, arrival order behind a lock.
+//! - **Lock (rule 5).** Exclusive and re-entrant for its holder (nesting is
+//!   counted, like pyOCD's `RLock`). While it is held only the holder's
+//!   requests are taken; every request of anyone else waits, `unlock`
+//!   included (a refused `unlock` is still refused after the wait, and its
+//!   client's order is kept). `lock`/`unlock` never touch the hardware.
+//! - **open/close, connect/disconnect (rules 2, 3).** Counted per client.
+//!   The hardware `Open`/`Connect` runs when the probe is not open / the
+//!   wire is not up, and only counts on success; the error of a failed one
+//!   goes to its client alone. The hardware `Close`/`Disconnect` runs when
+//!   the last reference is released. A release drops the client's reference
+//!   even if the hardware call then fails (the client asked to let go, and
+//!   a reference it believes released would pin the probe forever); the
+//!   probe is then taken as closed / disconnected. Closing the probe also
+//!   takes the wire down, so a later `connect` runs the hardware again even
+//!   if some client never sent `disconnect`. A matching `connect` to a wire
+//!   already up is answered [`OpOutput::Connected`] with that protocol.
+//! - **Barriers.** A hardware `Open`, `Close`, `Connect` or `Disconnect`
+//!   changes what later requests mean, so it is dispatched only when no job
+//!   is in flight and nothing else is decided until it completes. Any other
+//!   operation is dispatched while earlier ones run, up to
+//!   [`ArbiterConfig::max_in_flight`], all decided ones in one batch.
+//!   The scheduler does not skip a head that cannot run yet: a waiting
+//!   barrier holds up everyone, so it cannot be starved.
+//! - **Power (rule 7).** A write to DP CTRL/STAT (address `0x4`, bank 0)
+//!   that clears CDBGPWRUPREQ or CSYSPWRUPREQ while another client holds a
+//!   `connect` is sent with both bits set, and the value is remembered.
+//!   When the last `connect` is released (by `disconnect` or by death) with
+//!   a power-down still remembered, internal writes carry it out (system
+//!   power first, then debug power) just before the hardware `Disconnect`.
+//!   Any CTRL/STAT write that reaches the hardware unchanged replaces what
+//!   was remembered, since the hardware then holds the latest request.
+//! - **Death (rule 4).** [`Arbiter::remove_client`] drops the client's
+//!   queued requests unanswered and releases all it holds: every lock
+//!   level, `connect` and `open`. Its jobs in flight still run; their
+//!   replies are swallowed but their effects count (an `Open` that succeeds
+//!   after its client died leaves an unreferenced probe, which is closed).
+//!   Whatever the counts no longer justify (a wire up with no `connect`, a
+//!   probe open with no `open`) is undone by internal jobs that belong to
+//!   no client; their failures come out as [`Action::InternalFailed`].
+//! - **Errors (rule 8).** A job's result goes to the client that submitted
+//!   it and to no one else; other clients' work goes on.
+//! - Completions with unknown job ids are ignored. A client id the server
+//!   reuses gets nothing meant for the connection that had it before.
+
+mod counts;
+mod error;
+mod jobs;
+mod power;
+mod schedule;
+mod step;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::probe::worker::{Completion, Job, JobId};
+use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
+
+use counts::{Lock, References};
+use schedule::Schedule;
+
+pub use error::SharingError;
+
+/// The server's token for a client connection.
+pub type ClientId = usize;
+
+/// Chosen by the server; identifies one request of one client.
+pub type Ticket = u64;
+
+/// What a client asks the arbiter for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    Lock,
+    Unlock,
+    Probe(Op),
+}
+
+/// How a request ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok(OpOutput),
+    /// Refused by the sharing rules; nothing changed.
+    Sharing(SharingError),
+    /// The probe operation failed.
+    Probe(ProbeError),
+}
+
+impl From<ProbeResult<OpOutput>> for Outcome {
+    fn from(result: ProbeResult<OpOutput>) -> Self {
+        match result {
+            Ok(output) => Outcome::Ok(output),
+            Err(error) => Outcome::Probe(error),
+        }
+    }
+}
+
+/// Something for the server to do, returned by [`Arbiter::poll`].
+#[derive(Debug)]
+pub enum Action {
+    /// Send this batch to the probe worker, in this order.
+    Execute(Vec<Job>),
+    /// Answer request `ticket` of `client`.
+    Reply {
+        client: ClientId,
+        ticket: Ticket,
+        outcome: Outcome,
+    },
+    /// A job the arbiter ran on its own behalf (cleanup after a client
+    /// left, a deferred power-down) failed. Only worth logging.
+    InternalFailed { op: &'static str, error: ProbeError },
+}
+
+/// Tunables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArbiterConfig {
+    /// Jobs the worker may have at once (at least 1 is used). More lets a
+    /// pipelining client's requests travel to the worker in fewer batches.
+    pub max_in_flight: usize,
+}
+
+impl Default for ArbiterConfig {
+    fn default() -> Self {
+        ArbiterConfig { max_in_flight: 64 }
+    }
+}
+
+/// What the hardware is doing, as far as completed jobs tell.
+#[derive(Debug, Default)]
+struct Hardware {
+    open: bool,
+    wire: Option<WireProtocol>,
+    /// The CTRL/STAT value a masked power-down asked for (rule 7).
+    deferred_power_down: Option<u32>,
+}
+
+/// Who a job in flight answers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    Client(ClientId, Ticket),
+    /// Its client died: the result is dropped.
+    Gone,
+    /// The arbiter's own cleanup: failures are reported as such.
+    Internal,
+}
+
+/// The arbiter-visible meaning of a job, which decides what its completion
+/// changes. All but `Plain` are barriers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JobKind {
+    Plain,
+    Open,
+    Close,
+    Connect,
+    Disconnect,
+}
+
+impl JobKind {
+    fn is_barrier(self) -> bool {
+        self != JobKind::Plain
+    }
+}
+
+#[derive(Debug)]
+struct InFlight {
+    owner: Owner,
+    kind: JobKind,
+    name: &'static str,
+}
+
+/// The sharing state machine of one probe.
+#[derive(Debug)]
+pub struct Arbiter {
+    max_in_flight: usize,
+    clients: HashSet<ClientId>,
+    schedule: Schedule<(Ticket, Request)>,
+    refs: References,
+    lock: Lock,
+    hardware: Hardware,
+    in_flight: HashMap<JobId, InFlight>,
+    barriers_in_flight: usize,
+    next_job: JobId,
+    /// Replies decided outside `poll` (by completions), emitted by it.
+    ready: Vec<Action>,
+}
+
+impl Arbiter {
+    pub fn new(config: ArbiterConfig) -> Self {
+        Arbiter {
+            max_in_flight: config.max_in_flight.max(1),
+            clients: HashSet::new(),
+            schedule: Schedule::default(),
+            refs: References::default(),
+            lock: Lock::default(),
+            hardware: Hardware::default(),
+            in_flight: HashMap::new(),
+            barriers_in_flight: 0,
+            next_job: 1,
+            ready: Vec::new(),
+        }
+    }
+
+    /// A new connection. An id still registered is taken to be a reused
+    /// token whose previous connection is gone, and is removed first.
+    pub fn add_client(&mut self, client: ClientId) {
+        if self.clients.contains(&client) {
+            self.remove_client(client);
+        }
+        self.clients.insert(client);
+    }
+
+    /// Queues a request behind the client's earlier ones. An unknown client
+    /// is added: a connection that sends requests exists.
+    pub fn submit(&mut self, client: ClientId, ticket: Ticket, request: Request) {
+        self.clients.insert(client);
+        self.schedule.push(client, (ticket, request));
+    }
+
+    /// The connection is gone: rule 4 (see the module doc).
+    pub fn remove_client(&mut self, client: ClientId) {
+        self.clients.remove(&client);
+        self.schedule.drop_client(client);
+        self.lock.release_all(client);
+        self.refs.release_all(client);
+        for job in self.in_flight.values_mut() {
+            if matches!(job.owner, Owner::Client(c, _) if c == client) {
+                job.owner = Owner::Gone;
+            }
+        }
+        self.ready
+            .retain(|action| !matches!(action, Action::Reply { client: c, .. } if *c == client));
+    }
+
+    /// Removes every client (shutdown); keep polling and running the jobs
+    /// until [`Arbiter::is_idle`] to disconnect and close the probe.
+    pub fn release_all(&mut self) {
+        let clients: Vec<ClientId> = self.clients.iter().copied().collect();
+        for client in clients {
+            self.remove_client(client);
+        }
+    }
+
+    /// Every job in flight fails with `error`, as if the worker had said so
+    /// (for a worker that is gone and will never answer).
+    pub fn fail_in_flight(&mut self, error: ProbeError) {
+        let ids: Vec<JobId> = self.in_flight.keys().copied().collect();
+        for id in ids {
+            self.complete(Completion {
+                id,
+                result: Err(error.clone()),
+            });
+        }
+    }
+
+    /// Everything that can happen now: ready replies, and at most one
+    /// [`Action::Execute`] with every job decided in this call.
+    pub fn poll(&mut self, out: &mut Vec<Action>) {
+        out.append(&mut self.ready);
+        let mut batch = Vec::new();
+        self.dispatch(&mut batch, out);
+        if !batch.is_empty() {
+            out.push(Action::Execute(batch));
+        }
+    }
+
+    /// The protocol the wire is up with, if it is (for `readprop`).
+    pub fn wire_protocol(&self) -> Option<WireProtocol> {
+        self.hardware.wire
+    }
+
+    pub fn lock_holder(&self) -> Option<ClientId> {
+        self.lock.holder()
+    }
+
+    /// Nothing queued, nothing in flight, no reply waiting for `poll` and no
+    /// cleanup left to do.
+    pub fn is_idle(&self) -> bool {
+        self.schedule.is_empty()
+            && self.in_flight.is_empty()
+            && self.ready.is_empty()
+            && self.cleanup_needed().is_none()
+    }
+
+    /// `open` references held, over all clients.
+    pub fn open_count(&self) -> u64 {
+        self.refs.total().opens
+    }
+
+    /// `connect` references held, over all clients.
+    pub fn connect_count(&self) -> u64 {
+        self.refs.total().connects
+    }
+
+    /// Whether the hardware is open.
+    pub fn is_open(&self) -> bool {
+        self.hardware.open
+    }
+
+    /// Registered clients.
+    pub fn clients(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Requests waiting, over all clients.
+    pub fn queued(&self) -> usize {
+        self.schedule.len()
+    }
+
+    /// Jobs sent to the worker and not yet completed.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+}

@@ -1,0 +1,100 @@
+//! Rule 7: one client cannot power down the others' debug port.
+//!
+//! pyOCD clears the power-up requests in DP CTRL/STAT when it disconnects
+//! (first CSYSPWRUPREQ, then CDBGPWRUPREQ, as ADIv6 forbids clearing both in
+//! one write). Done while another client is connected, that would cut the
+//! other client off, so such writes keep both request bits set and the
+//! power-down the client asked for is applied when the last connected
+//! client leaves.
+
+use crate::probe::Op;
+
+/// CTRL/STAT bit requesting debug power.
+pub(super) const CDBGPWRUPREQ: u32 = 1 << 28;
+/// CTRL/STAT bit requesting system power.
+pub(super) const CSYSPWRUPREQ: u32 = 1 << 30;
+const POWER_UP_REQUESTS: u32 = CDBGPWRUPREQ | CSYSPWRUPREQ;
+
+/// CTRL/STAT is DP register 0x4 in bank 0; the bank travels in address
+/// bits 7:4, as pyOCD encodes banked DP registers.
+pub(super) const CTRL_STAT: u32 = 0x4;
+
+/// True for a CTRL/STAT write that would drop a power-up request.
+pub(super) fn is_power_down_write(addr: u32, value: u32) -> bool {
+    addr & 0xFF == CTRL_STAT && value & POWER_UP_REQUESTS != POWER_UP_REQUESTS
+}
+
+/// True for any write to CTRL/STAT.
+pub(super) fn is_ctrl_stat(addr: u32) -> bool {
+    addr & 0xFF == CTRL_STAT
+}
+
+/// The same CTRL/STAT write with both power-up requests kept set; other
+/// operations are returned unchanged.
+pub(super) fn keep_powered(op: Op) -> Op {
+    match op {
+        Op::WriteDp { addr, value } if is_ctrl_stat(addr) => Op::WriteDp {
+            addr,
+            value: value | POWER_UP_REQUESTS,
+        },
+        other => other,
+    }
+}
+
+/// The writes that carry out a deferred power-down whose final CTRL/STAT
+/// value is `requested`: system power is released before debug power, so
+/// the two requests are never cleared by the same write.
+pub(super) fn deferred_power_down(requested: u32) -> Vec<Op> {
+    let write = |value| Op::WriteDp {
+        addr: CTRL_STAT,
+        value,
+    };
+    let clears_both = requested & POWER_UP_REQUESTS == 0;
+    if clears_both {
+        vec![
+            write((requested | CDBGPWRUPREQ) & !CSYSPWRUPREQ),
+            write(requested),
+        ]
+    } else {
+        vec![write(requested)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bank_zero_ctrl_stat_writes_that_clear_a_request_are_power_downs() {
+        assert!(is_power_down_write(0x4, 0x1000_0F00));
+        assert!(is_power_down_write(0x4, 0x0000_0F00));
+        assert!(!is_power_down_write(0x4, 0x5000_0F00));
+        // Bank 1 at address 0x4 is DLCR, not CTRL/STAT.
+        assert!(!is_power_down_write(0x14, 0));
+        assert!(!is_power_down_write(0x8, 0));
+    }
+
+    #[test]
+    fn power_down_releases_system_power_before_debug_power() {
+        assert_eq!(
+            deferred_power_down(0x0000_0F00),
+            [
+                Op::WriteDp {
+                    addr: 0x4,
+                    value: 0x1000_0F00
+                },
+                Op::WriteDp {
+                    addr: 0x4,
+                    value: 0x0000_0F00
+                },
+            ]
+        );
+        assert_eq!(
+            deferred_power_down(0x1000_0F00),
+            [Op::WriteDp {
+                addr: 0x4,
+                value: 0x1000_0F00
+            }]
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! Deciding requests: what the head of the next client turns into, given
+//! the current counts, lock and hardware state.
+//!
+//! Each decision is made in two halves: [`Arbiter::plan`] looks at the head
+//! without changing anything, so a head that cannot run yet (no room in
+//! flight, a barrier waiting for the worker to drain) stays queued in its
+//! place; [`Arbiter::commit`] then takes it and applies the plan.
+
+use crate::probe::worker::Job;
+use crate::probe::{Op, OpOutput, ProtocolRequest, WireProtocol};
+
+use super::counts::Kind;
+use super::power;
+use super::{Action, Arbiter, ClientId, JobKind, Outcome, Owner, Request, SharingError, Ticket};
+
+/// What one request turns into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Plan {
+    Refuse(SharingError),
+    GrantLock,
+    ReleaseLock,
+    /// The probe is already open: count and answer.
+    CountOpen,
+    HardwareOpen,
+    /// Not the last `open`: count down and answer.
+    ReleaseOpen,
+    /// The last `open`: count down and close the hardware.
+    HardwareClose,
+    /// The wire is already up with this protocol: count and answer.
+    CountConnect(WireProtocol),
+    HardwareConnect(ProtocolRequest),
+    ReleaseConnect,
+    /// The last `connect`: count down, apply a deferred power-down,
+    /// disconnect the hardware.
+    HardwareDisconnect,
+    /// A CTRL/STAT write dropping a power-up request while others are
+    /// connected: sent with the requests kept set (rule 7).
+    MaskedPowerDown(u32),
+    /// Any other operation, sent as it is.
+    Forward {
+        ctrl_stat: bool,
+    },
+}
+
+/// What a plan needs before it can be committed.
+enum Need {
+    Nothing,
+    /// One slot in flight.
+    Slot,
+    /// An empty pipeline.
+    Barrier,
+}
+
+impl Plan {
+    fn need(&self) -> Need {
+        match self {
+            Plan::HardwareOpen
+            | Plan::HardwareClose
+            | Plan::HardwareConnect(_)
+            | Plan::HardwareDisconnect => Need::Barrier,
+            Plan::MaskedPowerDown(_) | Plan::Forward { .. } => Need::Slot,
+            _ => Need::Nothing,
+        }
+    }
+}
+
+/// The arbiter's own work, which goes before any client's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Cleanup {
+    Disconnect,
+    Close,
+}
+
+impl Arbiter {
+    /// Decides requests until nothing more can be decided now.
+    pub(super) fn dispatch(&mut self, batch: &mut Vec<Job>, out: &mut Vec<Action>) {
+        while self.barriers_in_flight == 0 {
+            if let Some(cleanup) = self.cleanup_needed() {
+                if self.in_flight.is_empty() {
+                    self.run_cleanup(cleanup, batch);
+                }
+                return;
+            }
+            let Some(client) = self.schedule.next(self.lock.holder()) else {
+                return;
+            };
+            let Some((_, request)) = self.schedule.head(client) else {
+                return;
+            };
+            let plan = self.plan(client, request);
+            let can_run = match plan.need() {
+                Need::Nothing => true,
+                Need::Slot => self.in_flight.len() < self.max_in_flight,
+                Need::Barrier => self.in_flight.is_empty(),
+            };
+            if !can_run {
+                return;
+            }
+            let Some((ticket, request)) = self.schedule.pop(client) else {
+                return;
+            };
+            self.commit(client, ticket, request, plan, batch, out);
+        }
+    }
+
+    fn plan(&self, client: ClientId, request: &Request) -> Plan {
+        let op = match request {
+            Request::Lock => return Plan::GrantLock,
+            Request::Unlock if self.lock.holder() == Some(client) => return Plan::ReleaseLock,
+            Request::Unlock => return Plan::Refuse(SharingError::NotLockHolder),
+            Request::Probe(op) => op,
+        };
+        let mine = self.refs.of(client);
+        match *op {
+            Op::Open if self.hardware.open => Plan::CountOpen,
+            Op::Open => Plan::HardwareOpen,
+            Op::Close if mine.opens == 0 => Plan::Refuse(SharingError::CloseWithoutOpen),
+            Op::Close if self.hardware.open && self.refs.is_last(client, Kind::Open) => {
+                Plan::HardwareClose
+            }
+            Op::Close => Plan::ReleaseOpen,
+            Op::Connect(wanted) => match (self.hardware.wire, wanted) {
+                (None, _) => Plan::HardwareConnect(wanted),
+                (Some(up), ProtocolRequest::Default) => Plan::CountConnect(up),
+                (Some(up), ProtocolRequest::Specific(p)) if p == up => Plan::CountConnect(up),
+                (Some(up), ProtocolRequest::Specific(_)) => {
+                    Plan::Refuse(SharingError::ProtocolConflict(up))
+                }
+            },
+            Op::Disconnect if mine.connects == 0 => {
+                Plan::Refuse(SharingError::DisconnectWithoutConnect)
+            }
+            Op::Disconnect
+                if self.hardware.wire.is_some() && self.refs.is_last(client, Kind::Connect) =>
+            {
+                Plan::HardwareDisconnect
+            }
+            Op::Disconnect => Plan::ReleaseConnect,
+            Op::WriteDp { addr, value }
+                if power::is_power_down_write(addr, value)
+                    && self.refs.others_connected(client) =>
+            {
+                Plan::MaskedPowerDown(value)
+            }
+            Op::WriteDp { addr, .. } => Plan::Forward {
+                ctrl_stat: power::is_ctrl_stat(addr),
+            },
+            _ => Plan::Forward { ctrl_stat: false },
+        }
+    }
+
+    fn commit(
+        &mut self,
+        client: ClientId,
+        ticket: Ticket,
+        request: Request,
+        plan: Plan,
+        batch: &mut Vec<Job>,
+        out: &mut Vec<Action>,
+    ) {
+        let owner = Owner::Client(client, ticket);
+        let mut answer = |outcome| {
+            out.push(Action::Reply {
+                client,
+                ticket,
+                outcome,
+            })
+        };
+        match plan {
+            Plan::Refuse(error) => answer(Outcome::Sharing(error)),
+            Plan::GrantLock => {
+                self.lock.acquire(client);
+                answer(Outcome::Ok(OpOutput::Done));
+            }
+            Plan::ReleaseLock => {
+                self.lock.release(client);
+                answer(Outcome::Ok(OpOutput::Done));
+            }
+            Plan::CountOpen => {
+                self.refs.add(client, Kind::Open);
+                answer(Outcome::Ok(OpOutput::Done));
+            }
+            Plan::ReleaseOpen => {
+                self.refs.release(client, Kind::Open);
+                answer(Outcome::Ok(OpOutput::Done));
+            }
+            Plan::CountConnect(up) => {
+                self.refs.add(client, Kind::Connect);
+                answer(Outcome::Ok(OpOutput::Connected(up)));
+            }
+            Plan::ReleaseConnect => {
+                self.refs.release(client, Kind::Connect);
+                answer(Outcome::Ok(OpOutput::Done));
+            }
+            Plan::HardwareOpen => self.send(Op::Open, owner, JobKind::Open, batch),
+            Plan::HardwareClose => {
+                self.refs.release(client, Kind::Open);
+                self.send(Op::Close, owner, JobKind::Close, batch);
+            }
+            Plan::HardwareConnect(wanted) => {
+                self.send(Op::Connect(wanted), owner, JobKind::Connect, batch)
+            }
+            Plan::HardwareDisconnect => {
+                self.refs.release(client, Kind::Connect);
+                self.disconnect_wire(owner, batch);
+            }
+            Plan::MaskedPowerDown(value) => {
+                self.hardware.deferred_power_down = Some(value);
+                if let Request::Probe(op) = request {
+                    self.send(power::keep_powered(op), owner, JobKind::Plain, batch);
+                }
+            }
+            Plan::Forward { ctrl_stat } => {
+                if ctrl_stat {
+                    self.hardware.deferred_power_down = None;
+                }
+                // `plan` only forwards probe operations.
+                if let Request::Probe(op) = request {
+                    self.send(op, owner, JobKind::Plain, batch);
+                }
+            }
+        }
+    }
+
+    /// What the counts no longer justify: a wire up that nobody is
+    /// connected to, or a probe open that nobody has opened.
+    pub(super) fn cleanup_needed(&self) -> Option<Cleanup> {
+        let held = self.refs.total();
+        if held.connects == 0 && self.hardware.wire.is_some() {
+            Some(Cleanup::Disconnect)
+        } else if held.opens == 0 && self.hardware.open {
+            Some(Cleanup::Close)
+        } else {
+            None
+        }
+    }
+
+    fn run_cleanup(&mut self, cleanup: Cleanup, batch: &mut Vec<Job>) {
+        match cleanup {
+            Cleanup::Disconnect => self.disconnect_wire(Owner::Internal, batch),
+            Cleanup::Close => self.send(Op::Close, Owner::Internal, JobKind::Close, batch),
+        }
+    }
+
+    /// The wire's last user is gone: first the power-down clients asked for
+    /// while others still needed the port, then the hardware disconnect.
+    fn disconnect_wire(&mut self, owner: Owner, batch: &mut Vec<Job>) {
+        if let Some(requested) = self.hardware.deferred_power_down.take() {
+            for op in power::deferred_power_down(requested) {
+                self.send(op, Owner::Internal, JobKind::Plain, batch);
+            }
+        }
+        self.send(Op::Disconnect, owner, JobKind::Disconnect, batch);
+    }
+}

@@ -1,0 +1,220 @@
+//! Rules 2 and 3: open/close and connect/disconnect are counted.
+
+use super::*;
+use crate::arbiter::SharingError;
+
+const SWD: WireProtocol = WireProtocol::Swd;
+const JTAG: WireProtocol = WireProtocol::Jtag;
+
+fn connect(protocol: Option<WireProtocol>) -> Op {
+    Op::Connect(protocol.map_or(ProtocolRequest::Default, ProtocolRequest::Specific))
+}
+
+#[test]
+fn open_is_counted_and_hardware_opened_once() {
+    let mut bench = Bench::with_clients(&[A, B, C]);
+    let tickets = [A, B, C].map(|client| (client, bench.op(client, Op::Open)));
+    bench.settle();
+    for (client, ticket) in tickets {
+        assert_eq!(bench.reply(client, ticket), done());
+    }
+    assert_eq!(bench.sent, [Op::Open]);
+    assert_eq!(bench.arbiter.open_count(), 3);
+    assert!(bench.arbiter.is_open());
+}
+
+#[test]
+fn close_without_open_is_refused_and_changes_nothing() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.op(A, Op::Open);
+    bench.settle();
+    let refused = bench.op(B, Op::Close);
+    bench.settle();
+    assert_eq!(
+        bench.reply(B, refused),
+        Some(Outcome::Sharing(SharingError::CloseWithoutOpen))
+    );
+    assert!(!SharingError::CloseWithoutOpen.is_probe_error());
+    assert_eq!(bench.arbiter.open_count(), 1);
+    assert!(bench.arbiter.is_open());
+    assert_eq!(bench.sent, [Op::Open]);
+}
+
+#[test]
+fn last_close_closes_hardware() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.op(A, Op::Open);
+    bench.op(B, Op::Open);
+    bench.settle();
+    let first = bench.op(A, Op::Close);
+    bench.settle();
+    assert_eq!(bench.reply(A, first), done());
+    assert_eq!(bench.sent_count(&Op::Close), 0);
+    assert!(bench.arbiter.is_open());
+
+    let last = bench.op(B, Op::Close);
+    bench.settle();
+    assert_eq!(bench.reply(B, last), done());
+    assert_eq!(bench.sent, [Op::Open, Op::Close]);
+    assert!(!bench.arbiter.is_open());
+    assert_eq!(bench.arbiter.open_count(), 0);
+
+    // A released its reference already; the next open opens again.
+    let again = bench.op(A, Op::Close);
+    let reopen = bench.op(A, Op::Open);
+    bench.settle();
+    assert_eq!(
+        bench.reply(A, again),
+        Some(Outcome::Sharing(SharingError::CloseWithoutOpen))
+    );
+    assert_eq!(bench.reply(A, reopen), done());
+    assert_eq!(bench.sent_count(&Op::Open), 2);
+}
+
+#[test]
+fn failed_hardware_open_changes_no_count() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    let gone = ProbeError::Disconnected("usb gone".into());
+    bench.fail_next(Op::Open, gone.clone());
+    let failed = bench.op(A, Op::Open);
+    bench.settle();
+    assert_eq!(bench.reply(A, failed), Some(Outcome::Probe(gone)));
+    assert_eq!(bench.arbiter.open_count(), 0);
+    assert!(!bench.arbiter.is_open());
+
+    let close = bench.op(A, Op::Close);
+    let retry = bench.op(B, Op::Open);
+    bench.settle();
+    assert_eq!(
+        bench.reply(A, close),
+        Some(Outcome::Sharing(SharingError::CloseWithoutOpen))
+    );
+    assert_eq!(bench.reply(B, retry), done());
+    assert_eq!(bench.sent, [Op::Open, Op::Open]);
+    assert_eq!(bench.arbiter.open_count(), 1);
+}
+
+#[test]
+fn second_connect_with_other_protocol_is_probe_error() {
+    let mut bench = Bench::with_clients(&[A, B, C, D]);
+    bench.open_and_connect(&[A]);
+    assert_eq!(bench.arbiter.wire_protocol(), Some(SWD));
+
+    let conflicting = bench.op(B, connect(Some(JTAG)));
+    let same = bench.op(C, connect(Some(SWD)));
+    let default = bench.op(D, connect(None));
+    bench.settle();
+    let conflict = SharingError::ProtocolConflict(SWD);
+    assert_eq!(
+        bench.reply(B, conflicting),
+        Some(Outcome::Sharing(conflict.clone()))
+    );
+    assert!(conflict.is_probe_error());
+    assert_eq!(
+        conflict.to_string(),
+        "probe already connected using SWD protocol"
+    );
+    let connected = Some(Outcome::Ok(OpOutput::Connected(SWD)));
+    assert_eq!(bench.reply(C, same), connected);
+    assert_eq!(bench.reply(D, default), connected);
+    assert_eq!(bench.arbiter.connect_count(), 3);
+    assert_eq!(bench.sent_count(&connect(None)), 1);
+    assert_eq!(
+        bench.sent.len(),
+        2,
+        "open and one connect: {:?}",
+        bench.sent
+    );
+}
+
+#[test]
+fn first_connect_chooses_the_protocol() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.op(A, Op::Open);
+    bench.settle();
+    let first = bench.op(A, connect(Some(JTAG)));
+    let default = bench.op(B, connect(None));
+    bench.settle();
+    assert_eq!(
+        bench.reply(A, first),
+        Some(Outcome::Ok(OpOutput::Connected(JTAG)))
+    );
+    assert_eq!(
+        bench.reply(B, default),
+        Some(Outcome::Ok(OpOutput::Connected(JTAG)))
+    );
+    assert_eq!(bench.arbiter.wire_protocol(), Some(JTAG));
+}
+
+#[test]
+fn failed_hardware_connect_changes_no_count() {
+    let mut bench = Bench::with_clients(&[A]);
+    bench.op(A, Op::Open);
+    let refused = ProbeError::Probe("no target".into());
+    bench.fail_next(connect(None), refused.clone());
+    let failed = bench.op(A, connect(None));
+    let retry = bench.op(A, connect(None));
+    bench.settle();
+    assert_eq!(bench.reply(A, failed), Some(Outcome::Probe(refused)));
+    assert_eq!(
+        bench.reply(A, retry),
+        Some(Outcome::Ok(OpOutput::Connected(SWD)))
+    );
+    assert_eq!(bench.sent_count(&connect(None)), 2);
+    assert_eq!(bench.arbiter.connect_count(), 1);
+}
+
+#[test]
+fn last_disconnect_disconnects_hardware() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    let first = bench.op(A, Op::Disconnect);
+    bench.settle();
+    assert_eq!(bench.reply(A, first), done());
+    assert_eq!(bench.sent_count(&Op::Disconnect), 0);
+
+    let refused = bench.op(A, Op::Disconnect);
+    let last = bench.op(B, Op::Disconnect);
+    bench.settle();
+    assert_eq!(
+        bench.reply(A, refused),
+        Some(Outcome::Sharing(SharingError::DisconnectWithoutConnect))
+    );
+    assert_eq!(bench.reply(B, last), done());
+    assert_eq!(bench.sent_count(&Op::Disconnect), 1);
+    assert_eq!(bench.arbiter.wire_protocol(), None);
+    assert_eq!(bench.arbiter.connect_count(), 0);
+}
+
+#[test]
+fn failed_hardware_disconnect_still_releases_the_reference() {
+    let mut bench = Bench::with_clients(&[A]);
+    bench.open_and_connect(&[A]);
+    let error = ProbeError::Transfer("no ack".into());
+    bench.fail_next(Op::Disconnect, error.clone());
+    let last = bench.op(A, Op::Disconnect);
+    bench.settle();
+    assert_eq!(bench.reply(A, last), Some(Outcome::Probe(error)));
+    assert_eq!(bench.arbiter.connect_count(), 0);
+    assert_eq!(bench.arbiter.wire_protocol(), None);
+}
+
+#[test]
+fn closing_the_probe_takes_the_wire_down() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A]);
+    // A closes without disconnecting; the probe closes under its connect.
+    bench.op(A, Op::Close);
+    bench.settle();
+    assert_eq!(bench.arbiter.wire_protocol(), None);
+
+    bench.op(B, Op::Open);
+    let connect_again = bench.op(B, connect(None));
+    bench.settle();
+    assert_eq!(
+        bench.reply(B, connect_again),
+        Some(Outcome::Ok(OpOutput::Connected(SWD)))
+    );
+    assert_eq!(bench.sent_count(&connect(None)), 2);
+    assert_eq!(bench.arbiter.connect_count(), 2);
+}
