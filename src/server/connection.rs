@@ -312,10 +312,16 @@ mod tests {
         let a = q.reserve(7);
         let b = q.reserve(8);
         let c = q.reserve(9);
-        q.fill(c, |o, id| o.extend_from_slice(format!("c{id}\n").as_bytes()));
-        q.fill(b, |o, id| o.extend_from_slice(format!("b{id}\n").as_bytes()));
+        q.fill(c, |o, id| {
+            o.extend_from_slice(format!("c{id}\n").as_bytes())
+        });
+        q.fill(b, |o, id| {
+            o.extend_from_slice(format!("b{id}\n").as_bytes())
+        });
         assert_eq!(q.unwritten(), 0);
-        q.fill(a, |o, id| o.extend_from_slice(format!("a{id}\n").as_bytes()));
+        q.fill(a, |o, id| {
+            o.extend_from_slice(format!("a{id}\n").as_bytes())
+        });
         let mut sink = Vec::new();
         q.write_to(&mut sink).unwrap();
         assert_eq!(sink, b"a7\nb8\nc9\n");

@@ -121,6 +121,9 @@ impl EventLoop {
         for action in self.actions.drain(..) {
             match action {
                 Action::Execute(batch) => self.worker.submit(batch),
+                Action::InternalFailed { op, error } => {
+                    log::warn!("{op} on behalf of departed clients failed: {error}");
+                }
                 Action::Reply {
                     client,
                     ticket,
@@ -169,10 +172,10 @@ impl EventLoop {
             let _ = stream.set_nodelay(true);
             let client = self.next_client;
             self.next_client += 1;
-            if let Err(e) = self
-                .poll
-                .registry()
-                .register(&mut stream, Token(client), Interest::READABLE)
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .register(&mut stream, Token(client), Interest::READABLE)
             {
                 log::warn!("cannot register {peer}: {e}");
                 continue;
@@ -199,13 +202,12 @@ impl EventLoop {
     /// the client must wait for its responses to drain.
     fn service_input(&mut self, client: ClientId) {
         loop {
-            let Some(conn) = self.conns.get_mut(&client) else {
-                return;
-            };
             if self.is_paused(client) {
                 return;
             }
-            let conn = self.conns.get_mut(&client).expect("checked above");
+            let Some(conn) = self.conns.get_mut(&client) else {
+                return;
+            };
             if let Some(frame) = conn.framer.next_frame() {
                 self.handle_frame(client, frame);
                 continue;
@@ -252,8 +254,9 @@ impl EventLoop {
                     "request line too long (limit {} bytes)",
                     self.config.limits.max_line_bytes
                 )));
-                conn.responses
-                    .fill(ticket, |out, id| protocol::encode_response(out, id, &result));
+                conn.responses.fill(ticket, |out, id| {
+                    protocol::encode_response(out, id, &result)
+                });
                 return;
             }
         };
@@ -273,9 +276,9 @@ impl EventLoop {
         };
         let ticket = conn.responses.reserve(id);
         match route {
-            Route::Answer(result) => conn
-                .responses
-                .fill(ticket, |out, id| protocol::encode_response(out, id, &result)),
+            Route::Answer(result) => conn.responses.fill(ticket, |out, id| {
+                protocol::encode_response(out, id, &result)
+            }),
             Route::Arbitrate(request) => self.arbiter.submit(client, ticket, request),
         }
     }
@@ -285,11 +288,10 @@ impl EventLoop {
     /// each registration's interest in line with its buffers.
     fn flush_touched(&mut self) {
         while let Some(client) = self.touched.pop() {
+            let was_paused = self.is_paused(client);
             let Some(conn) = self.conns.get_mut(&client) else {
                 continue;
             };
-            let was_paused = self.is_paused(client);
-            let conn = self.conns.get_mut(&client).expect("checked above");
             if let Err(e) = conn.responses.write_to(&mut conn.stream) {
                 log::debug!("client {client}: write failed: {e}");
                 self.close(client);
