@@ -4,6 +4,7 @@ use crate::probe::worker::{Completion, Job};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult};
 
 use super::counts::Kind;
+use super::power;
 use super::{Action, Arbiter, InFlight, JobKind, Outcome, Owner};
 
 impl Arbiter {
@@ -55,6 +56,12 @@ impl Arbiter {
         };
         match job.kind {
             JobKind::Plain => result,
+            JobKind::CtrlStatView(written) => match result {
+                Ok(OpOutput::Word(actual)) => {
+                    Ok(OpOutput::Word(power::viewed_ctrl_stat(actual, written)))
+                }
+                other => other,
+            },
             JobKind::Open => {
                 if result.is_ok() {
                     self.hardware.open = true;
@@ -83,12 +90,14 @@ impl Arbiter {
             // A failed close or disconnect still counts as done: see the
             // module doc on releases.
             JobKind::Close => {
+                self.power_views.clear();
                 self.hardware.open = false;
                 self.hardware.wire = None;
                 self.hardware.deferred_power_down = None;
                 result
             }
             JobKind::Disconnect => {
+                self.power_views.clear();
                 self.hardware.wire = None;
                 self.hardware.deferred_power_down = None;
                 result

@@ -169,6 +169,9 @@ enum Owner {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum JobKind {
     Plain,
+    /// A CTRL/STAT read by a client whose power-down was masked: its result
+    /// shows the power state that client asked for (the `u32` it wrote).
+    CtrlStatView(u32),
     Open,
     Close,
     Connect,
@@ -177,7 +180,10 @@ enum JobKind {
 
 impl JobKind {
     fn is_barrier(self) -> bool {
-        self != JobKind::Plain
+        matches!(
+            self,
+            JobKind::Open | JobKind::Close | JobKind::Connect | JobKind::Disconnect
+        )
     }
 }
 
@@ -197,6 +203,11 @@ pub struct Arbiter {
     refs: References,
     lock: Lock,
     hardware: Hardware,
+    /// Clients whose power-down was masked, with the CTRL/STAT value they
+    /// wrote (rule 7): they see that value's power state when they read
+    /// CTRL/STAT, because pyOCD waits for the acknowledge bits to clear and
+    /// would otherwise stall for seconds on every disconnect.
+    power_views: HashMap<ClientId, u32>,
     in_flight: HashMap<JobId, InFlight>,
     barriers_in_flight: usize,
     next_job: JobId,
@@ -213,6 +224,7 @@ impl Arbiter {
             refs: References::default(),
             lock: Lock::default(),
             hardware: Hardware::default(),
+            power_views: HashMap::new(),
             in_flight: HashMap::new(),
             barriers_in_flight: 0,
             next_job: 1,
@@ -242,6 +254,7 @@ impl Arbiter {
         self.schedule.drop_client(client);
         self.lock.release_all(client);
         self.refs.release_all(client);
+        self.power_views.remove(&client);
         for job in self.in_flight.values_mut() {
             if matches!(job.owner, Owner::Client(c, _) if c == client) {
                 job.owner = Owner::Gone;

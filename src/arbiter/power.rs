@@ -41,6 +41,20 @@ pub(super) fn keep_powered(op: Op) -> Op {
     }
 }
 
+/// What a client whose power-down was masked reads from CTRL/STAT: the
+/// real register with the power requests it wrote, and acknowledges that
+/// follow them as they would on a port nobody else kept powered.
+pub(super) fn viewed_ctrl_stat(actual: u32, written: u32) -> u32 {
+    let requests = written & POWER_UP_REQUESTS;
+    // Each acknowledge bit sits just above its request bit.
+    let acks = requests << 1;
+    (actual & !(POWER_UP_REQUESTS | acks_mask())) | requests | acks
+}
+
+const fn acks_mask() -> u32 {
+    POWER_UP_REQUESTS << 1
+}
+
 /// The writes that carry out a deferred power-down whose final CTRL/STAT
 /// value is `requested`: system power is released before debug power, so
 /// the two requests are never cleared by the same write.
@@ -72,6 +86,13 @@ mod tests {
         // Bank 1 at address 0x4 is DLCR, not CTRL/STAT.
         assert!(!is_power_down_write(0x14, 0));
         assert!(!is_power_down_write(0x8, 0));
+    }
+
+    #[test]
+    fn masked_client_sees_the_power_state_it_asked_for() {
+        let powered = 0xF000_0000 | 0x20;
+        assert_eq!(viewed_ctrl_stat(powered, 0), 0x20);
+        assert_eq!(viewed_ctrl_stat(powered, CDBGPWRUPREQ), 0x3000_0020);
     }
 
     #[test]

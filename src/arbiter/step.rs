@@ -36,6 +36,8 @@ enum Plan {
     /// A CTRL/STAT write dropping a power-up request while others are
     /// connected: sent with the requests kept set (rule 7).
     MaskedPowerDown(u32),
+    /// A CTRL/STAT read by a client whose power-down was masked.
+    ViewedCtrlStatRead(u32),
     /// Any other operation, sent as it is.
     Forward {
         ctrl_stat: bool,
@@ -58,7 +60,9 @@ impl Plan {
             | Plan::HardwareClose
             | Plan::HardwareConnect(_)
             | Plan::HardwareDisconnect => Need::Barrier,
-            Plan::MaskedPowerDown(_) | Plan::Forward { .. } => Need::Slot,
+            Plan::MaskedPowerDown(_) | Plan::ViewedCtrlStatRead(_) | Plan::Forward { .. } => {
+                Need::Slot
+            }
             _ => Need::Nothing,
         }
     }
@@ -142,6 +146,10 @@ impl Arbiter {
             {
                 Plan::MaskedPowerDown(value)
             }
+            Op::ReadDp(addr) if power::is_ctrl_stat(addr) => match self.power_views.get(&client) {
+                Some(&written) => Plan::ViewedCtrlStatRead(written),
+                None => Plan::Forward { ctrl_stat: false },
+            },
             Op::WriteDp { addr, .. } => Plan::Forward {
                 ctrl_stat: power::is_ctrl_stat(addr),
             },
@@ -206,13 +214,20 @@ impl Arbiter {
             }
             Plan::MaskedPowerDown(value) => {
                 self.hardware.deferred_power_down = Some(value);
+                self.power_views.insert(client, value);
                 if let Request::Probe(op) = request {
                     self.send(power::keep_powered(op), owner, JobKind::Plain, batch);
+                }
+            }
+            Plan::ViewedCtrlStatRead(written) => {
+                if let Request::Probe(op) = request {
+                    self.send(op, owner, JobKind::CtrlStatView(written), batch);
                 }
             }
             Plan::Forward { ctrl_stat } => {
                 if ctrl_stat {
                     self.hardware.deferred_power_down = None;
+                    self.power_views.remove(&client);
                 }
                 // `plan` only forwards probe operations.
                 if let Request::Probe(op) = request {

@@ -19,7 +19,7 @@ use super::connection::{Connection, Frame, READ_CHUNK};
 use super::requests::{self, ClientState, Route};
 use super::ServerConfig;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
-use crate::probe::worker::ProbeWorker;
+use crate::probe::worker::{ProbeWorker, SPIN};
 use crate::probe::{DebugProbe, ProbeInfo};
 use crate::protocol::{self, DecodeLimits, Failure, Reply};
 
@@ -85,8 +85,20 @@ impl EventLoop {
 
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
+        let mut waiting_since: Option<Instant> = None;
         while !self.stop.load(Ordering::SeqCst) {
-            if let Err(e) = self.poll.poll(&mut events, self.poll_timeout()) {
+            // While the worker runs a batch, its answer usually comes sooner
+            // than a sleep and wake-up of this thread would take, so peek
+            // (timeout zero) for a short while before sleeping in poll.
+            let timeout = if self.arbiter.in_flight() == 0 {
+                waiting_since = None;
+                self.poll_timeout()
+            } else if waiting_since.get_or_insert_with(Instant::now).elapsed() < SPIN {
+                Some(Duration::ZERO)
+            } else {
+                self.poll_timeout()
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }

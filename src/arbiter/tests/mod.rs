@@ -183,6 +183,8 @@ impl Bench {
         Ok(match op {
             Op::Connect(ProtocolRequest::Default) => OpOutput::Connected(WireProtocol::Swd),
             Op::Connect(ProtocolRequest::Specific(p)) => OpOutput::Connected(*p),
+            // CTRL/STAT of a powered-up port: all requests acknowledged.
+            Op::ReadDp(0x4) => OpOutput::Word(0xF000_0000),
             Op::ReadDp(addr) | Op::ReadAp(addr) => OpOutput::Word(*addr),
             Op::IsResetAsserted | Op::HasSwo => OpOutput::Bool(false),
             _ => OpOutput::Done,

@@ -118,3 +118,45 @@ fn later_unmasked_ctrl_stat_write_replaces_the_deferred_power_down() {
     bench.settle();
     assert_eq!(bench.sent[before..], [Op::Disconnect, Op::Close]);
 }
+
+#[test]
+fn masked_client_reads_ctrl_stat_as_powered_down_while_others_see_it_powered() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    bench.op(A, write_ctrl_stat(ALL_ON));
+    bench.op(A, write_ctrl_stat(SYSTEM_OFF));
+    let after_first = bench.op(A, Op::ReadDp(CTRL_STAT));
+    bench.op(A, write_ctrl_stat(ALL_OFF));
+    let a_reads = bench.op(A, Op::ReadDp(CTRL_STAT));
+    let b_reads = bench.op(B, Op::ReadDp(CTRL_STAT));
+    bench.settle();
+    let actual = bench.reply(B, b_reads);
+    // pyOCD polls until the acknowledge of each cleared request clears.
+    let Some(Outcome::Ok(OpOutput::Word(actual))) = actual else {
+        panic!("B's read failed: {actual:?}");
+    };
+    assert_eq!(
+        actual & 0xF000_0000,
+        0xF000_0000,
+        "B keeps the port powered"
+    );
+    assert_eq!(
+        bench.reply(A, after_first),
+        word((actual & !0xF000_0000) | 0x3000_0000)
+    );
+    assert_eq!(bench.reply(A, a_reads), word(actual & !0xF000_0000));
+}
+
+#[test]
+fn power_up_write_ends_the_masked_view() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    bench.op(A, write_ctrl_stat(ALL_OFF));
+    bench.op(A, write_ctrl_stat(ALL_ON));
+    let read = bench.op(A, Op::ReadDp(CTRL_STAT));
+    bench.settle();
+    let Some(Outcome::Ok(OpOutput::Word(value))) = bench.reply(A, read) else {
+        panic!("read failed");
+    };
+    assert_eq!(value & 0xF000_0000, 0xF000_0000);
+}
