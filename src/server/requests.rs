@@ -81,10 +81,15 @@ pub fn read_property(
         "product_name" => Value::from(info.product_name.as_str()),
         "unique_id" => Value::from(info.unique_id.as_str()),
         "description" => Value::from(info.description.as_str()),
-        "supported_wire_protocols" => info
-            .supported_wire_protocols
-            .iter()
-            .map(|p| Value::from(p.name()))
+        // pyOCD refuses to connect unless DEFAULT is listed (its dap.py
+        // checks the session's default protocol against this list), as its
+        // own CMSIS-DAP probe class lists it.
+        "supported_wire_protocols" => std::iter::once(Value::from("DEFAULT"))
+            .chain(
+                info.supported_wire_protocols
+                    .iter()
+                    .map(|p| Value::from(p.name())),
+            )
             .collect(),
         "wire_protocol" => wire_protocol.map_or(Value::Null, |p| Value::from(p.name())),
         "capabilities" => info
