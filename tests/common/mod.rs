@@ -213,3 +213,47 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+// ---------------------------------------------------------------------
+// Added for tests/requests*.rs and tests/hostile.rs (helper t-requests):
+// raw request lines, failure checks, and a session whose debug port is
+// powered up so AP accesses work.
+// ---------------------------------------------------------------------
+
+/// CTRL/STAT (DP address 0x4) bits requesting debug and system power-up.
+pub const POWER_UP_REQUEST: u32 = 0x5000_0000;
+/// CTRL/STAT bits acknowledging both power-up requests.
+pub const POWER_UP_ACK: u32 = 0xA000_0000;
+/// DPIDR of the virtual target's SW-DP.
+pub const SIM_DPIDR: u32 = 0x2BA0_1477;
+
+impl Client {
+    /// Sends `line` exactly as given (LF appended) and returns the next
+    /// response.
+    pub fn raw(&mut self, line: &[u8]) -> Value {
+        self.send_line(line);
+        self.recv()
+    }
+}
+
+/// A session (hello, open, connect SWD) with the debug port powered up.
+pub fn powered_session(addr: SocketAddr) -> Client {
+    let mut c = Client::session(addr);
+    c.ok("write_dp", json!([4, POWER_UP_REQUEST]));
+    c
+}
+
+/// Asserts that `response` failed with `status` and a message containing
+/// `needle`, and carries no result.
+pub fn assert_failure(response: &Value, status: i64, needle: &str) {
+    assert_eq!(response["status"], status, "wrong status: {response}");
+    assert!(
+        response.get("result").is_none(),
+        "error with a result: {response}"
+    );
+    let message = response["error"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(needle),
+        "message {message:?} lacks {needle:?}: {response}"
+    );
+}
