@@ -101,7 +101,7 @@ fn readprop_answers_every_property_of_the_sim() {
     let expected = [
         ("vendor_name", json!("probeshare")),
         ("product_name", json!("Virtual Cortex-M")),
-        ("supported_wire_protocols", json!(["SWD"])),
+        ("supported_wire_protocols", json!(["DEFAULT", "SWD"])),
         (
             "capabilities",
             json!(["SWJ_SEQUENCE", "BANKED_DP_REGISTERS"]),
