@@ -59,7 +59,8 @@ struct LimitArgs {
     /// Most client connections held at once.
     #[arg(long, default_value_t = Limits::default().max_connections)]
     max_connections: usize,
-    /// Response bytes queued for a client before its reading pauses.
+    /// Bytes held for a client before its reading pauses (unsent responses
+    /// and what its pending requests may still produce).
     #[arg(long, default_value_t = Limits::default().max_unsent_bytes)]
     max_unsent_bytes: usize,
     /// Requests of a client awaiting responses before its reading pauses.

@@ -214,12 +214,14 @@ impl EventLoop {
     /// the client must wait for its responses to drain.
     fn service_input(&mut self, client: ClientId) {
         loop {
-            if self.is_paused(client) {
-                return;
-            }
+            let paused = self.is_paused(client);
             let Some(conn) = self.conns.get_mut(&client) else {
                 return;
             };
+            conn.input_paused = paused;
+            if paused {
+                return;
+            }
             if let Some(frame) = conn.framer.next_frame() {
                 self.handle_frame(client, frame);
                 continue;
@@ -250,7 +252,7 @@ impl EventLoop {
         };
         let limits = &self.config.limits;
         conn.responses.pending() >= limits.max_pending_requests
-            || conn.responses.unwritten() >= limits.max_unsent_bytes
+            || conn.responses.queued_bytes() >= limits.max_unsent_bytes
     }
 
     fn handle_frame(&mut self, client: ClientId, frame: Frame) {
@@ -261,7 +263,7 @@ impl EventLoop {
         let line = match frame {
             Frame::Line(line) => line,
             Frame::TooLong => {
-                let ticket = conn.responses.reserve(-1);
+                let ticket = conn.responses.reserve(-1, 0);
                 let result = Err(Failure::Request(format!(
                     "request line too long (limit {} bytes)",
                     self.config.limits.max_line_bytes
@@ -276,17 +278,18 @@ impl EventLoop {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        let (id, route) = match protocol::decode_request(line, &self.decode_limits) {
+        let (id, held, route) = match protocol::decode_request(line, &self.decode_limits) {
             Ok(request) => {
+                let held = requests::held_bytes(&request.command);
                 let state = ClientState {
                     said_hello: &mut conn.said_hello,
                 };
                 let route = requests::route(request.command, state, &self.info, wire_protocol);
-                (request.id, route)
+                (request.id, held, route)
             }
-            Err(e) => (e.id, Route::Answer(Err(Failure::Request(e.message)))),
+            Err(e) => (e.id, 0, Route::Answer(Err(Failure::Request(e.message)))),
         };
-        let ticket = conn.responses.reserve(id);
+        let ticket = conn.responses.reserve(id, held);
         match route {
             Route::Answer(result) => conn.responses.fill(ticket, |out, id| {
                 protocol::encode_response(out, id, &result)
@@ -300,7 +303,6 @@ impl EventLoop {
     /// each registration's interest in line with its buffers.
     fn flush_touched(&mut self) {
         while let Some(client) = self.touched.pop() {
-            let was_paused = self.is_paused(client);
             let Some(conn) = self.conns.get_mut(&client) else {
                 continue;
             };
@@ -309,7 +311,10 @@ impl EventLoop {
                 self.close(client);
                 continue;
             }
-            if was_paused && !self.is_paused(client) {
+            // Whether reading paused is what counts, not whether it would
+            // pause now: completions may already have made room before
+            // this flush, and then nothing else would resume it.
+            if conn.input_paused && !self.is_paused(client) {
                 // Edge-triggered: the data already waiting raises no new
                 // event, so read it now.
                 self.service_input(client);

@@ -256,4 +256,50 @@ pub fn assert_failure(response: &Value, status: i64, needle: &str) {
         message.contains(needle),
         "message {message:?} lacks {needle:?}: {response}"
     );
+// ---- Added for tests/limits.rs: tolerant reads and peak memory. ----
+
+impl Client {
+    /// Reads one response line; `None` when the server closed the
+    /// connection or reset it (for probing whether a peer was refused).
+    pub fn try_recv(&mut self) -> Option<Value> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 => serde_json::from_str(&line).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl ServerProcess {
+    /// A `kB` field of /proc/PID/status (`VmRSS`, `VmHWM`, ...) in bytes.
+    pub fn status_bytes(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("proc status");
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{field} in /proc status"));
+        kb * 1024
+    }
+
+    /// The most memory the server process has had resident since it started.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        self.status_bytes("VmHWM")
+    }
+}
+
+impl Client {
+    /// Reads one raw response line, LF included (for responses too large
+    /// to parse cheaply); fails the test on EOF or after the deadline.
+    pub fn recv_line(&mut self) -> String {
+        let mut line = String::new();
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .expect("response within deadline");
+        assert!(n > 0, "server closed the connection");
+        line
+    }
 }
