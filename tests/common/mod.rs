@@ -256,6 +256,8 @@ pub fn assert_failure(response: &Value, status: i64, needle: &str) {
         message.contains(needle),
         "message {message:?} lacks {needle:?}: {response}"
     );
+}
+
 // ---- Added for tests/limits.rs: tolerant reads and peak memory. ----
 
 impl Client {
