@@ -93,6 +93,26 @@ struct BenchArgs {
     /// Rounds per scenario; medians are reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Run only these scenarios, each CLIENTSxDEPTH (depth 1 = ping-pong),
+    /// e.g. `--scenario 16x1 --scenario 1x16`.
+    #[arg(long = "scenario", value_parser = parse_scenario)]
+    scenarios: Vec<probeshare::bench::Scenario>,
+}
+
+fn parse_scenario(text: &str) -> Result<probeshare::bench::Scenario, String> {
+    let (clients, depth) = text
+        .split_once('x')
+        .ok_or_else(|| format!("expected CLIENTSxDEPTH, got '{text}'"))?;
+    let number = |s: &str| {
+        s.parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("'{s}' is not a positive whole number"))
+    };
+    Ok(probeshare::bench::Scenario {
+        clients: number(clients)?,
+        depth: number(depth)?,
+    })
 }
 
 fn main() {
@@ -149,11 +169,14 @@ fn bench(args: BenchArgs) -> Result<()> {
         Box::new(SimProbe::new("sim")),
         ServerConfig::default(),
     )?;
-    let config = probeshare::bench::BenchConfig {
+    let mut config = probeshare::bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),
         ..Default::default()
     };
+    if !args.scenarios.is_empty() {
+        config.scenarios = args.scenarios;
+    }
     probeshare::bench::run(&config, handle.local_addr())?;
     handle.shutdown();
     Ok(())

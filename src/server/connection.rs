@@ -48,15 +48,20 @@ impl LineFramer {
     }
 
     /// Reads once from `src` through `scratch` into the buffer; returns the
-    /// byte count (0 at EOF).
-    pub fn read_from(&mut self, src: &mut impl Read, scratch: &mut [u8]) -> io::Result<usize> {
+    /// byte count (0 at EOF) and whether the read came back short, i.e. the
+    /// socket had no more data at that moment.
+    pub fn read_from(
+        &mut self,
+        src: &mut impl Read,
+        scratch: &mut [u8],
+    ) -> io::Result<(usize, bool)> {
         // Read no further than the limit allows: a line of max_line bytes plus
         // its LF fits, anything longer is known too long before it is stored.
         let room = (self.max_line + 1).saturating_sub(self.buf.len()).max(1);
         let want = room.min(scratch.len());
         let n = src.read(&mut scratch[..want])?;
         self.buf.extend_from_slice(&scratch[..n]);
-        Ok(n)
+        Ok((n, n < want))
     }
 
     /// Takes the next frame out of the buffer, if a whole one is there.
@@ -276,7 +281,7 @@ mod tests {
         let mut src = input;
         let mut frames = Vec::new();
         let mut scratch = vec![0; 7];
-        while framer.read_from(&mut src, &mut scratch).unwrap() > 0 {
+        while framer.read_from(&mut src, &mut scratch).unwrap().0 > 0 {
             while let Some(f) = framer.next_frame() {
                 frames.push(f);
             }

@@ -204,15 +204,22 @@ impl EventLoop {
         if !self.conns.contains_key(&client) {
             return;
         }
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
-            self.service_input(client);
+        let peer_closed = event.is_read_closed() || event.is_error();
+        if event.is_readable() || peer_closed {
+            self.service_input(client, peer_closed);
         }
         self.touched.push(client);
     }
 
     /// Handles buffered lines, then reads more, until the socket is dry or
     /// the client must wait for its responses to drain.
-    fn service_input(&mut self, client: ClientId) {
+    ///
+    /// A short read means the socket was empty at that moment, and new data
+    /// raises a new edge, so the usual extra `read` that only returns
+    /// `WouldBlock` is skipped, unless the peer has closed its side
+    /// (`must_drain`): its EOF raises no further edge and must be read now.
+    fn service_input(&mut self, client: ClientId, must_drain: bool) {
+        let mut socket_empty = false;
         loop {
             let paused = self.is_paused(client);
             let Some(conn) = self.conns.get_mut(&client) else {
@@ -226,15 +233,18 @@ impl EventLoop {
                 self.handle_frame(client, frame);
                 continue;
             }
-            if conn.read_closed {
+            if conn.read_closed || socket_empty {
                 return;
             }
             match conn.framer.read_from(&mut conn.stream, &mut self.scratch) {
-                Ok(0) => {
+                Ok((0, _)) => {
                     conn.read_closed = true;
                     return;
                 }
-                Ok(_) => conn.last_activity = Instant::now(),
+                Ok((_, short)) => {
+                    conn.last_activity = Instant::now();
+                    socket_empty = short && !must_drain;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -317,7 +327,7 @@ impl EventLoop {
             if conn.input_paused && !self.is_paused(client) {
                 // Edge-triggered: the data already waiting raises no new
                 // event, so read it now.
-                self.service_input(client);
+                self.service_input(client, true);
                 self.apply_arbiter();
                 if !self.touched.contains(&client) {
                     self.touched.push(client);
