@@ -5,6 +5,12 @@
 //! case the loop resumes it itself once its responses drain). Responses
 //! produced during one turn of the loop are written at its end, so a
 //! pipelining client gets them coalesced into one `write`.
+//!
+//! A client that sends EOF may only have half-closed its socket, so it still
+//! gets the answers to what it sent before being closed; a connection that
+//! is reset is closed at once. Either way, closing releases everything the
+//! client held (rule 4), and the arbiter is asked again in the same turn,
+//! since that release can be all that others' queued work was waiting for.
 
 use std::collections::HashMap;
 use std::io;
@@ -47,6 +53,8 @@ pub struct EventLoop {
     actions: Vec<Action>,
     /// Connections whose output or interest may have changed this turn.
     touched: Vec<ClientId>,
+    /// A connection was closed since the arbiter was last polled.
+    released_since_poll: bool,
 }
 
 impl EventLoop {
@@ -79,6 +87,7 @@ impl EventLoop {
             scratch: vec![0; READ_CHUNK],
             actions: Vec::new(),
             touched: Vec::new(),
+            released_since_poll: false,
         };
         Ok((event_loop, waker))
     }
@@ -112,8 +121,8 @@ impl EventLoop {
                     Token(client) => self.on_client_event(client, event),
                 }
             }
-            self.turn_end();
             self.close_idle();
+            self.turn_end();
         }
         self.shut_down();
     }
@@ -124,8 +133,17 @@ impl EventLoop {
         for completion in self.worker.try_completions() {
             self.arbiter.complete(completion);
         }
-        self.apply_arbiter();
-        self.flush_touched();
+        // A connection closed while flushing released what it held, which
+        // may let others' queued requests run or start a cleanup. No event
+        // may come to prompt that, so decide again at once.
+        loop {
+            self.released_since_poll = false;
+            self.apply_arbiter();
+            self.flush_touched();
+            if !self.released_since_poll {
+                break;
+            }
+        }
     }
 
     fn apply_arbiter(&mut self) {
@@ -204,7 +222,15 @@ impl EventLoop {
         if !self.conns.contains_key(&client) {
             return;
         }
-        let peer_closed = event.is_read_closed() || event.is_error();
+        if event.is_error() || event.is_write_closed() {
+            // Reset, or closed both ways (the server never shuts down its
+            // own side): nothing can be answered any more, so release what
+            // the client holds now (rule 4), not after its queued work.
+            log::debug!("client {client}: connection reset or closed");
+            self.close(client);
+            return;
+        }
+        let peer_closed = event.is_read_closed();
         if event.is_readable() || peer_closed {
             self.service_input(client, peer_closed);
         }
@@ -380,6 +406,7 @@ impl EventLoop {
         if let Some(mut conn) = self.conns.remove(&client) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.arbiter.remove_client(client);
+            self.released_since_poll = true;
             log::debug!("client {client} ({}) closed", conn.peer);
         }
     }

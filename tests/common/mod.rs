@@ -305,3 +305,119 @@ impl Client {
         line
     }
 }
+
+// ---------------------------------------------------------------------------
+// Added for the sharing tests (t-sharing): knowing that the server has taken
+// a request in without it being answered, and checking that nothing has been
+// answered yet.
+
+impl Client {
+    /// Sends several requests in one write, without reading; returns their
+    /// ids, to be matched with [`Client::recv_ok`] or [`Client::recv_status`].
+    /// One write of a few kilobytes reaches the server as one read on
+    /// loopback, so the server queues them all before it answers any.
+    pub fn pipeline(&mut self, requests: &[(&str, Value)]) -> Vec<i64> {
+        let mut bytes = Vec::new();
+        let mut ids = Vec::with_capacity(requests.len());
+        for (request, arguments) in requests {
+            let id = self.next_id;
+            self.next_id += 1;
+            let line = json!({"id": id, "request": request, "arguments": arguments});
+            bytes.extend_from_slice(line.to_string().as_bytes());
+            bytes.push(b'\n');
+            ids.push(id);
+        }
+        self.stream.write_all(&bytes).expect("send");
+        ids
+    }
+
+    /// Reads the response to `id` (the next one on this connection) and
+    /// returns its result; fails unless it succeeded.
+    pub fn recv_ok(&mut self, id: i64) -> Value {
+        let response = self.recv();
+        assert_eq!(response["id"], id, "responses out of order: {response}");
+        assert_eq!(response["status"], 0, "request {id} failed: {response}");
+        response.get("result").cloned().unwrap_or(Value::Null)
+    }
+
+    /// Reads the response to `id` (the next one on this connection), which
+    /// must have failed with `status`; returns its error message.
+    pub fn recv_status(&mut self, id: i64, status: i64) -> String {
+        let response = self.recv();
+        assert_eq!(response["id"], id, "responses out of order: {response}");
+        assert_eq!(response["status"], status, "request {id}: {response}");
+        response["error"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Asserts that no response byte arrives within `window`. A negative
+    /// check only: it proves something is being held back, never that
+    /// something has happened, so it is not a way to wait.
+    pub fn assert_no_response_within(&mut self, window: Duration) {
+        assert!(
+            self.reader.buffer().is_empty(),
+            "a response is already here: {:?}",
+            String::from_utf8_lossy(self.reader.buffer())
+        );
+        self.stream.set_read_timeout(Some(window)).unwrap();
+        let outcome = self.reader.fill_buf().map(|bytes| bytes.to_vec());
+        self.stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        match outcome {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Ok(bytes) if bytes.is_empty() => panic!("the server closed the connection"),
+            Ok(bytes) => panic!(
+                "expected no response yet, got {:?}",
+                String::from_utf8_lossy(&bytes)
+            ),
+            Err(e) => panic!("expected no response yet, read failed: {e}"),
+        }
+    }
+
+    /// Waits until the server has read every byte this client sent: the
+    /// client's send queue is acknowledged and the server's receive queue
+    /// is empty (Linux, from /proc/net/tcp). The server decodes and queues
+    /// each line as soon as it has read it, before it looks at any other
+    /// socket, so afterwards every request sent so far is queued with the
+    /// arbiter (or answered). That turns "sent before" on two sockets into
+    /// "queued before", which the kernel alone does not promise. (Not for a
+    /// client paused for backpressure: its lines wait in the server's
+    /// buffer until its responses drain.)
+    pub fn wait_until_server_has_read(&self) {
+        let client = self.stream.local_addr().expect("local address");
+        let server = self.stream.peer_addr().expect("peer address");
+        wait_until("the server to read everything sent", || {
+            let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+            let unacked = tcp_queues(&table, client, server).map(|(tx, _)| tx);
+            let unread = tcp_queues(&table, server, client).map(|(_, rx)| rx);
+            unacked == Some(0) && unread == Some(0)
+        });
+    }
+}
+
+/// The (tx_queue, rx_queue) of the IPv4 socket `local` connected to
+/// `remote`, from the text of /proc/net/tcp.
+fn tcp_queues(table: &str, local: SocketAddr, remote: SocketAddr) -> Option<(u64, u64)> {
+    let key = |addr: SocketAddr| match addr {
+        SocketAddr::V4(v4) => format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(v4.ip().octets()),
+            v4.port()
+        ),
+        SocketAddr::V6(_) => panic!("the tests listen on IPv4 loopback"),
+    };
+    let (local, remote) = (key(local), key(remote));
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) != Some(&local.as_str()) || fields.get(2) != Some(&remote.as_str()) {
+            return None;
+        }
+        let (tx, rx) = fields.get(4)?.split_once(':')?;
+        Some((
+            u64::from_str_radix(tx, 16).ok()?,
+            u64::from_str_radix(rx, 16).ok()?,
+        ))
+    })
+}
