@@ -51,6 +51,8 @@ pub struct EventLoop {
     stop: Arc<AtomicBool>,
     scratch: Vec<u8>,
     actions: Vec<Action>,
+    /// When the last batch went to the worker.
+    last_submit: Option<Instant>,
     /// Connections whose output or interest may have changed this turn.
     touched: Vec<ClientId>,
     /// A connection was closed since the arbiter was last polled.
@@ -86,6 +88,7 @@ impl EventLoop {
             stop,
             scratch: vec![0; READ_CHUNK],
             actions: Vec::new(),
+            last_submit: None,
             touched: Vec::new(),
             released_since_poll: false,
         };
@@ -94,20 +97,20 @@ impl EventLoop {
 
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
-        let mut waiting_since: Option<Instant> = None;
         while !self.stop.load(Ordering::SeqCst) {
             // While the worker runs a batch, its answer usually comes sooner
             // than a sleep and wake-up of this thread would take, so peek
             // (timeout zero) for a short while before sleeping in poll.
-            let timeout = if self.arbiter.in_flight() == 0 {
-                waiting_since = None;
-                self.poll_timeout()
-            } else if waiting_since.get_or_insert_with(Instant::now).elapsed() < SPIN {
+            let worker_busy_briefly = self.arbiter.in_flight() > 0
+                && self.last_submit.is_some_and(|t| t.elapsed() < SPIN);
+            let timeout = if worker_busy_briefly || !self.worker.prepare_to_sleep() {
                 Some(Duration::ZERO)
             } else {
                 self.poll_timeout()
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            let polled = self.poll.poll(&mut events, timeout);
+            self.worker.awake();
+            if let Err(e) = polled {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -150,7 +153,10 @@ impl EventLoop {
         self.arbiter.poll(&mut self.actions);
         for action in self.actions.drain(..) {
             match action {
-                Action::Execute(batch) => self.worker.submit(batch),
+                Action::Execute(batch) => {
+                    self.worker.submit(batch);
+                    self.last_submit = Some(Instant::now());
+                }
                 Action::InternalFailed { op, error } => {
                     log::warn!("{op} on behalf of departed clients failed: {error}");
                 }
@@ -434,7 +440,10 @@ impl EventLoop {
                 log::warn!("probe did not finish closing within {SHUTDOWN_GRACE:?}");
                 break;
             }
-            let _ = self.poll.poll(&mut events, Some(left));
+            if self.worker.prepare_to_sleep() {
+                let _ = self.poll.poll(&mut events, Some(left));
+            }
+            self.worker.awake();
         }
         let _ = self.worker.join();
         log::info!("stopped serving {}", self.info.unique_id);
