@@ -1,4 +1,5 @@
-//! The mio loop of one served probe.
+//! The mio loop of one served probe: poll, accept, hand completions to the
+//! arbiter and its decisions to the worker and the clients, shut down.
 //!
 //! Readiness is edge-triggered, so every readable socket is read until
 //! `WouldBlock` (or until its client is paused for backpressure, in which
@@ -21,8 +22,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
-use super::connection::{Connection, Frame, READ_CHUNK};
-use super::requests::{self, ClientState, Route};
+use super::connection::{Connection, READ_CHUNK};
 use super::ServerConfig;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
 use crate::probe::worker::{ProbeWorker, SPIN};
@@ -39,24 +39,24 @@ const FIRST_CLIENT: usize = 2;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub struct EventLoop {
-    poll: Poll,
-    listener: Option<TcpListener>,
-    conns: HashMap<ClientId, Connection>,
-    next_client: ClientId,
-    arbiter: Arbiter,
-    worker: ProbeWorker,
-    info: ProbeInfo,
-    config: ServerConfig,
-    decode_limits: DecodeLimits,
-    stop: Arc<AtomicBool>,
-    scratch: Vec<u8>,
-    actions: Vec<Action>,
+    pub(super) poll: Poll,
+    pub(super) listener: Option<TcpListener>,
+    pub(super) conns: HashMap<ClientId, Connection>,
+    pub(super) next_client: ClientId,
+    pub(super) arbiter: Arbiter,
+    pub(super) worker: ProbeWorker,
+    pub(super) info: ProbeInfo,
+    pub(super) config: ServerConfig,
+    pub(super) decode_limits: DecodeLimits,
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) scratch: Vec<u8>,
+    pub(super) actions: Vec<Action>,
     /// When the last batch went to the worker.
-    last_submit: Option<Instant>,
+    pub(super) last_submit: Option<Instant>,
     /// Connections whose output or interest may have changed this turn.
-    touched: Vec<ClientId>,
+    pub(super) touched: Vec<ClientId>,
     /// A connection was closed since the arbiter was last polled.
-    released_since_poll: bool,
+    pub(super) released_since_poll: bool,
 }
 
 impl EventLoop {
@@ -149,7 +149,7 @@ impl EventLoop {
         }
     }
 
-    fn apply_arbiter(&mut self) {
+    pub(super) fn apply_arbiter(&mut self) {
         self.arbiter.poll(&mut self.actions);
         for action in self.actions.drain(..) {
             match action {
@@ -224,174 +224,6 @@ impl EventLoop {
         }
     }
 
-    fn on_client_event(&mut self, client: ClientId, event: &mio::event::Event) {
-        if !self.conns.contains_key(&client) {
-            return;
-        }
-        if event.is_error() || event.is_write_closed() {
-            // Reset, or closed both ways (the server never shuts down its
-            // own side): nothing can be answered any more, so release what
-            // the client holds now (rule 4), not after its queued work.
-            log::debug!("client {client}: connection reset or closed");
-            self.close(client);
-            return;
-        }
-        let peer_closed = event.is_read_closed();
-        if event.is_readable() || peer_closed {
-            self.service_input(client, peer_closed);
-        }
-        self.touched.push(client);
-    }
-
-    /// Handles buffered lines, then reads more, until the socket is dry or
-    /// the client must wait for its responses to drain.
-    ///
-    /// A short read means the socket was empty at that moment, and new data
-    /// raises a new edge, so the usual extra `read` that only returns
-    /// `WouldBlock` is skipped, unless the peer has closed its side
-    /// (`must_drain`): its EOF raises no further edge and must be read now.
-    fn service_input(&mut self, client: ClientId, must_drain: bool) {
-        let mut socket_empty = false;
-        loop {
-            let paused = self.is_paused(client);
-            let Some(conn) = self.conns.get_mut(&client) else {
-                return;
-            };
-            conn.input_paused = paused;
-            if paused {
-                return;
-            }
-            if let Some(frame) = conn.framer.next_frame() {
-                self.handle_frame(client, frame);
-                continue;
-            }
-            if conn.read_closed || socket_empty {
-                return;
-            }
-            match conn.framer.read_from(&mut conn.stream, &mut self.scratch) {
-                Ok((0, _)) => {
-                    conn.read_closed = true;
-                    return;
-                }
-                Ok((_, short)) => {
-                    conn.last_activity = Instant::now();
-                    socket_empty = short && !must_drain;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log::debug!("client {client}: read failed: {e}");
-                    self.close(client);
-                    return;
-                }
-            }
-        }
-    }
-
-    fn is_paused(&self, client: ClientId) -> bool {
-        let Some(conn) = self.conns.get(&client) else {
-            return true;
-        };
-        let limits = &self.config.limits;
-        conn.responses.pending() >= limits.max_pending_requests
-            || conn.responses.queued_bytes() >= limits.max_unsent_bytes
-    }
-
-    fn handle_frame(&mut self, client: ClientId, frame: Frame) {
-        let wire_protocol = self.arbiter.wire_protocol();
-        let Some(conn) = self.conns.get_mut(&client) else {
-            return;
-        };
-        let line = match frame {
-            Frame::Line(line) => line,
-            Frame::TooLong => {
-                let ticket = conn.responses.reserve(-1, 0);
-                let result = Err(Failure::Request(format!(
-                    "request line too long (limit {} bytes)",
-                    self.config.limits.max_line_bytes
-                )));
-                conn.responses.fill(ticket, |out, id| {
-                    protocol::encode_response(out, id, &result)
-                });
-                return;
-            }
-        };
-        let line = line.strip_suffix(b"\r").unwrap_or(&line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return;
-        }
-        let (id, held, route) = match protocol::decode_request(line, &self.decode_limits) {
-            Ok(request) => {
-                let held = requests::held_bytes(&request.command);
-                let state = ClientState {
-                    said_hello: &mut conn.said_hello,
-                };
-                let route = requests::route(request.command, state, &self.info, wire_protocol);
-                (request.id, held, route)
-            }
-            Err(e) => (e.id, 0, Route::Answer(Err(Failure::Request(e.message)))),
-        };
-        let ticket = conn.responses.reserve(id, held);
-        match route {
-            Route::Answer(result) => conn.responses.fill(ticket, |out, id| {
-                protocol::encode_response(out, id, &result)
-            }),
-            Route::Arbitrate(request) => self.arbiter.submit(client, ticket, request),
-        }
-    }
-
-    /// Writes what each touched connection has ready, resumes paused
-    /// readers that drained, closes finished half-closed clients, and keeps
-    /// each registration's interest in line with its buffers.
-    fn flush_touched(&mut self) {
-        while let Some(client) = self.touched.pop() {
-            let Some(conn) = self.conns.get_mut(&client) else {
-                continue;
-            };
-            if let Err(e) = conn.responses.write_to(&mut conn.stream) {
-                log::debug!("client {client}: write failed: {e}");
-                self.close(client);
-                continue;
-            }
-            // Whether reading paused is what counts, not whether it would
-            // pause now: completions may already have made room before
-            // this flush, and then nothing else would resume it.
-            if conn.input_paused && !self.is_paused(client) {
-                // Edge-triggered: the data already waiting raises no new
-                // event, so read it now.
-                self.service_input(client, true);
-                self.apply_arbiter();
-                if !self.touched.contains(&client) {
-                    self.touched.push(client);
-                }
-                continue;
-            }
-            let Some(conn) = self.conns.get_mut(&client) else {
-                continue;
-            };
-            if conn.read_closed && conn.is_drained() {
-                self.close(client);
-                continue;
-            }
-            let wanted = if conn.responses.unwritten() > 0 {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            if conn.interest != Some(wanted) {
-                let registry = self.poll.registry();
-                if registry
-                    .reregister(&mut conn.stream, Token(client), wanted)
-                    .is_err()
-                {
-                    self.close(client);
-                    continue;
-                }
-                conn.interest = Some(wanted);
-            }
-        }
-    }
-
     fn close_idle(&mut self) {
         let Some(timeout) = self.config.limits.idle_timeout else {
             return;
@@ -408,7 +240,7 @@ impl EventLoop {
         }
     }
 
-    fn close(&mut self, client: ClientId) {
+    pub(super) fn close(&mut self, client: ClientId) {
         if let Some(mut conn) = self.conns.remove(&client) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.arbiter.remove_client(client);

@@ -8,6 +8,7 @@
 //! once, and routes the rest through the arbiter to the worker. Nothing on
 //! the loop thread blocks.
 
+mod client_io;
 mod connection;
 mod event_loop;
 mod requests;
