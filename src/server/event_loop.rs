@@ -278,7 +278,12 @@ impl EventLoop {
             self.worker.awake();
         }
         let _ = self.worker.join();
-        log::info!("stopped serving {}", self.info.unique_id);
+        let probe_state = if self.arbiter.is_open() || self.arbiter.wire_protocol().is_some() {
+            "probe left open"
+        } else {
+            "probe closed"
+        };
+        log::info!("stopped serving {} ({probe_state})", self.info.unique_id);
     }
 }
 
