@@ -4,7 +4,7 @@
 //! A [`MemoryBus`] holds regions, each a [`BusDevice`] at a base address.
 //! Devices see offsets into their own region and right-aligned values; the
 //! MEM-AP does the byte-lane placement. The virtual Cortex-M4 (`cortex`)
-//! maps its flash, RAM, ROM table and debug components here.
+//! maps its code memory, RAM, ROM table and debug components here.
 //!
 //! Reset has two edges, as nRESET does: [`MemoryBus::enter_reset`] tells
 //! every device the system went into reset, [`MemoryBus::leave_reset`] that

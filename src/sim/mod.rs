@@ -14,7 +14,7 @@
 //!   IDR) with byte-lane placement and TAR auto-increment.
 //! - [`MemoryBus`] (`bus`): the address space behind the AP, a set of
 //!   [`BusDevice`] regions; unmapped addresses are bus errors.
-//! - `cortex`: what the bus holds, a Cortex-M4 with FPU: flash, RAM, the
+//! - `cortex`: what the bus holds, a Cortex-M4 with FPU: code memory, RAM, the
 //!   ROM table and the debug components (SCS with halting debug and the
 //!   core's registers, DWT, FPB, ITM, TPIU).
 //!

@@ -11,7 +11,9 @@
 //! the PC unchanged; if a breakpoint matches the instruction, the step
 //! halts on it with DFSR.BKPT instead, retiring nothing. Nothing sets
 //! DFSR.DWTTRAP or EXTERNAL: the loop touches no data, and there is no
-//! external debug request.
+//! external debug request. Breakpoints halt only with C_DEBUGEN set; a real
+//! core without it would escalate a BKPT to HardFault, which is not
+//! modelled (the core just keeps spinning).
 //!
 //! Choices where the architecture leaves room:
 //! - A DHCSR write without DBGKEY (0xA05F in bits 31:16) is ignored. A
@@ -24,8 +26,9 @@
 //!   write while the core runs or is in reset does nothing, and S_REGRDY
 //!   reads zero, so a debugger sees the transfer fail.
 //! - S_RESET_ST and S_RETIRE_ST clear when DHCSR is read. While the core
-//!   is held in reset S_RESET_ST reads one every time, as it does on
-//!   hardware; while it runs, so does S_RETIRE_ST.
+//!   is held in reset S_RESET_ST reads one every time, and on the first
+//!   read after the release (the reset outlasted the last read); while the
+//!   core runs, S_RETIRE_ST reads one every time.
 //! - The debug registers are in the debug reset domain: a system reset
 //!   keeps C_DEBUGEN, C_MASKINTS, DFSR, DCRDR and DEMCR (except the
 //!   DebugMonitor bits 19:16, which a local reset clears). It clears C_HALT

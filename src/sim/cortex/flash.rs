@@ -50,14 +50,15 @@ pub fn boot_image(initial_sp: u32) -> Vec<u8> {
         _ => thumb(DEFAULT_HANDLER),
     });
     let mut image: Vec<u8> = vectors.flat_map(u32::to_le_bytes).collect();
-    image.resize(RESET_HANDLER as usize, ERASED);
-    for _handler in [
+    for handler in [
         RESET_HANDLER,
         NMI_HANDLER,
         HARD_FAULT_HANDLER,
         DEFAULT_HANDLER,
     ] {
+        image.resize(handler as usize, ERASED);
         image.extend(BRANCH_TO_SELF.to_le_bytes());
+        // Pads to a word, so a disassembly stays in step.
         image.extend(THUMB_NOP.to_le_bytes());
     }
     image

@@ -55,7 +55,7 @@ mod scs_tests;
 #[cfg(test)]
 mod test_support;
 
-use crate::sim::bus::{AccessSize, MemoryBus, Ram};
+use crate::sim::bus::{AccessSize, BusDevice, MemoryBus, Ram};
 
 pub use dwt::Dwt;
 pub use flash::{Flash, WritePolicy, FLASH_BASE, FLASH_SIZE};
@@ -78,7 +78,7 @@ pub fn cortex_m4_bus() -> MemoryBus {
     let mut bus = MemoryBus::new();
     let image = flash::boot_image(INITIAL_SP);
     let flash = Flash::with_image(FLASH_SIZE as usize, &image, WritePolicy::Accept);
-    let regions: [(u32, u32, Box<dyn crate::sim::BusDevice>); 8] = [
+    let regions: [(u32, u32, Box<dyn BusDevice>); 8] = [
         (FLASH_BASE, FLASH_SIZE, Box::new(flash)),
         (RAM_BASE, RAM_SIZE, Box::new(Ram::new(RAM_SIZE as usize))),
         (itm::ITM_BASE, COMPONENT_SIZE, Box::new(Itm::new())),

@@ -19,6 +19,8 @@ pub const IPR0: u32 = 0x400;
 pub const STIR: u32 = 0xF00;
 /// The NVIC's part of the SCS: ISER0 up to the last IPR word ARMv7-M allows.
 pub const NVIC_REGISTERS: std::ops::RangeInclusive<u32> = 0x100..=0x5EC;
+/// The bytes of the priority registers, which are byte-accessible.
+pub const IPR_BYTES: std::ops::RangeInclusive<u32> = IPR0..=0x5EF;
 
 pub const INTERRUPT_LINES: u32 = 32;
 const IPR_LAST: u32 = IPR0 + INTERRUPT_LINES - 4;

@@ -22,6 +22,8 @@ pub const CCR: u32 = 0xD14;
 pub const SHPR1: u32 = 0xD18;
 pub const SHPR2: u32 = 0xD1C;
 pub const SHPR3: u32 = 0xD20;
+/// The bytes of SHPR1-3, which are byte-accessible.
+pub const SHPR_BYTES: std::ops::RangeInclusive<u32> = SHPR1..=SHPR3 + 3;
 pub const SHCSR: u32 = 0xD24;
 pub const CFSR: u32 = 0xD28;
 pub const HFSR: u32 = 0xD2C;

@@ -140,10 +140,10 @@ impl Scs {
     }
 
     fn write_byte(&mut self, offset: u32, value: u8) {
-        match offset {
-            scb::SHPR1..=0xD23 => self.scb.write_priority_byte(offset, value),
-            nvic::IPR0..=0x5EF => self.nvic.write_priority_byte(offset, value),
-            _ => {}
+        if scb::SHPR_BYTES.contains(&offset) {
+            self.scb.write_priority_byte(offset, value);
+        } else if nvic::IPR_BYTES.contains(&offset) {
+            self.nvic.write_priority_byte(offset, value);
         }
     }
 
