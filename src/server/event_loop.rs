@@ -97,11 +97,15 @@ impl EventLoop {
 
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
+        let mut client_events = 0;
         while !self.stop.load(Ordering::SeqCst) {
             // While the worker runs a batch, its answer usually comes sooner
             // than a sleep and wake-up of this thread would take, so peek
             // (timeout zero) for a short while before sleeping in poll.
+            // Only under light load: with many clients busy, the cores are
+            // better spent on them, and the next event comes soon anyway.
             let worker_busy_briefly = self.arbiter.in_flight() > 0
+                && client_events <= 1
                 && self.last_submit.is_some_and(|t| t.elapsed() < SPIN);
             let timeout = if worker_busy_briefly || !self.worker.prepare_to_sleep() {
                 Some(Duration::ZERO)
@@ -117,7 +121,11 @@ impl EventLoop {
                 log::error!("poll failed, stopping: {e}");
                 break;
             }
+            client_events = 0;
             for event in events.iter() {
+                if event.token().0 >= FIRST_CLIENT {
+                    client_events += 1;
+                }
                 match event.token() {
                     LISTENER => self.accept_all(),
                     WAKER => {}
