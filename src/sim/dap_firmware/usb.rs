@@ -18,8 +18,9 @@
 //!
 //! So a full-speed HID probe with 64-byte packets answers at most one
 //! packet per millisecond (64 kB/s each way) however many are in flight,
-//! and a lone command's round trip is one frame. [`UsbModel::None`] has no
-//! frames: a response is ready as soon as the firmware is done.
+//! and a lone command waits one to two frames for its answer.
+//! [`UsbModel::None`] has no frames: a response is ready as soon as the
+//! firmware is done.
 
 use std::time::Duration;
 
