@@ -1,4 +1,5 @@
-//! The `probeshare` command line: `serve` a probe, `bench` the server.
+//! The `probeshare` command line: `serve` a probe, `list` the probes,
+//! `bench` the server.
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -8,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use probeshare::cmsis_dap::usb::{self, ListedProbe};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
 use probeshare::sim::SimProbe;
@@ -26,8 +28,18 @@ struct Cli {
 enum Command {
     /// Serve a probe to any number of pyOCD clients.
     Serve(ServeArgs),
+    /// List the probes `serve --probe` can take: the virtual target and
+    /// every CMSIS-DAP probe on USB.
+    List(ListArgs),
     /// Measure the server against a trivial floor server.
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct ListArgs {
+    /// Print a JSON array of flat objects instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -120,6 +132,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::List(args) => list(args),
         Command::Bench(args) => bench(args),
     };
     if let Err(e) = result {
@@ -159,6 +172,21 @@ fn serve(args: ServeArgs) -> Result<()> {
         }
     });
     handle.join();
+    Ok(())
+}
+
+fn list(args: ListArgs) -> Result<()> {
+    let discovery = usb::discover();
+    let mut probes = vec![ListedProbe::virtual_target()];
+    probes.extend(discovery.probes.iter().map(ListedProbe::query));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&probes)?);
+        for problem in &discovery.problems {
+            eprintln!("probeshare: {problem}");
+        }
+    } else {
+        print!("{}", usb::render_text(&probes, &discovery.problems));
+    }
     Ok(())
 }
 

@@ -9,6 +9,8 @@
 //!
 //! [`DebugProbe`]: crate::probe::DebugProbe
 
+pub mod usb;
+
 use std::time::Duration;
 
 /// Why a packet could not be moved.
