@@ -3,9 +3,20 @@
 //!
 //! A [`MemoryBus`] holds regions, each a [`BusDevice`] at a base address.
 //! Devices see offsets into their own region and right-aligned values; the
-//! MEM-AP does the byte-lane placement. Today the bus holds RAM; flash, the
-//! ROM table and the Cortex-M debug components (SCS, DWT, FPB, ITM) plug in
-//! as further devices.
+//! MEM-AP does the byte-lane placement. The virtual Cortex-M4 (`cortex`)
+//! maps its code memory, RAM, ROM table and debug components here.
+//!
+//! Reset has two edges, as nRESET does: [`MemoryBus::enter_reset`] tells
+//! every device the system went into reset, [`MemoryBus::leave_reset`] that
+//! it came out; a device may then read the rest of the bus (the processor
+//! fetches its vector table). A device may also ask for a system reset
+//! (AIRCR.SYSRESETREQ): the bus takes it right after the write that asked.
+//!
+//! Time passes between the debugger's writes: after each write, and after
+//! leaving reset, every device may [`run`](BusDevice::run) with a view of
+//! the rest of the bus (the processor fetches the instruction at its PC and
+//! looks for a breakpoint there). Reads change no state that running
+//! depends on, so they do not give the devices a turn.
 
 use std::fmt;
 
@@ -60,7 +71,23 @@ pub trait BusDevice: Send {
     /// The debug domain is not reset, so devices that belong to it ignore it;
     /// so does memory, whose contents survive a reset.
     fn system_reset(&mut self) {}
+
+    /// The system came out of reset. `read_word` reads an aligned word
+    /// anywhere on the bus except this device's own region.
+    fn reset_released(&mut self, _read_word: &mut WordReader<'_>) {}
+
+    /// Whether this device asked for a system reset since the last call
+    /// (the request is consumed).
+    fn take_reset_request(&mut self) -> bool {
+        false
+    }
+
+    /// The system ran for a while; `read_word` reads the rest of the bus.
+    fn run(&mut self, _read_word: &mut WordReader<'_>) {}
 }
+
+/// Reads one aligned word from the bus, as a device sees the rest of it.
+pub type WordReader<'a> = dyn FnMut(u32) -> Result<u32, BusFault> + 'a;
 
 /// Plain little-endian read/write memory.
 pub struct Ram {
@@ -171,17 +198,67 @@ impl MemoryBus {
     }
 
     /// Writes the low `size` bytes of `value` at `addr` (aligned to `size`).
+    /// A write that asks for a system reset resets the system before
+    /// this returns.
     pub fn write(&mut self, addr: u32, size: AccessSize, value: u32) -> Result<(), BusFault> {
         let region = self.region(addr, size)?;
         region
             .device
-            .write(addr - region.base, size, value & size.value_mask())
+            .write(addr - region.base, size, value & size.value_mask())?;
+        if region.device.take_reset_request() {
+            self.system_reset();
+        } else {
+            self.run();
+        }
+        Ok(())
     }
 
-    /// Passes a system reset to every device.
+    /// A whole system reset: into reset and out again.
     pub fn system_reset(&mut self) {
+        self.enter_reset();
+        self.leave_reset();
+    }
+
+    /// The system goes into reset (and stays there until `leave_reset`).
+    pub fn enter_reset(&mut self) {
         for region in &mut self.regions {
             region.device.system_reset();
+        }
+    }
+
+    /// The system comes out of reset; each device may read the others,
+    /// then the system runs.
+    pub fn leave_reset(&mut self) {
+        self.with_rest_of_bus(|device, read_word| device.reset_released(read_word));
+        self.run();
+    }
+
+    /// Gives every device its turn to run.
+    fn run(&mut self) {
+        self.with_rest_of_bus(|device, read_word| device.run(read_word));
+    }
+
+    /// Calls `action` on each device in turn, with a reader of the other
+    /// regions (a device never reads itself through it).
+    fn with_rest_of_bus(
+        &mut self,
+        mut action: impl FnMut(&mut dyn BusDevice, &mut WordReader<'_>),
+    ) {
+        for index in 0..self.regions.len() {
+            let (before, rest) = self.regions.split_at_mut(index);
+            let Some((this, after)) = rest.split_first_mut() else {
+                break;
+            };
+            let mut read_word = |addr: u32| {
+                let addr = addr & !3;
+                before
+                    .iter_mut()
+                    .chain(after.iter_mut())
+                    .find(|r| r.contains(addr, AccessSize::Word))
+                    .ok_or(BusFault)
+                    .and_then(|r| r.device.read(addr - r.base, AccessSize::Word))
+            };
+            action(this.device.as_mut(), &mut read_word);
         }
     }
 
@@ -190,92 +267,5 @@ impl MemoryBus {
             .iter_mut()
             .find(|r| r.contains(addr, size))
             .ok_or(BusFault)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bus_with_ram() -> MemoryBus {
-        let mut bus = MemoryBus::new();
-        bus.map(0x2000_0000, 0x100, Box::new(Ram::new(0x100)))
-            .unwrap();
-        bus
-    }
-
-    #[test]
-    fn ram_is_little_endian_across_access_sizes() {
-        let mut bus = bus_with_ram();
-        bus.write(0x2000_0010, AccessSize::Word, 0x4433_2211)
-            .unwrap();
-        assert_eq!(bus.read(0x2000_0010, AccessSize::Byte), Ok(0x11));
-        assert_eq!(bus.read(0x2000_0013, AccessSize::Byte), Ok(0x44));
-        assert_eq!(bus.read(0x2000_0012, AccessSize::Halfword), Ok(0x4433));
-        bus.write(0x2000_0011, AccessSize::Byte, 0xAB).unwrap();
-        assert_eq!(bus.read(0x2000_0010, AccessSize::Word), Ok(0x4433_AB11));
-    }
-
-    #[test]
-    fn write_stores_only_the_bytes_of_its_size() {
-        let mut bus = bus_with_ram();
-        bus.write(0x2000_0000, AccessSize::Halfword, 0xFFFF_1234)
-            .unwrap();
-        assert_eq!(bus.read(0x2000_0000, AccessSize::Word), Ok(0x1234));
-    }
-
-    #[test]
-    fn unmapped_addresses_are_bus_errors() {
-        let mut bus = bus_with_ram();
-        assert_eq!(bus.read(0x1FFF_FFFC, AccessSize::Word), Err(BusFault));
-        assert_eq!(bus.read(0x2000_0100, AccessSize::Byte), Err(BusFault));
-        assert_eq!(bus.write(0x0, AccessSize::Word, 1), Err(BusFault));
-    }
-
-    #[test]
-    fn access_straddling_the_region_end_is_a_bus_error() {
-        let mut bus = bus_with_ram();
-        assert_eq!(bus.read(0x2000_00FE, AccessSize::Word), Err(BusFault));
-        assert_eq!(bus.read(0x2000_00FC, AccessSize::Word), Ok(0));
-    }
-
-    #[test]
-    fn overlapping_regions_are_refused() {
-        let mut bus = bus_with_ram();
-        let overlap = bus.map(0x2000_00F0, 0x100, Box::new(Ram::new(0x100)));
-        assert_eq!(
-            overlap,
-            Err(MapError::Overlap {
-                base: 0x2000_00F0,
-                existing: 0x2000_0000
-            })
-        );
-        assert!(bus.map(0x2000_0100, 0x10, Box::new(Ram::new(0x10))).is_ok());
-    }
-
-    #[test]
-    fn region_may_end_at_the_top_of_the_address_space_but_not_past_it() {
-        let mut bus = MemoryBus::new();
-        assert!(bus
-            .map(0xFFFF_FF00, 0x100, Box::new(Ram::new(0x100)))
-            .is_ok());
-        assert_eq!(bus.read(0xFFFF_FFFC, AccessSize::Word), Ok(0));
-        assert_eq!(
-            bus.map(0xFFFF_0000, 0x1_0000 + 0x10, Box::new(Ram::new(0x10))),
-            Err(MapError::BeyondAddressSpace {
-                base: 0xFFFF_0000,
-                size: 0x1_0010
-            })
-        );
-        assert_eq!(bus.map(0, 0, Box::new(Ram::new(0))), Err(MapError::Empty));
-    }
-
-    #[test]
-    fn system_reset_keeps_ram_contents() {
-        let mut bus = bus_with_ram();
-        bus.write(0x2000_0000, AccessSize::Word, 0xCAFE_F00D)
-            .unwrap();
-        bus.system_reset();
-        assert_eq!(bus.read(0x2000_0000, AccessSize::Word), Ok(0xCAFE_F00D));
     }
 }

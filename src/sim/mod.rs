@@ -14,16 +14,22 @@
 //!   IDR) with byte-lane placement and TAR auto-increment.
 //! - [`MemoryBus`] (`bus`): the address space behind the AP, a set of
 //!   [`BusDevice`] regions; unmapped addresses are bus errors.
+//! - `cortex`: what the bus holds, a Cortex-M4 with FPU: code memory, RAM, the
+//!   ROM table and the debug components (SCS with halting debug and the
+//!   core's registers, DWT, FPB, ITM, TPIU).
 //!
 //! The module docs of `target` and `mem_ap` list every choice made where
 //! ADIv5 leaves room, and every simplification of the SWD protocol.
 
 pub mod bus;
+pub mod cortex;
 pub mod dp;
 pub mod mem_ap;
 pub mod probe;
 pub mod target;
 
+#[cfg(test)]
+mod bus_tests;
 #[cfg(test)]
 mod dp_tests;
 #[cfg(test)]
@@ -31,6 +37,6 @@ mod mem_ap_tests;
 #[cfg(test)]
 mod probe_tests;
 
-pub use bus::{AccessSize, BusDevice, BusFault, MapError, MemoryBus, Ram};
+pub use bus::{AccessSize, BusDevice, BusFault, MapError, MemoryBus, Ram, WordReader};
 pub use probe::SimProbe;
 pub use target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};

@@ -25,7 +25,8 @@
 //! Only APSEL 0 holds an AP (the AHB-AP); any other APSEL reads as zero,
 //! IDR included (what a debugger takes as "no AP here"), and ignores writes.
 
-use super::bus::{MemoryBus, Ram};
+use super::bus::MemoryBus;
+use super::cortex;
 use super::dp::{DebugPort, TransferMode, STICKYCMP, STICKYERR, WDATAERR};
 use super::mem_ap::MemAp;
 
@@ -40,9 +41,7 @@ pub enum Ack {
     NoAck,
 }
 
-/// Where the RAM of the default target sits, and how big it is.
-pub const RAM_BASE: u32 = 0x2000_0000;
-pub const RAM_SIZE: u32 = 128 * 1024;
+pub use super::cortex::{RAM_BASE, RAM_SIZE};
 
 /// A debug port with one AHB-AP in front of a memory bus.
 pub struct SwdTarget {
@@ -65,12 +64,9 @@ impl SwdTarget {
         }
     }
 
-    /// The virtual Cortex-M: [`RAM_SIZE`] bytes of RAM at [`RAM_BASE`].
+    /// The virtual Cortex-M4 ([`cortex::cortex_m4_bus`]).
     pub fn cortex_m() -> SwdTarget {
-        let mut bus = MemoryBus::new();
-        bus.map(RAM_BASE, RAM_SIZE, Box::new(Ram::new(RAM_SIZE as usize)))
-            .expect("an empty bus has room for RAM");
-        SwdTarget::new(bus)
+        SwdTarget::new(cortex::cortex_m4_bus())
     }
 
     /// A DP register read; only A[3:2] of `addr` count, as on the wire.
@@ -127,11 +123,14 @@ impl SwdTarget {
         })
     }
 
-    /// The nRESET line. Asserting it resets the system (not the debug
-    /// domain: DP and AP state survive, as on hardware).
+    /// The nRESET line. Asserting it puts the system into reset (not the
+    /// debug domain: DP and AP state survive, as on hardware); releasing it
+    /// lets the system out, and the core fetches its vectors.
     pub fn set_nreset(&mut self, asserted: bool) {
-        if asserted && !self.nreset_asserted {
-            self.bus.system_reset();
+        match (self.nreset_asserted, asserted) {
+            (false, true) => self.bus.enter_reset(),
+            (true, false) => self.bus.leave_reset(),
+            _ => {}
         }
         self.nreset_asserted = asserted;
     }
