@@ -64,11 +64,18 @@ fn commander_session_reads_writes_resets_and_breaks_on_the_virtual_target() {
     let vector_table = s.step("read32 0x0 8");
     let reset = s.step("reset halt");
     let pc = s.step("reg pc");
+    // The breakpoint goes on the reset handler, where the core now is: the
+    // virtual core spins on its PC when running, so resuming hits it at once.
     let set_break = s.step("break 0x100");
     let breakpoints = s.step("lsbreak");
+    let resume_onto_break = s.step("continue");
+    let stopped_status = s.step("status");
+    let remove_break = s.step("rmbreak 0x100");
+    let no_breakpoints = s.step("lsbreak");
     let resume = s.step("continue");
     let running_status = s.step("status");
     let halt_again = s.step("halt");
+    let final_status = s.step("status");
     let t = s.run(
         "commander",
         venv,
@@ -102,13 +109,26 @@ fn commander_session_reads_writes_resets_and_breaks_on_the_virtual_target() {
     let reset_vector = t.dumped_word(vector_table, 1);
     t.assert_printed(reset, "Successfully halted device on reset");
     // The Thumb bit of the vector is not part of the PC.
-    t.assert_printed(pc, &format!("pc = {:#010x}", reset_vector & !1));
+    assert_eq!(
+        reset_vector & !1,
+        0x100,
+        "the script breaks on the reset handler of the boot image"
+    );
+    t.assert_printed(pc, "pc = 0x00000100");
     t.assert_printed(set_break, "Set breakpoint at 0x00000100");
     t.assert_printed(breakpoints, "hardware breakpoints available");
     t.assert_printed(breakpoints, "0: 0x00000100");
+    t.assert_printed(
+        resume_onto_break,
+        "Device is halted; a debug event may have occurred",
+    );
+    t.assert_printed(stopped_status, "Halted");
+    t.assert_printed(remove_break, "Removed breakpoint at 0x00000100");
+    t.assert_printed(no_breakpoints, "No breakpoints installed");
     t.assert_printed(resume, "Successfully resumed device");
     t.assert_printed(running_status, "Running");
     t.assert_printed(halt_again, "Successfully halted device");
+    t.assert_printed(final_status, "Halted");
 }
 
 #[test]
