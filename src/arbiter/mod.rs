@@ -34,6 +34,9 @@
 //!   takes the wire down, so a later `connect` runs the hardware again even
 //!   if some client never sent `disconnect`. A matching `connect` to a wire
 //!   already up is answered [`OpOutput::Connected`] with that protocol.
+//!   A client that has the probe open and reads the wire protocol while the
+//!   wire is up is counted as connected ([`Arbiter::observe_wire`]): pyOCD
+//!   sends no `connect` then, yet relies on the wire until it disconnects.
 //! - **Barriers.** A hardware `Open`, `Close`, `Connect` or `Disconnect`
 //!   changes what later requests mean, so it is dispatched only when no job
 //!   is in flight and nothing else is decided until it completes. Any other
@@ -77,7 +80,7 @@ use std::collections::{HashMap, HashSet};
 use crate::probe::worker::{Completion, Job, JobId};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
 
-use counts::{Lock, References};
+use counts::{Kind, Lock, References};
 use schedule::Schedule;
 
 pub use error::SharingError;
@@ -299,6 +302,29 @@ impl Arbiter {
     /// The protocol the wire is up with, if it is (for `readprop`).
     pub fn wire_protocol(&self) -> Option<WireProtocol> {
         self.hardware.wire
+    }
+
+    /// Answers `readprop wire_protocol` for `client`: the protocol the wire
+    /// is up with, if it is and is staying up.
+    ///
+    /// pyOCD sends no `connect` when it sees the wire up, yet relies on it
+    /// until it sends `disconnect` when closing. So a client that has the
+    /// probe open and sees the wire up is counted as connected, as if it had
+    /// sent a matching `connect`; otherwise the wire would go down under it
+    /// when the client that did connect leaves. While a hardware
+    /// `Disconnect` or `Close` runs the wire is going down, so the answer is
+    /// `None` (the client then sends `connect`, which waits for it).
+    pub fn observe_wire(&mut self, client: ClientId) -> Option<WireProtocol> {
+        let going_down = self
+            .in_flight
+            .values()
+            .any(|job| matches!(job.kind, JobKind::Disconnect | JobKind::Close));
+        let wire = self.hardware.wire.filter(|_| !going_down)?;
+        let held = self.refs.of(client);
+        if held.opens > 0 && held.connects == 0 {
+            self.refs.add(client, Kind::Connect);
+        }
+        Some(wire)
     }
 
     pub fn lock_holder(&self) -> Option<ClientId> {
