@@ -21,7 +21,7 @@ use super::ServerConfig;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
 use crate::probe::worker::{ProbeWorker, SPIN};
 use crate::probe::{DebugProbe, ProbeInfo};
-use crate::protocol::{self, DecodeLimits, Failure, Reply};
+use crate::protocol::{self, Command, DecodeLimits, Failure, Reply};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -47,6 +47,9 @@ pub struct EventLoop {
     actions: Vec<Action>,
     /// Connections whose output or interest may have changed this turn.
     touched: Vec<ClientId>,
+    /// A connection closed since the arbiter last decided: what it held (a
+    /// lock, a reference) may free others' waiting requests.
+    closed_since_decision: bool,
 }
 
 impl EventLoop {
@@ -79,6 +82,7 @@ impl EventLoop {
             scratch: vec![0; READ_CHUNK],
             actions: Vec::new(),
             touched: Vec::new(),
+            closed_since_decision: false,
         };
         Ok((event_loop, waker))
     }
@@ -112,8 +116,8 @@ impl EventLoop {
                     Token(client) => self.on_client_event(client, event),
                 }
             }
-            self.turn_end();
             self.close_idle();
+            self.turn_end();
         }
         self.shut_down();
     }
@@ -124,8 +128,16 @@ impl EventLoop {
         for completion in self.worker.try_completions() {
             self.arbiter.complete(completion);
         }
-        self.apply_arbiter();
-        self.flush_touched();
+        loop {
+            self.apply_arbiter();
+            self.flush_touched();
+            // A client that closed while flushing (a killed pyOCD, say) may
+            // have held the lock others wait on, and no event will come to
+            // say it is free: decide again now.
+            if !std::mem::take(&mut self.closed_since_decision) {
+                break;
+            }
+        }
     }
 
     fn apply_arbiter(&mut self) {
@@ -254,7 +266,6 @@ impl EventLoop {
     }
 
     fn handle_frame(&mut self, client: ClientId, frame: Frame) {
-        let wire_protocol = self.arbiter.wire_protocol();
         let Some(conn) = self.conns.get_mut(&client) else {
             return;
         };
@@ -278,6 +289,12 @@ impl EventLoop {
         }
         let (id, route) = match protocol::decode_request(line, &self.decode_limits) {
             Ok(request) => {
+                let wire_protocol = match &request.command {
+                    Command::ReadProp { name } if name == "wire_protocol" => {
+                        self.arbiter.observe_wire(client)
+                    }
+                    _ => self.arbiter.wire_protocol(),
+                };
                 let state = ClientState {
                     said_hello: &mut conn.said_hello,
                 };
@@ -365,6 +382,7 @@ impl EventLoop {
         if let Some(mut conn) = self.conns.remove(&client) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.arbiter.remove_client(client);
+            self.closed_since_decision = true;
             log::debug!("client {client} ({}) closed", conn.peer);
         }
     }
