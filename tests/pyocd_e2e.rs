@@ -216,7 +216,7 @@ fn commander_and_python_api_sessions_work_side_by_side() {
     t.assert_printed(savemem, "Saved 8192 bytes");
     assert_file_holds(&scratch.file("savemem.bin"), &image);
     t.assert_printed(word, "20004000:  11223344");
-    // The other session's register work (r6) left r1 alone.
+    // The other session's memory work left the register alone.
     t.assert_printed(r1_again, "r1 = 0x5a5a1234");
     assert_file_holds(&scratch.file("api-read.bin"), &api_data);
     assert!(

@@ -46,8 +46,8 @@ pub fn roundtrip(
     command
 }
 
-/// Checks random data in `region` and a counter in `register` round after
-/// round until told on stdin to finish, then does a [`roundtrip`].
+/// Checks random data in `region` round after round until told on stdin to
+/// finish, then does a [`roundtrip`] (the only core register work).
 pub fn soak(
     venv: &Venv,
     cwd: &Path,
@@ -59,9 +59,9 @@ pub fn soak(
     let mut command = api(venv, cwd, "soak", uid, region);
     command
         .arg(region.size.to_string())
-        .arg(register)
         .arg(input)
         .arg(output)
+        .arg(register)
         .arg(format!("{value:#x}"));
     command
 }

@@ -11,12 +11,15 @@ sessions running side by side disturb each other no more than that.
       VALUE to core register REGISTER and prints "REGISTER = 0x........" as
       read back.
 
-  soak UID ADDRESS SIZE REGISTER INPUT OUTPUT VALUE
-      Over and over: writes SIZE random bytes at ADDRESS and a round counter
-      to REGISTER, reads both back, checks them, and prints "round N passed".
-      When a line (or end of file) arrives on stdin it ends with a roundtrip
-      as above. Gives up after SOAK_LIMIT_S seconds so that it can never run
-      forever.
+  soak UID ADDRESS SIZE INPUT OUTPUT REGISTER VALUE
+      Over and over: writes SIZE random bytes at ADDRESS, reads them back,
+      checks them and prints "round N passed". When a line (or end of file)
+      arrives on stdin it ends with a roundtrip as above. Gives up after
+      SOAK_LIMIT_S seconds so that it can never run forever. The rounds
+      leave core registers alone: a Cortex-M has one DCRSR/DCRDR pair, and
+      pyOCD does not hold the probe lock across the several transfers of one
+      register access, so two sessions touching core registers at the same
+      moment can swap their values (as two debuggers on one core would).
 
 Any mismatch or error exits non-zero with a message on stderr.
 """
@@ -60,17 +63,13 @@ def told_to_finish():
     return bool(readable)
 
 
-def soak_round(target, address, size, register, counter):
+def soak_round(target, address, size, counter):
     data = os.urandom(size)
     target.write_memory_block8(address, data)
     read_back = bytes(target.read_memory_block8(address, size))
     if read_back != data:
         first = next(i for i, (a, b) in enumerate(zip(read_back, data)) if a != b)
         sys.exit(f"round {counter}: memory differs at {address + first:#x}")
-    target.write_core_register(register, counter)
-    got = target.read_core_register(register)
-    if got != counter:
-        sys.exit(f"round {counter}: {register} reads {got:#x}")
 
 
 NUMBERS = {"address", "size", "value"}
@@ -85,7 +84,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     modes = parser.add_subparsers(dest="mode", required=True)
     positionals(modes.add_parser("roundtrip"), "uid address input output register value")
-    positionals(modes.add_parser("soak"), "uid address size register input output value")
+    positionals(modes.add_parser("soak"), "uid address size input output register value")
     args = parser.parse_args()
 
     with open_session(args.uid) as session:
@@ -98,7 +97,7 @@ def main():
                 if time.monotonic() > deadline:
                     sys.exit(f"not told to finish within {SOAK_LIMIT_S} s")
                 rounds += 1
-                soak_round(target, args.address, args.size, args.register, rounds)
+                soak_round(target, args.address, args.size, rounds)
                 print(f"round {rounds} passed", flush=True)
         roundtrip(target, args.address, args.input, args.output, args.register, args.value)
 
