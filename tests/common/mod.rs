@@ -156,12 +156,16 @@ impl ServerProcess {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Logged before it is announced, so `start`'s caller finds
+                // the Serving line in `log`.
+                {
+                    let mut log = sink.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
                 if let Some(rest) = line.split("Serving debug probe ").nth(1) {
                     let _ = tx.send(rest.to_string());
                 }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
             }
         });
         let serving = rx.recv_timeout(DEADLINE).expect("the Serving line");
