@@ -27,9 +27,9 @@ const MAX_STRAY_REPLIES: usize = 64;
 pub fn transport_error(error: TransportError, doing: &str) -> ProbeError {
     match error {
         TransportError::Disconnected(why) => ProbeError::Disconnected(why),
-        TransportError::Timeout(after) => {
-            ProbeError::Probe(format!("no reply from the probe to {doing} within {after:?}"))
-        }
+        TransportError::Timeout(after) => ProbeError::Probe(format!(
+            "no reply from the probe to {doing} within {after:?}"
+        )),
         TransportError::Io(why) => ProbeError::Probe(format!("USB error during {doing}: {why}")),
     }
 }

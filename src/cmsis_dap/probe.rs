@@ -24,16 +24,14 @@
 use std::time::Duration;
 
 use crate::probe::{
-    DebugProbe, ProbeError, ProbeInfo, ProbeResult, ProtocolRequest, SwdSequence,
-    SwdSequenceReply, WireProtocol,
+    DebugProbe, ProbeError, ProbeInfo, ProbeResult, ProtocolRequest, SwdSequence, SwdSequenceReply,
+    WireProtocol,
 };
 
-use super::commands::sequence::{JtagSequence, JtagSequences, SwdSequences};
 use super::commands::setup::{
-    Connect, Disconnect, HostStatus, HostStatusKind, JtagConfigure, SwdConfigure,
-    TransferConfigure,
+    Connect, Disconnect, HostStatus, HostStatusKind, JtagConfigure, SwdConfigure, TransferConfigure,
 };
-use super::commands::swj::{SwjClock, SwjPins, SwjSequence, PIN_NRESET};
+use super::commands::swj::{SwjClock, SwjPins, PIN_NRESET};
 use super::commands::transfer::Register;
 use super::commands::DapCommand;
 use super::identity::{DapInfo, ProbeIdentity};
@@ -41,6 +39,7 @@ use super::link::Link;
 use super::queue::TransferQueue;
 use super::Transport;
 
+mod sequences;
 mod swo;
 
 /// The clock used until `set_clock` says otherwise (pyOCD's default).
@@ -309,20 +308,7 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
 
     fn swj_sequence(&mut self, bit_count: u16, bits: &[u8]) -> ProbeResult<()> {
         self.start(Needs::Connection)?;
-        let max_bits = super::commands::swj::MAX_SWJ_SEQUENCE_BITS;
-        if usize::from(bit_count) > max_bits {
-            return Err(ProbeError::InvalidArgument(format!(
-                "SWJ sequence of {bit_count} bits (at most {max_bits} allowed)"
-            )));
-        }
-        let per_packet = (self.dap.packet_size - 2) * 8;
-        let pieces = SwjSequence::split(usize::from(bit_count), bits, per_packet).ok_or_else(|| {
-            ProbeError::InvalidArgument(format!(
-                "SWJ sequence of {bit_count} bits given only {} bytes",
-                bits.len()
-            ))
-        })?;
-        pieces.iter().try_for_each(|piece| self.command(piece))
+        self.run_swj_sequence(bit_count, bits)
     }
 
     fn set_clock(&mut self, hz: u32) -> ProbeResult<()> {
@@ -401,26 +387,7 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
 
     fn swd_sequence(&mut self, sequences: &[SwdSequence]) -> ProbeResult<SwdSequenceReply> {
         self.start(Needs::Connection)?;
-        if !self.dap.has_swd_sequence() {
-            return Err(ProbeError::Unsupported("swd_sequence"));
-        }
-        let commands = SwdSequences::split(sequences, self.dap.packet_size)
-            .map_err(ProbeError::InvalidArgument)?;
-        let mut captured = Vec::new();
-        for command in &commands {
-            let reply = self.command(command)?;
-            captured.extend(reply.captured);
-            if reply.status != super::commands::DAP_OK {
-                return Ok(SwdSequenceReply {
-                    status: reply.status,
-                    captured,
-                });
-            }
-        }
-        Ok(SwdSequenceReply {
-            status: super::commands::DAP_OK,
-            captured,
-        })
+        self.run_swd_sequences(sequences)
     }
 
     fn jtag_sequence(
@@ -431,19 +398,7 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
         tdi: u64,
     ) -> ProbeResult<Option<u64>> {
         self.start(Needs::Connection)?;
-        if !self.dap.capabilities.jtag() {
-            return Err(ProbeError::Unsupported("jtag_sequence"));
-        }
-        let command = JtagSequences::new(vec![JtagSequence {
-            cycles,
-            tms,
-            capture_tdo: read_tdo,
-            tdi,
-        }])
-        .map_err(ProbeError::InvalidArgument)?;
-        let tdo = self.command(&command)?;
-        let mask = u64::MAX >> (64 - u32::from(cycles));
-        Ok(tdo.first().map(|bits| bits & mask))
+        self.run_jtag_sequence(cycles, tms, read_tdo, tdi)
     }
 
     fn has_swo(&self) -> bool {

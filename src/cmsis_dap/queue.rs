@@ -41,8 +41,8 @@ use crate::probe::{ProbeError, ProbeResult};
 
 use super::commands::transfer::{
     check_response, describe_request, AckError, BlockAccess, Register, Transfer, TransferBlock,
-    TransferReply, TransferRequest, BLOCK_REPLY_HEADER, BLOCK_REQUEST_HEADER,
-    MAX_TRANSFER_COUNT, TRANSFER_REPLY_HEADER, TRANSFER_REQUEST_HEADER,
+    TransferReply, TransferRequest, BLOCK_REPLY_HEADER, BLOCK_REQUEST_HEADER, MAX_TRANSFER_COUNT,
+    TRANSFER_REPLY_HEADER, TRANSFER_REQUEST_HEADER,
 };
 use super::commands::{CommandId, DapCommand, ReplyError, ID_NOT_IMPLEMENTED};
 use super::link::Link;
@@ -158,13 +158,17 @@ impl TransferQueue {
     }
 
     /// Reads one register, completing everything queued before it.
-    pub fn read<T: Transport>(&mut self, link: &mut Link<T>, register: Register) -> ProbeResult<u32> {
+    pub fn read<T: Transport>(
+        &mut self,
+        link: &mut Link<T>,
+        register: Register,
+    ) -> ProbeResult<u32> {
         self.push(link, TransferRequest::read(register))?;
         self.flush(link)?;
         let data = std::mem::take(&mut self.read_data);
-        data.last().copied().ok_or_else(|| {
-            ProbeError::Probe("the probe returned no data for a read".to_owned())
-        })
+        data.last()
+            .copied()
+            .ok_or_else(|| ProbeError::Probe("the probe returned no data for a read".to_owned()))
     }
 
     /// Writes `values` to one register in DAP_TransferBlock packets.
@@ -233,7 +237,11 @@ impl TransferQueue {
         link: &mut Link<T>,
         request: TransferRequest,
     ) -> ProbeResult<()> {
-        if self.filling.as_ref().is_some_and(|f| !self.fits(f, &request)) {
+        if self
+            .filling
+            .as_ref()
+            .is_some_and(|f| !self.fits(f, &request))
+        {
             self.send_filling(link)?;
         }
         let filling = self.filling.get_or_insert_with(|| Filling {
@@ -279,7 +287,10 @@ impl TransferQueue {
         let Some(packet) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let outcome = match link.receive(packet.id().name()).map(|b| packet.parse_reply(b)) {
+        let outcome = match link
+            .receive(packet.id().name())
+            .map(|b| packet.parse_reply(b))
+        {
             Ok(Ok(reply)) => self.accept(&packet, reply),
             Ok(Err(bad_reply)) => {
                 link.note_reply_error(Some(&bad_reply));
@@ -341,12 +352,14 @@ impl TransferQueue {
 /// The probe error a failed response byte becomes.
 fn ack_error(ack: AckError, what: &str) -> ProbeError {
     match ack {
-        AckError::Wait => {
-            ProbeError::TransferTimeout(format!("WAIT response to {what} after the probe's retries"))
-        }
+        AckError::Wait => ProbeError::TransferTimeout(format!(
+            "WAIT response to {what} after the probe's retries"
+        )),
         AckError::Fault => ProbeError::TransferFault(format!("FAULT response to {what}")),
         AckError::NoAck => ProbeError::Transfer(format!("no ACK to {what}")),
-        AckError::Protocol => ProbeError::Transfer(format!("SWD protocol error (parity) on {what}")),
+        AckError::Protocol => {
+            ProbeError::Transfer(format!("SWD protocol error (parity) on {what}"))
+        }
         AckError::ValueMismatch => ProbeError::Transfer(format!("value mismatch on {what}")),
         AckError::Invalid(ack) => ProbeError::Transfer(format!("invalid ACK {ack:#05b} to {what}")),
     }

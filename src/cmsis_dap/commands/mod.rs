@@ -108,10 +108,7 @@ pub enum ReplyError {
     Failed { command: CommandId, status: u8 },
     /// A field holds a value the specification does not allow.
     #[error("malformed reply to {}: {detail}", .command.name())]
-    Malformed {
-        command: CommandId,
-        detail: String,
-    },
+    Malformed { command: CommandId, detail: String },
 }
 
 impl ReplyError {
@@ -165,11 +162,14 @@ impl<'a> Reply<'a> {
     /// The next `len` bytes.
     pub fn take(&mut self, len: usize) -> Result<&'a [u8], ReplyError> {
         let end = self.position.saturating_add(len);
-        let field = self.bytes.get(self.position..end).ok_or(ReplyError::Short {
-            command: self.command,
-            needed: end,
-            got: self.bytes.len(),
-        })?;
+        let field = self
+            .bytes
+            .get(self.position..end)
+            .ok_or(ReplyError::Short {
+                command: self.command,
+                needed: end,
+                got: self.bytes.len(),
+            })?;
         self.position = end;
         Ok(field)
     }

@@ -46,9 +46,7 @@ pub fn swd_request_len(sequence: &SwdSequence) -> usize {
 
 /// Reply bytes one SWD sequence takes.
 pub fn swd_reply_len(sequence: &SwdSequence) -> usize {
-    sequence
-        .bits
-        .map_or(cycle_bytes(sequence.cycles), |_| 0)
+    sequence.bits.map_or(cycle_bytes(sequence.cycles), |_| 0)
 }
 
 /// DAP_SWD_Sequence: `count:u8 {info:u8 [swdio bytes]}×count` (info b7 set
@@ -160,7 +158,10 @@ impl DapCommand for JtagSequences {
 impl SwdSequences {
     /// Packs sequences into as few commands as fit `packet_size` (request
     /// and reply), in order.
-    pub fn split(sequences: &[SwdSequence], packet_size: usize) -> Result<Vec<SwdSequences>, String> {
+    pub fn split(
+        sequences: &[SwdSequence],
+        packet_size: usize,
+    ) -> Result<Vec<SwdSequences>, String> {
         sequences.iter().try_for_each(|s| check_cycles(s.cycles))?;
         let mut commands = Vec::new();
         let mut current: Vec<SwdSequence> = Vec::new();

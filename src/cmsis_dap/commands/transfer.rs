@@ -286,9 +286,7 @@ impl DapCommand for TransferBlock {
             data: Vec::new(),
         };
         if matches!(self.access, BlockAccess::Read(_)) && done.completed(self.count()) {
-            done.data = (0..count)
-                .map(|_| reply.u32())
-                .collect::<Result<_, _>>()?;
+            done.data = (0..count).map(|_| reply.u32()).collect::<Result<_, _>>()?;
         }
         Ok(done)
     }

@@ -15,8 +15,14 @@ fn info_requests_carry_the_info_id() {
     assert_eq!(PacketSize.request(), [0x00, 0xFF]);
     assert_eq!(PacketCount.request(), [0x00, 0xFE]);
     assert_eq!(Capabilities.request(), [0x00, 0xF0]);
-    assert_eq!(InfoString(StringInfo::ProtocolVersion).request(), [0x00, 0x04]);
-    assert_eq!(InfoString(StringInfo::FirmwareVersion).request(), [0x00, 0x09]);
+    assert_eq!(
+        InfoString(StringInfo::ProtocolVersion).request(),
+        [0x00, 0x04]
+    );
+    assert_eq!(
+        InfoString(StringInfo::FirmwareVersion).request(),
+        [0x00, 0x09]
+    );
     assert_eq!(InfoString(StringInfo::Vendor).request(), [0x00, 0x01]);
     assert_eq!(InfoString(StringInfo::Product).request(), [0x00, 0x02]);
     assert_eq!(InfoString(StringInfo::SerialNumber).request(), [0x00, 0x03]);
@@ -24,7 +30,10 @@ fn info_requests_carry_the_info_id() {
 
 #[test]
 fn info_numbers_are_little_endian_and_length_zero_means_unknown() {
-    assert_eq!(PacketSize.parse_reply(&[0x00, 0x02, 0x00, 0x02]), Ok(Some(512)));
+    assert_eq!(
+        PacketSize.parse_reply(&[0x00, 0x02, 0x00, 0x02]),
+        Ok(Some(512))
+    );
     assert_eq!(PacketSize.parse_reply(&[0x00, 0x00]), Ok(None));
     assert_eq!(PacketCount.parse_reply(&[0x00, 0x01, 0x08]), Ok(Some(8)));
     let caps = Capabilities.parse_reply(&[0x00, 0x02, 0x13, 0x01]).unwrap();
@@ -36,16 +45,31 @@ fn info_numbers_are_little_endian_and_length_zero_means_unknown() {
 #[test]
 fn info_strings_stop_at_the_nul_and_empty_differs_from_absent() {
     let product = InfoString(StringInfo::Product);
-    let reply = [0x00, 0x0A, b'C', b'M', b'S', b'I', b'S', b'-', b'D', b'A', b'P', 0];
-    assert_eq!(product.parse_reply(&reply), Ok(Some("CMSIS-DAP".to_owned())));
-    assert_eq!(product.parse_reply(&[0x00, 0x01, 0x00]), Ok(Some(String::new())));
+    let reply = [
+        0x00, 0x0A, b'C', b'M', b'S', b'I', b'S', b'-', b'D', b'A', b'P', 0,
+    ];
+    assert_eq!(
+        product.parse_reply(&reply),
+        Ok(Some("CMSIS-DAP".to_owned()))
+    );
+    assert_eq!(
+        product.parse_reply(&[0x00, 0x01, 0x00]),
+        Ok(Some(String::new()))
+    );
     assert_eq!(product.parse_reply(&[0x00, 0x00]), Ok(None));
 }
 
 #[test]
 fn info_with_a_length_past_the_reply_is_an_error() {
     let error = InfoString(StringInfo::Vendor).parse_reply(&[0x00, 0x09, b'A', b'R', b'M']);
-    assert!(matches!(error, Err(ReplyError::Short { needed: 11, got: 5, .. })));
+    assert!(matches!(
+        error,
+        Err(ReplyError::Short {
+            needed: 11,
+            got: 5,
+            ..
+        })
+    ));
     assert!(matches!(
         PacketSize.parse_reply(&[0x00, 0x01, 0x40]),
         Err(ReplyError::Malformed { .. })
@@ -66,7 +90,10 @@ fn replies_to_other_commands_or_unimplemented_ones_are_errors() {
             got: 0x05
         })
     );
-    assert!(matches!(PacketSize.parse_reply(&[]), Err(ReplyError::Short { .. })));
+    assert!(matches!(
+        PacketSize.parse_reply(&[]),
+        Err(ReplyError::Short { .. })
+    ));
     let unsupported: ProbeError = ReplyError::NotImplemented(CommandId::SwdSequence).into();
     assert_eq!(unsupported, ProbeError::Unsupported("DAP_SWD_Sequence"));
 }
@@ -98,7 +125,10 @@ fn host_status_connect_disconnect_layouts() {
     assert_eq!(Connect(WireProtocol::Swd).request(), [0x02, 0x01]);
     assert_eq!(Connect(WireProtocol::Jtag).request(), [0x02, 0x02]);
     let connect = Connect(WireProtocol::Swd);
-    assert_eq!(connect.parse_reply(&[0x02, 0x01]), Ok(Some(WireProtocol::Swd)));
+    assert_eq!(
+        connect.parse_reply(&[0x02, 0x01]),
+        Ok(Some(WireProtocol::Swd))
+    );
     assert_eq!(connect.parse_reply(&[0x02, 0x00]), Ok(None));
     assert!(connect.parse_reply(&[0x02, 0x07]).is_err());
     assert_eq!(Disconnect.request(), [0x03]);
@@ -131,7 +161,10 @@ fn transfer_and_wire_configuration_layouts() {
     assert_eq!(jtag.request(), [0x15, 0x02, 0x04, 0x05]);
     let idcode = JtagIdcode { tap_index: 1 };
     assert_eq!(idcode.request(), [0x16, 0x01]);
-    assert_eq!(idcode.parse_reply(&[0x16, 0x00, 0x77, 0x14, 0xA0, 0x2B]), Ok(0x2BA01477));
+    assert_eq!(
+        idcode.parse_reply(&[0x16, 0x00, 0x77, 0x14, 0xA0, 0x2B]),
+        Ok(0x2BA01477)
+    );
     assert!(idcode.parse_reply(&[0x16, 0x00, 0x77]).is_err());
     let abort = WriteAbort {
         dap_index: 0,
@@ -145,9 +178,18 @@ fn transfer_and_wire_configuration_layouts() {
 
 #[test]
 fn swj_clock_and_pins_layouts() {
-    assert_eq!(SwjClock(4_000_000).request(), [0x11, 0x00, 0x09, 0x3D, 0x00]);
-    assert_eq!(SwjPins::drive_reset(true).request(), [0x10, 0x00, 0x80, 0, 0, 0, 0]);
-    assert_eq!(SwjPins::drive_reset(false).request(), [0x10, 0x80, 0x80, 0, 0, 0, 0]);
+    assert_eq!(
+        SwjClock(4_000_000).request(),
+        [0x11, 0x00, 0x09, 0x3D, 0x00]
+    );
+    assert_eq!(
+        SwjPins::drive_reset(true).request(),
+        [0x10, 0x00, 0x80, 0, 0, 0, 0]
+    );
+    assert_eq!(
+        SwjPins::drive_reset(false).request(),
+        [0x10, 0x80, 0x80, 0, 0, 0, 0]
+    );
     assert_eq!(SwjPins::read().request(), [0x10, 0x00, 0x00, 0, 0, 0, 0]);
     assert_eq!(SwjPins::read().parse_reply(&[0x10, 0x8B]), Ok(0x8B));
     assert!(SwjPins::read().parse_reply(&[0x10]).is_err());
@@ -164,7 +206,10 @@ fn swj_sequence_of_256_bits_encodes_its_count_as_zero() {
     assert_eq!(jtag_to_swd.request(), [0x12, 0x10, 0x9E, 0xE7]);
     assert!(SwjSequence::new(0, &[]).is_none());
     assert!(SwjSequence::new(257, &[0; 40]).is_none());
-    assert!(SwjSequence::new(9, &[0xFF]).is_none(), "9 bits need 2 bytes");
+    assert!(
+        SwjSequence::new(9, &[0xFF]).is_none(),
+        "9 bits need 2 bytes"
+    );
 }
 
 #[test]
@@ -187,7 +232,10 @@ fn swo_layouts() {
     assert_eq!(SwoMode(SwoModeKind::Uart).request(), [0x18, 0x01]);
     let baud = SwoBaudrate(2_000_000);
     assert_eq!(baud.request(), [0x19, 0x80, 0x84, 0x1E, 0x00]);
-    assert_eq!(baud.parse_reply(&[0x19, 0x40, 0x42, 0x0F, 0x00]), Ok(1_000_000));
+    assert_eq!(
+        baud.parse_reply(&[0x19, 0x40, 0x42, 0x0F, 0x00]),
+        Ok(1_000_000)
+    );
     assert_eq!(SwoControl { start: true }.request(), [0x1A, 0x01]);
     assert_eq!(SwoStatus.request(), [0x1B]);
     let (status, count) = SwoStatus.parse_reply(&[0x1B, 0x81, 0x10, 0, 0, 0]).unwrap();
@@ -195,7 +243,9 @@ fn swo_layouts() {
     assert_eq!(count, 16);
     let data = SwoData { max_count: 60 };
     assert_eq!(data.request(), [0x1C, 0x3C, 0x00]);
-    let (status, bytes) = data.parse_reply(&[0x1C, 0x01, 0x02, 0x00, 0xAA, 0xBB]).unwrap();
+    let (status, bytes) = data
+        .parse_reply(&[0x1C, 0x01, 0x02, 0x00, 0xAA, 0xBB])
+        .unwrap();
     assert!(status.active());
     assert_eq!(bytes, [0xAA, 0xBB]);
 }

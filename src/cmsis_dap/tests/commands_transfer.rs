@@ -29,7 +29,9 @@ fn transfer_mixes_reads_and_writes() {
         transfer.request(),
         [0x05, 0x00, 0x03, 0x08, 0xF0, 0x00, 0x00, 0x00, 0x0F, 0x02]
     );
-    let reply = [0x05, 0x03, 0x01, 0x11, 0x00, 0x77, 0x04, 0x77, 0x14, 0xA0, 0x2B];
+    let reply = [
+        0x05, 0x03, 0x01, 0x11, 0x00, 0x77, 0x04, 0x77, 0x14, 0xA0, 0x2B,
+    ];
     assert_eq!(
         transfer.parse_reply(&reply),
         Ok(TransferReply {
@@ -111,7 +113,9 @@ fn transfer_block_read_layout() {
         .parse_reply(&[0x06, 0x02, 0x00, 0x01, 1, 0, 0, 0, 2, 0, 0, 0])
         .unwrap();
     assert_eq!(reply.data, [1, 2]);
-    assert!(small.parse_reply(&[0x06, 0x02, 0x00, 0x01, 1, 0, 0, 0]).is_err());
+    assert!(small
+        .parse_reply(&[0x06, 0x02, 0x00, 0x01, 1, 0, 0, 0])
+        .is_err());
     assert!(small.parse_reply(&[0x06, 0x03, 0x00, 0x01]).is_err());
     let wait = small.parse_reply(&[0x06, 0x00, 0x00, 0x02]).unwrap();
     assert_eq!((wait.count, wait.response), (0, 0x02));
@@ -134,7 +138,10 @@ fn swd_sequence_layout_outputs_then_inputs() {
         },
     ])
     .unwrap();
-    assert_eq!(sequences.request(), [0x1D, 0x03, 0x0C, 0xBC, 0x0A, 0x80, 0x83]);
+    assert_eq!(
+        sequences.request(),
+        [0x1D, 0x03, 0x0C, 0xBC, 0x0A, 0x80, 0x83]
+    );
     let reply = [0x1D, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 0x05];
     assert_eq!(
         sequences.parse_reply(&reply),
@@ -157,7 +164,10 @@ fn swd_sequences_need_1_to_64_cycles_and_split_to_fit_packets() {
     let outputs = [sequence(64, Some(u64::MAX)), sequence(64, Some(0))];
     let split = SwdSequences::split(&outputs, 16).unwrap();
     assert_eq!(split.len(), 2);
-    assert_eq!(split[1].request(), [0x1D, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        split[1].request(),
+        [0x1D, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]
+    );
     let inputs = [sequence(8, None), sequence(8, None), sequence(8, None)];
     assert_eq!(SwdSequences::split(&inputs, 16).unwrap().len(), 1);
     assert!(SwdSequences::split(&[sequence(70, None)], 64).is_err());
@@ -180,8 +190,14 @@ fn jtag_sequence_layout_with_tms_and_capture() {
         },
     ])
     .unwrap();
-    assert_eq!(sequences.request(), [0x14, 0x02, 0x45, 0x1F, 0x8C, 0x23, 0x01]);
-    assert_eq!(sequences.parse_reply(&[0x14, 0x00, 0x34, 0x02]), Ok(vec![0x0234]));
+    assert_eq!(
+        sequences.request(),
+        [0x14, 0x02, 0x45, 0x1F, 0x8C, 0x23, 0x01]
+    );
+    assert_eq!(
+        sequences.parse_reply(&[0x14, 0x00, 0x34, 0x02]),
+        Ok(vec![0x0234])
+    );
     assert!(sequences.parse_reply(&[0x14, 0x00, 0x34]).is_err());
     assert!(sequences.parse_reply(&[0x14, 0xFF, 0x34, 0x02]).is_err());
 }

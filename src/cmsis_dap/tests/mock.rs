@@ -98,7 +98,11 @@ impl Transport for MockTransport {
         let step = self.script.0.lock().unwrap().steps.pop_front();
         match step {
             Some(Step::Write(expected, result)) => {
-                assert_eq!(packet, &expected[..], "written packet differs from the script");
+                assert_eq!(
+                    packet,
+                    &expected[..],
+                    "written packet differs from the script"
+                );
                 result
             }
             other => panic!("driver wrote {packet:02x?}, script expected {other:02x?}"),
@@ -109,7 +113,10 @@ impl Transport for MockTransport {
         let step = self.script.0.lock().unwrap().steps.pop_front();
         match step {
             Some(Step::Read(Ok(reply))) => {
-                assert!(reply.len() <= buf.len(), "reply larger than the read buffer");
+                assert!(
+                    reply.len() <= buf.len(),
+                    "reply larger than the read buffer"
+                );
                 buf[..reply.len()].copy_from_slice(&reply);
                 Ok(reply.len())
             }

@@ -3,5 +3,8 @@
 mod commands_setup;
 mod commands_transfer;
 mod mock;
+mod probe_registers;
+mod probe_sequences;
+mod probe_setup;
 mod queue_batching;
 mod queue_errors;

@@ -34,7 +34,9 @@ fn block_read_reply(first: u32, count: u16) -> Vec<u8> {
 #[test]
 fn writes_wait_for_a_read_and_travel_with_it_in_one_packet() {
     let (mut queue, mut link, script) = setup(64, 4);
-    queue.write(&mut link, Register::dp(0x8), 0x0000_00F0).unwrap();
+    queue
+        .write(&mut link, Register::dp(0x8), 0x0000_00F0)
+        .unwrap();
     queue.write(&mut link, CSW, 0x2300_0052).unwrap();
     script.assert_done();
     script.exchange(
@@ -83,7 +85,9 @@ fn a_transfer_packet_holds_at_most_255_accesses() {
     // The 256th write sends the first 255 (1278 bytes, well within 2048).
     script.write(&first);
     for _ in 0..256 {
-        queue.write(&mut link, Register::dp(0x4), 0x5000_0000).unwrap();
+        queue
+            .write(&mut link, Register::dp(0x4), 0x5000_0000)
+            .unwrap();
     }
     script.assert_done();
     let mut second = vec![0x05, 0x00, 1];
@@ -168,7 +172,9 @@ fn with_packet_count_8_eight_packets_are_in_flight_at_most() {
 #[test]
 fn queued_writes_go_out_before_a_block_and_their_replies_are_read() {
     let (mut queue, mut link, script) = setup(64, 4);
-    queue.write(&mut link, Register::ap(0x4), 0x2000_0000).unwrap();
+    queue
+        .write(&mut link, Register::ap(0x4), 0x2000_0000)
+        .unwrap();
     script
         .write(&[0x05, 0x00, 0x01, 0x05, 0x00, 0x00, 0x00, 0x20])
         .write(&block_read(2))

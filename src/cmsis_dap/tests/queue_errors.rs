@@ -68,7 +68,10 @@ fn ok_with_fewer_transfers_than_asked_is_a_probe_error() {
         &[0x05, 0x00, 0x02, 0x08, 0, 0, 0, 0, 0x02],
         &[0x05, 0x01, 0x01],
     );
-    assert!(matches!(queue.read(&mut link, DPIDR), Err(ProbeError::Probe(_))));
+    assert!(matches!(
+        queue.read(&mut link, DPIDR),
+        Err(ProbeError::Probe(_))
+    ));
     assert_usable(&mut queue, &mut link, &script);
 }
 
@@ -96,7 +99,9 @@ fn a_fault_drains_every_packet_still_in_flight() {
 fn a_deferred_write_error_goes_to_the_next_read_and_says_so() {
     let (mut queue, mut link, script) = setup(4);
     queue.begin_request();
-    queue.write(&mut link, Register::ap(0x4), 0xE000_EDF0).unwrap();
+    queue
+        .write(&mut link, Register::ap(0x4), 0xE000_EDF0)
+        .unwrap();
     queue.begin_request();
     script.exchange(
         &[0x05, 0x00, 0x02, 0x05, 0xF0, 0xED, 0x00, 0xE0, 0x02],
@@ -143,12 +148,18 @@ fn a_write_that_must_wait_for_room_gets_an_earlier_packets_error() {
 
 #[test]
 fn short_replies_are_errors_and_pairing_survives() {
-    assert!(matches!(read_dpidr_answered(&[0x05]), Err(ProbeError::Probe(_))));
+    assert!(matches!(
+        read_dpidr_answered(&[0x05]),
+        Err(ProbeError::Probe(_))
+    ));
     assert!(matches!(
         read_dpidr_answered(&[0x05, 0x01, 0x01, 0x77]),
         Err(ProbeError::Probe(_))
     ));
-    assert!(matches!(read_dpidr_answered(&[]), Err(ProbeError::Probe(_))));
+    assert!(matches!(
+        read_dpidr_answered(&[]),
+        Err(ProbeError::Probe(_))
+    ));
 }
 
 #[test]
@@ -163,7 +174,10 @@ fn a_not_implemented_reply_is_unsupported() {
 fn a_reply_to_another_command_resynchronises_before_the_next_request() {
     let (mut queue, mut link, script) = setup(4);
     script.exchange(&READ_DPIDR, &[0x06, 0x01, 0x00, 0x01]);
-    assert!(matches!(queue.read(&mut link, DPIDR), Err(ProbeError::Probe(_))));
+    assert!(matches!(
+        queue.read(&mut link, DPIDR),
+        Err(ProbeError::Probe(_))
+    ));
     // Before the next request: a stray reply is read and dropped, then quiet.
     script.reply(&[0x05, 0x01, 0x01, 0, 0, 0, 0]).silence();
     assert_usable(&mut queue, &mut link, &script);
@@ -174,8 +188,13 @@ fn a_late_reply_is_discarded_and_the_next_request_gets_its_own() {
     let (mut queue, mut link, script) = setup(4);
     script.write(&READ_DPIDR).silence();
     let error = queue.read(&mut link, DPIDR).unwrap_err();
-    assert!(matches!(&error, ProbeError::Probe(m) if m.contains("no reply")), "{error:?}");
-    script.reply(&[0x05, 0x01, 0x01, 0x11, 0x11, 0x11, 0x11]).silence();
+    assert!(
+        matches!(&error, ProbeError::Probe(m) if m.contains("no reply")),
+        "{error:?}"
+    );
+    script
+        .reply(&[0x05, 0x01, 0x01, 0x11, 0x11, 0x11, 0x11])
+        .silence();
     assert_usable(&mut queue, &mut link, &script);
 }
 
@@ -205,7 +224,10 @@ fn a_lost_device_is_disconnected_without_further_reads() {
         Err(ProbeError::Disconnected(_))
     ));
     script.assert_done();
-    script.write_fails(&READ_DPIDR, TransportError::Disconnected("unplugged".into()));
+    script.write_fails(
+        &READ_DPIDR,
+        TransportError::Disconnected("unplugged".into()),
+    );
     assert!(matches!(
         queue.read(&mut link, DPIDR),
         Err(ProbeError::Disconnected(_))
@@ -231,7 +253,9 @@ fn losing_the_device_while_draining_reports_disconnected() {
 #[test]
 fn a_usb_error_is_a_probe_error() {
     let (mut queue, mut link, script) = setup(4);
-    script.write(&READ_DPIDR).reply_error(TransportError::Io("pipe".into()));
+    script
+        .write(&READ_DPIDR)
+        .reply_error(TransportError::Io("pipe".into()));
     assert!(matches!(
         queue.read(&mut link, DPIDR),
         Err(ProbeError::Probe(m)) if m.contains("pipe")
