@@ -8,6 +8,8 @@
 //!   (FAULT → `TransferFault`, WAIT → `TransferTimeout`, none → `Transfer`).
 //! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
 //!   with an [`Ack`]. Emulated probe firmware drives the target here.
+//! - `dap_firmware`: that emulated CMSIS-DAP firmware, a packet transport
+//!   for the CMSIS-DAP driver, with a USB latency model.
 //! - `dp`: the SW-DP registers (DPIDR, CTRL/STAT with power-up handshake
 //!   and sticky flags, ABORT, SELECT, RDBUFF, RESEND, DLCR).
 //! - `mem_ap`: the Cortex-M3/M4 AHB-AP (CSW, TAR, DRW, BD0-BD3, CFG, BASE,
@@ -23,6 +25,7 @@
 
 pub mod bus;
 pub mod cortex;
+pub mod dap_firmware;
 pub mod dp;
 pub mod mem_ap;
 pub mod probe;
