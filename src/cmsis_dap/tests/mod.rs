@@ -8,3 +8,4 @@ mod probe_sequences;
 mod probe_setup;
 mod queue_batching;
 mod queue_errors;
+mod with_firmware;
