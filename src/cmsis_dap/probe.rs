@@ -32,13 +32,13 @@ use super::commands::setup::{
     Connect, Disconnect, HostStatus, HostStatusKind, JtagConfigure, SwdConfigure, TransferConfigure,
 };
 use super::commands::swj::{SwjClock, SwjPins, PIN_NRESET};
-use super::commands::transfer::Register;
 use super::commands::DapCommand;
 use super::identity::{DapInfo, ProbeIdentity};
 use super::link::Link;
 use super::queue::TransferQueue;
 use super::Transport;
 
+mod addresses;
 mod sequences;
 mod swo;
 
@@ -52,14 +52,6 @@ pub const TRANSFER_CONFIGURATION: TransferConfigure = TransferConfigure {
 };
 /// Without a scan, JTAG assumes one ARM JTAG-DP (IR length 4) on the chain.
 const JTAG_IR_LENGTHS: [u8; 1] = [4];
-const DP_SELECT: u8 = 0x8;
-/// SELECT fields of ADIv5: APSEL, APBANKSEL, DPBANKSEL.
-const SELECT_AP_FIELDS: u32 = 0xFF00_00F0;
-const SELECT_DPBANKSEL: u32 = 0xF;
-/// Bits of an APv1 register address that are neither APSEL, bank nor A[3:2].
-const AP_ADDRESS_RESERVED: u32 = 0x00FF_FF03;
-/// Bits of a DP register address that are neither the bank nor A[3:2].
-const DP_ADDRESS_RESERVED: u32 = !0xFC;
 const DEFAULT_RESET_HOLD: Duration = Duration::from_millis(100);
 
 /// What an operation needs before it may run.
@@ -186,32 +178,6 @@ impl<T: Transport> CmsisDapProbe<T> {
         }
     }
 
-    fn dp_register(addr: u32) -> ProbeResult<Register> {
-        if addr & DP_ADDRESS_RESERVED != 0 {
-            return Err(ProbeError::InvalidArgument(format!(
-                "invalid DP register address {addr:#x}"
-            )));
-        }
-        Ok(Register::dp(addr as u8))
-    }
-
-    /// Points SELECT at the AP and bank of an APv1 address (queuing the
-    /// write only when they change); returns the AP register.
-    fn select_ap(&mut self, addr: u32) -> ProbeResult<Register> {
-        if addr & AP_ADDRESS_RESERVED != 0 {
-            return Err(ProbeError::InvalidArgument(format!(
-                "invalid AP register address {addr:#010x}"
-            )));
-        }
-        let dpbanksel = self.select.unwrap_or(0) & SELECT_DPBANKSEL;
-        let wanted = addr & SELECT_AP_FIELDS | dpbanksel;
-        if self.select != Some(wanted) {
-            self.transfers(|queue, link| queue.write(link, Register::dp(DP_SELECT), wanted))?;
-            self.select = Some(wanted);
-        }
-        Ok(Register::ap(addr as u8))
-    }
-
     /// Runs a step of close/disconnect that must not stop the rest: the
     /// wire and the probe are released whatever a queued write did.
     fn best_effort(&mut self, step: &str, result: ProbeResult<()>) -> ProbeResult<()> {
@@ -225,12 +191,14 @@ impl<T: Transport> CmsisDapProbe<T> {
         }
     }
 
+    /// Disconnects the wire; it counts as released even if the probe is
+    /// gone or refuses.
     fn release_wire(&mut self) -> ProbeResult<()> {
+        self.wire = None;
+        self.select = None;
         let flushed = self.flush_queue();
         self.best_effort("completing queued transfers", flushed)?;
         let disconnected = self.link.command(&Disconnect);
-        self.wire = None;
-        self.select = None;
         self.best_effort("DAP_Disconnect", disconnected)
     }
 }
@@ -345,17 +313,15 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
 
     fn read_dp(&mut self, addr: u32) -> ProbeResult<u32> {
         self.start(Needs::Connection)?;
-        let register = Self::dp_register(addr)?;
+        let register = addresses::dp_register(addr)?;
         self.transfers(|queue, link| queue.read(link, register))
     }
 
     fn write_dp(&mut self, addr: u32, value: u32) -> ProbeResult<()> {
         self.start(Needs::Connection)?;
-        let register = Self::dp_register(addr)?;
+        let register = addresses::dp_register(addr)?;
         self.transfers(|queue, link| queue.write(link, register, value))?;
-        if register.addr == DP_SELECT {
-            self.select = Some(value & (SELECT_AP_FIELDS | SELECT_DPBANKSEL));
-        }
+        self.note_dp_write(register, value);
         self.written()
     }
 
