@@ -9,7 +9,17 @@
 //!
 //! [`DebugProbe`]: crate::probe::DebugProbe
 
+pub mod commands;
+pub mod identity;
+pub mod link;
+pub mod probe;
+pub mod queue;
+#[cfg(test)]
+mod tests;
 pub mod usb;
+
+pub use identity::{DapInfo, ProbeIdentity};
+pub use probe::CmsisDapProbe;
 
 use std::time::Duration;
 
