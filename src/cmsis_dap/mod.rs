@@ -50,3 +50,22 @@ pub trait Transport: Send {
     /// Told the packet size DAP_Info reported (HID pads reports to it).
     fn set_packet_size(&mut self, _size: usize) {}
 }
+
+/// A boxed transport (what USB discovery hands out) is a transport.
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn write_packet(&mut self, packet: &[u8]) -> Result<(), TransportError> {
+        (**self).write_packet(packet)
+    }
+
+    fn read_packet(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+        (**self).read_packet(buf, timeout)
+    }
+
+    fn initial_packet_size(&self) -> usize {
+        (**self).initial_packet_size()
+    }
+
+    fn set_packet_size(&mut self, size: usize) {
+        (**self).set_packet_size(size)
+    }
+}
