@@ -3,6 +3,7 @@
 
 pub mod arbiter;
 pub mod bench;
+pub mod cmsis_dap;
 pub mod probe;
 pub mod protocol;
 pub mod server;

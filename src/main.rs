@@ -1,4 +1,5 @@
-//! The `probeshare` command line: `serve` a probe, `bench` the server.
+//! The `probeshare` command line: `serve` a probe, `list` the probes,
+//! `bench` the server.
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -8,9 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use probeshare::cmsis_dap::usb::{self, ListedProbe};
+use probeshare::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
-use probeshare::sim::SimProbe;
+use probeshare::sim::{self, dap_firmware::UsbModel};
 
 #[derive(Parser)]
 #[command(
@@ -26,15 +29,31 @@ struct Cli {
 enum Command {
     /// Serve a probe to any number of pyOCD clients.
     Serve(ServeArgs),
+    /// List the probes `serve --probe` can take: the virtual target and
+    /// every CMSIS-DAP probe on USB.
+    List(ListArgs),
     /// Measure the server against a trivial floor server.
     Bench(BenchArgs),
 }
 
 #[derive(Args)]
+struct ListArgs {
+    /// Print a JSON array of flat objects instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct ServeArgs {
-    /// The probe to serve: `sim` for the virtual Cortex-M target.
+    /// The probe to serve: `sim` for the virtual Cortex-M target, or (part
+    /// of) a CMSIS-DAP probe's serial number as `probeshare list` shows it.
     #[arg(long)]
     probe: String,
+    /// The USB timing the virtual target's emulated CMSIS-DAP firmware
+    /// models: none, fs-hid (64-byte reports, one per 1 ms frame) or
+    /// hs-bulk (512-byte packets, 125 µs microframes).
+    #[arg(long, value_enum, default_value_t = SimUsb::None)]
+    sim_usb: SimUsb,
     /// TCP port; 0 picks a free one (the log line names it).
     #[arg(long, default_value_t = 5555)]
     port: u16,
@@ -59,7 +78,8 @@ struct LimitArgs {
     /// Most client connections held at once.
     #[arg(long, default_value_t = Limits::default().max_connections)]
     max_connections: usize,
-    /// Response bytes queued for a client before its reading pauses.
+    /// Bytes held for a client before its reading pauses (unsent responses
+    /// and what its pending requests may still produce).
     #[arg(long, default_value_t = Limits::default().max_unsent_bytes)]
     max_unsent_bytes: usize,
     /// Requests of a client awaiting responses before its reading pauses.
@@ -92,6 +112,26 @@ struct BenchArgs {
     /// Rounds per scenario; medians are reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Run only these scenarios, each CLIENTSxDEPTH (depth 1 = ping-pong),
+    /// e.g. `--scenario 16x1 --scenario 1x16`.
+    #[arg(long = "scenario", value_parser = parse_scenario)]
+    scenarios: Vec<probeshare::bench::Scenario>,
+}
+
+fn parse_scenario(text: &str) -> Result<probeshare::bench::Scenario, String> {
+    let (clients, depth) = text
+        .split_once('x')
+        .ok_or_else(|| format!("expected CLIENTSxDEPTH, got '{text}'"))?;
+    let number = |s: &str| {
+        s.parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("'{s}' is not a positive whole number"))
+    };
+    Ok(probeshare::bench::Scenario {
+        clients: number(clients)?,
+        depth: number(depth)?,
+    })
 }
 
 fn main() {
@@ -99,6 +139,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::List(args) => list(args),
         Command::Bench(args) => bench(args),
     };
     if let Err(e) = result {
@@ -107,11 +148,50 @@ fn main() {
     }
 }
 
-fn open_probe(name: &str) -> Result<Box<dyn DebugProbe>> {
-    match name {
-        "sim" => Ok(Box::new(SimProbe::new("sim"))),
-        other => bail!("unknown probe '{other}' (available: sim)"),
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SimUsb {
+    None,
+    FsHid,
+    HsBulk,
+}
+
+impl From<SimUsb> for UsbModel {
+    fn from(model: SimUsb) -> UsbModel {
+        match model {
+            SimUsb::None => UsbModel::None,
+            SimUsb::FsHid => UsbModel::FsHid,
+            SimUsb::HsBulk => UsbModel::HsBulk,
+        }
     }
+}
+
+fn open_probe(name: &str, sim_usb: SimUsb) -> Result<Box<dyn DebugProbe>> {
+    if name == "sim" {
+        return Ok(sim::virtual_probe("sim", sim_usb.into())?);
+    }
+    let discovery = usb::discover();
+    let found = usb::select_probe(&discovery.probes, name).map_err(|e| {
+        let mut message = e.to_string();
+        for problem in &discovery.problems {
+            message.push_str(&format!("\n  {problem}"));
+        }
+        anyhow::anyhow!(message)
+    })?;
+    if let Some(problem) = &found.open_problem {
+        bail!("cannot open probe {}: {problem}", found.serial);
+    }
+    let transport =
+        usb::open(found).with_context(|| format!("cannot open probe {}", found.serial))?;
+    let identity = ProbeIdentity {
+        unique_id: found.serial.clone(),
+        vendor_name: found.vendor.clone().unwrap_or_default(),
+        product_name: found.product.clone().unwrap_or_default(),
+        description: found
+            .product
+            .clone()
+            .unwrap_or_else(|| "CMSIS-DAP probe".into()),
+    };
+    Ok(Box::new(CmsisDapProbe::new(transport, identity)?))
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
@@ -122,7 +202,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             args.bind
         );
     }
-    let probe = open_probe(&args.probe)?;
+    let probe = open_probe(&args.probe, args.sim_usb)?;
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let config = ServerConfig {
@@ -141,18 +221,36 @@ fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
+fn list(args: ListArgs) -> Result<()> {
+    let discovery = usb::discover();
+    let mut probes = vec![ListedProbe::virtual_target()];
+    probes.extend(discovery.probes.iter().map(ListedProbe::query));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&probes)?);
+        for problem in &discovery.problems {
+            eprintln!("probeshare: {problem}");
+        }
+    } else {
+        print!("{}", usb::render_text(&probes, &discovery.problems));
+    }
+    Ok(())
+}
+
 fn bench(args: BenchArgs) -> Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let handle = server::spawn(
         listener,
-        Box::new(SimProbe::new("sim")),
+        sim::virtual_probe("sim", UsbModel::None)?,
         ServerConfig::default(),
     )?;
-    let config = probeshare::bench::BenchConfig {
+    let mut config = probeshare::bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),
         ..Default::default()
     };
+    if !args.scenarios.is_empty() {
+        config.scenarios = args.scenarios;
+    }
     probeshare::bench::run(&config, handle.local_addr())?;
     handle.shutdown();
     Ok(())

@@ -58,7 +58,7 @@ fn exits_cleanly_on(signal: &str) {
     assert_eq!(server.wait_exit(), Some(0));
     assert!(client.is_closed_by_server());
     let log = server.log.lock().unwrap().clone();
-    assert!(log.contains("stopped serving sim"), "{log}");
+    assert!(log.contains("stopped serving sim (probe closed)"), "{log}");
 }
 
 #[test]

@@ -295,7 +295,33 @@ impl Arbiter {
         let mut batch = Vec::new();
         self.dispatch(&mut batch, out);
         if !batch.is_empty() {
+            self.mark_flush_points(&mut batch);
             out.push(Action::Execute(batch));
+        }
+    }
+
+    /// Marks the last job of each run of one owner's jobs, so whatever the
+    /// probe deferred is settled, and its error charged, before another
+    /// owner's job runs (rule 8).
+    fn mark_flush_points(&self, batch: &mut [Job]) {
+        // Whose job it is: a client (whatever the request), or the arbiter.
+        let owner_of = |job: &Job| {
+            self.in_flight.get(&job.id).map(|f| match f.owner {
+                Owner::Client(client, _) => Some(client),
+                Owner::Gone | Owner::Internal => None,
+            })
+        };
+        // Open, close, connect and disconnect settle the probe themselves
+        // (and a flush after a close would find the probe closed).
+        let is_plain = |job: &Job| {
+            self.in_flight
+                .get(&job.id)
+                .is_some_and(|f| !f.kind.is_barrier())
+        };
+        for i in 0..batch.len() {
+            let next_owner = batch.get(i + 1).and_then(owner_of);
+            let run_ends = next_owner.is_none() || next_owner != owner_of(&batch[i]);
+            batch[i].flush_after = run_ends && is_plain(&batch[i]);
         }
     }
 

@@ -6,6 +6,7 @@
 //! through the shared `mio::Waker`. Batching matters: a pipelining client's
 //! sixteen requests cost one channel hop each way, not sixteen.
 
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,6 +30,11 @@ pub type JobId = u64;
 pub struct Job {
     pub id: JobId,
     pub op: Op,
+    /// Complete every queued transfer after this op and report a failure
+    /// as its result. Set on the last job of each client's run in a batch:
+    /// probes may defer writes (CMSIS-DAP does), and a deferred write's
+    /// error must reach the client that wrote, not the next one (rule 8).
+    pub flush_after: bool,
 }
 
 /// The outcome of one [`Job`].
@@ -51,8 +57,29 @@ impl Wake for mio::Waker {
     }
 }
 
+/// Wakes the loop after a batch only when the loop is asleep (or about to
+/// be): while it is busy it finds completions on its own, and a skipped
+/// wake-up is a syscall and a spurious poll event saved per batch.
+struct Doorbell {
+    waker: Arc<dyn Wake>,
+    loop_asleep: AtomicBool,
+}
+
+impl Doorbell {
+    fn ring(&self) {
+        // Pairs with the fence in `ProbeWorker::prepare_to_sleep`: either
+        // the loop sees the completion sent before this fence, or this
+        // sees the loop's flag and wakes it.
+        fence(Ordering::SeqCst);
+        if self.loop_asleep.load(Ordering::SeqCst) {
+            self.waker.wake();
+        }
+    }
+}
+
 /// Handle to a running worker thread.
 pub struct ProbeWorker {
+    doorbell: Arc<Doorbell>,
     jobs: Option<Sender<Vec<Job>>>,
     completions: Receiver<Vec<Completion>>,
     thread: Option<JoinHandle<Box<dyn DebugProbe>>>,
@@ -64,10 +91,16 @@ impl ProbeWorker {
         let (job_tx, job_rx) = crossbeam_channel::unbounded::<Vec<Job>>();
         let (done_tx, done_rx) = crossbeam_channel::unbounded();
         let name = format!("probe {}", probe.info().unique_id);
+        let doorbell = Arc::new(Doorbell {
+            waker,
+            loop_asleep: AtomicBool::new(true),
+        });
+        let ring = doorbell.clone();
         let thread = std::thread::Builder::new()
             .name(name)
-            .spawn(move || run(probe, job_rx, done_tx, waker))?;
+            .spawn(move || run(probe, job_rx, done_tx, ring))?;
         Ok(ProbeWorker {
+            doorbell,
             jobs: Some(job_tx),
             completions: done_rx,
             thread: Some(thread),
@@ -80,6 +113,25 @@ impl ProbeWorker {
             // The worker only exits once `jobs` is dropped, so this cannot fail.
             let _ = tx.send(batch);
         }
+    }
+
+    /// Call before the loop blocks in `poll`: from now on the worker wakes
+    /// it. Returns false (and stays awake) if a completion is already
+    /// waiting, in which case the loop must not block.
+    pub fn prepare_to_sleep(&self) -> bool {
+        self.doorbell.loop_asleep.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if self.completions.is_empty() {
+            true
+        } else {
+            self.awake();
+            false
+        }
+    }
+
+    /// Call when the loop is running again: the worker stops waking it.
+    pub fn awake(&self) {
+        self.doorbell.loop_asleep.store(false, Ordering::SeqCst);
     }
 
     /// Every completion that has arrived so far (several wakes may have been
@@ -109,7 +161,7 @@ fn run(
     mut probe: Box<dyn DebugProbe>,
     jobs: Receiver<Vec<Job>>,
     done: Sender<Vec<Completion>>,
-    waker: Arc<dyn Wake>,
+    doorbell: Arc<Doorbell>,
 ) -> Box<dyn DebugProbe> {
     loop {
         // Catch a prompt next batch without sleeping; else block in recv.
@@ -119,15 +171,20 @@ fn run(
         };
         let results = batch
             .into_iter()
-            .map(|job| Completion {
-                id: job.id,
-                result: execute(probe.as_mut(), &job.op),
+            .map(|job| {
+                let mut result = execute(probe.as_mut(), &job.op);
+                if job.flush_after && result.is_ok() {
+                    if let Err(error) = probe.flush() {
+                        result = Err(error);
+                    }
+                }
+                Completion { id: job.id, result }
             })
             .collect();
         if done.send(results).is_err() {
             break;
         }
-        waker.wake();
+        doorbell.ring();
     }
     probe
 }

@@ -48,15 +48,20 @@ impl LineFramer {
     }
 
     /// Reads once from `src` through `scratch` into the buffer; returns the
-    /// byte count (0 at EOF).
-    pub fn read_from(&mut self, src: &mut impl Read, scratch: &mut [u8]) -> io::Result<usize> {
+    /// byte count (0 at EOF) and whether the read came back short, i.e. the
+    /// socket had no more data at that moment.
+    pub fn read_from(
+        &mut self,
+        src: &mut impl Read,
+        scratch: &mut [u8],
+    ) -> io::Result<(usize, bool)> {
         // Read no further than the limit allows: a line of max_line bytes plus
         // its LF fits, anything longer is known too long before it is stored.
         let room = (self.max_line + 1).saturating_sub(self.buf.len()).max(1);
         let want = room.min(scratch.len());
         let n = src.read(&mut scratch[..want])?;
         self.buf.extend_from_slice(&scratch[..n]);
-        Ok(n)
+        Ok((n, n < want))
     }
 
     /// Takes the next frame out of the buffer, if a whole one is there.
@@ -108,6 +113,8 @@ struct Slot {
     ticket: Ticket,
     request_id: i64,
     response: Option<Vec<u8>>,
+    /// What this slot counts in `ResponseQueue::held`.
+    held: usize,
 }
 
 /// Responses in request order, then bytes waiting for the socket.
@@ -117,19 +124,27 @@ pub struct ResponseQueue {
     next_ticket: Ticket,
     out: Vec<u8>,
     written: usize,
+    /// Memory the slots stand for: the estimate given to `reserve` until a
+    /// response is encoded, then its length until it moves to `out`.
+    held: usize,
 }
 
 impl ResponseQueue {
     /// Reserves the next slot for the request with wire id `request_id`
-    /// and returns its ticket.
-    pub fn reserve(&mut self, request_id: i64) -> Ticket {
+    /// and returns its ticket. `held_bytes` is what the request may hold
+    /// in memory until its response is written (its data and its longest
+    /// response), so that backpressure applies before large responses
+    /// exist, not once they have piled up.
+    pub fn reserve(&mut self, request_id: i64, held_bytes: usize) -> Ticket {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         self.slots.push_back(Slot {
             ticket,
             request_id,
             response: None,
+            held: held_bytes,
         });
+        self.held = self.held.saturating_add(held_bytes);
         ticket
     }
 
@@ -149,12 +164,15 @@ impl ResponseQueue {
         if index == 0 {
             // The common case: the oldest request; encode straight into `out`.
             if let Some(slot) = self.slots.pop_front() {
+                self.held = self.held.saturating_sub(slot.held);
                 encode(&mut self.out, slot.request_id);
             }
         } else if let Some(slot) = self.slots.get_mut(index) {
             if slot.response.is_none() {
                 let mut line = Vec::new();
                 encode(&mut line, slot.request_id);
+                self.held = self.held.saturating_sub(slot.held) + line.len();
+                slot.held = line.len();
                 slot.response = Some(line);
             }
             return;
@@ -167,9 +185,11 @@ impl ResponseQueue {
         {
             if let Some(Slot {
                 response: Some(line),
+                held,
                 ..
             }) = self.slots.pop_front()
             {
+                self.held = self.held.saturating_sub(held);
                 self.out.extend_from_slice(&line);
             }
         }
@@ -183,6 +203,12 @@ impl ResponseQueue {
     /// Bytes encoded but not yet accepted by the socket.
     pub fn unwritten(&self) -> usize {
         self.out.len() - self.written
+    }
+
+    /// Bytes unwritten plus those held for requests not yet in the write
+    /// buffer: what a client that stops reading costs the server.
+    pub fn queued_bytes(&self) -> usize {
+        self.unwritten().saturating_add(self.held)
     }
 
     /// Writes as much as the socket takes. `Ok(())` also when it would block.
@@ -217,6 +243,9 @@ pub struct Connection {
     pub said_hello: bool,
     /// The peer sent EOF: answer what is pending, then close.
     pub read_closed: bool,
+    /// Reading stopped for backpressure; the loop must resume it itself,
+    /// as input already waiting raises no new edge-triggered event.
+    pub input_paused: bool,
     /// The interest currently registered with the poll.
     pub interest: Option<mio::Interest>,
     pub last_activity: std::time::Instant,
@@ -231,6 +260,7 @@ impl Connection {
             responses: ResponseQueue::default(),
             said_hello: false,
             read_closed: false,
+            input_paused: false,
             interest: None,
             last_activity: std::time::Instant::now(),
         }
@@ -251,7 +281,7 @@ mod tests {
         let mut src = input;
         let mut frames = Vec::new();
         let mut scratch = vec![0; 7];
-        while framer.read_from(&mut src, &mut scratch).unwrap() > 0 {
+        while framer.read_from(&mut src, &mut scratch).unwrap().0 > 0 {
             while let Some(f) = framer.next_frame() {
                 frames.push(f);
             }
@@ -309,9 +339,9 @@ mod tests {
     #[test]
     fn responses_leave_in_ticket_order() {
         let mut q = ResponseQueue::default();
-        let a = q.reserve(7);
-        let b = q.reserve(8);
-        let c = q.reserve(9);
+        let a = q.reserve(7, 0);
+        let b = q.reserve(8, 0);
+        let c = q.reserve(9, 0);
         q.fill(c, |o, id| {
             o.extend_from_slice(format!("c{id}\n").as_bytes())
         });
@@ -331,12 +361,26 @@ mod tests {
     #[test]
     fn unknown_ticket_is_ignored() {
         let mut q = ResponseQueue::default();
-        let a = q.reserve(1);
+        let a = q.reserve(1, 0);
         q.fill(a + 5, |o, _| o.extend_from_slice(b"x\n"));
         q.fill(a, |o, _| o.extend_from_slice(b"a\n"));
         q.fill(a, |o, _| o.extend_from_slice(b"again\n"));
         let mut sink = Vec::new();
         q.write_to(&mut sink).unwrap();
         assert_eq!(sink, b"a\n");
+    }
+
+    #[test]
+    fn held_bytes_count_until_the_response_reaches_the_write_buffer() {
+        let mut q = ResponseQueue::default();
+        let a = q.reserve(1, 100);
+        let b = q.reserve(2, 1000);
+        assert_eq!(q.queued_bytes(), 1100);
+        q.fill(b, |o, _| o.extend_from_slice(b"b\n"));
+        assert_eq!(q.queued_bytes(), 102, "b's estimate gives way to its line");
+        q.fill(a, |o, _| o.extend_from_slice(b"a\n"));
+        assert_eq!(q.queued_bytes(), 4, "both lines wait for the socket");
+        q.write_to(&mut Vec::new()).unwrap();
+        assert_eq!(q.queued_bytes(), 0);
     }
 }

@@ -1,10 +1,17 @@
-//! The mio loop of one served probe.
+//! The mio loop of one served probe: poll, accept, hand completions to the
+//! arbiter and its decisions to the worker and the clients, shut down.
 //!
 //! Readiness is edge-triggered, so every readable socket is read until
 //! `WouldBlock` (or until its client is paused for backpressure, in which
 //! case the loop resumes it itself once its responses drain). Responses
 //! produced during one turn of the loop are written at its end, so a
 //! pipelining client gets them coalesced into one `write`.
+//!
+//! A client that sends EOF may only have half-closed its socket, so it still
+//! gets the answers to what it sent before being closed; a connection that
+//! is reset is closed at once. Either way, closing releases everything the
+//! client held (rule 4), and the arbiter is asked again in the same turn,
+//! since that release can be all that others' queued work was waiting for.
 
 use std::collections::HashMap;
 use std::io;
@@ -15,13 +22,12 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
-use super::connection::{Connection, Frame, READ_CHUNK};
-use super::requests::{self, ClientState, Route};
+use super::connection::{Connection, READ_CHUNK};
 use super::ServerConfig;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
 use crate::probe::worker::{ProbeWorker, SPIN};
 use crate::probe::{DebugProbe, ProbeInfo};
-use crate::protocol::{self, Command, DecodeLimits, Failure, Reply};
+use crate::protocol::{self, DecodeLimits, Failure, Reply};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -33,23 +39,24 @@ const FIRST_CLIENT: usize = 2;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub struct EventLoop {
-    poll: Poll,
-    listener: Option<TcpListener>,
-    conns: HashMap<ClientId, Connection>,
-    next_client: ClientId,
-    arbiter: Arbiter,
-    worker: ProbeWorker,
-    info: ProbeInfo,
-    config: ServerConfig,
-    decode_limits: DecodeLimits,
-    stop: Arc<AtomicBool>,
-    scratch: Vec<u8>,
-    actions: Vec<Action>,
+    pub(super) poll: Poll,
+    pub(super) listener: Option<TcpListener>,
+    pub(super) conns: HashMap<ClientId, Connection>,
+    pub(super) next_client: ClientId,
+    pub(super) arbiter: Arbiter,
+    pub(super) worker: ProbeWorker,
+    pub(super) info: ProbeInfo,
+    pub(super) config: ServerConfig,
+    pub(super) decode_limits: DecodeLimits,
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) scratch: Vec<u8>,
+    pub(super) actions: Vec<Action>,
+    /// When the last batch went to the worker.
+    pub(super) last_submit: Option<Instant>,
     /// Connections whose output or interest may have changed this turn.
-    touched: Vec<ClientId>,
-    /// A connection closed since the arbiter last decided: what it held (a
-    /// lock, a reference) may free others' waiting requests.
-    closed_since_decision: bool,
+    pub(super) touched: Vec<ClientId>,
+    /// A connection was closed since the arbiter was last polled.
+    pub(super) released_since_poll: bool,
 }
 
 impl EventLoop {
@@ -81,35 +88,44 @@ impl EventLoop {
             stop,
             scratch: vec![0; READ_CHUNK],
             actions: Vec::new(),
+            last_submit: None,
             touched: Vec::new(),
-            closed_since_decision: false,
+            released_since_poll: false,
         };
         Ok((event_loop, waker))
     }
 
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
-        let mut waiting_since: Option<Instant> = None;
+        let mut client_events = 0;
         while !self.stop.load(Ordering::SeqCst) {
             // While the worker runs a batch, its answer usually comes sooner
             // than a sleep and wake-up of this thread would take, so peek
             // (timeout zero) for a short while before sleeping in poll.
-            let timeout = if self.arbiter.in_flight() == 0 {
-                waiting_since = None;
-                self.poll_timeout()
-            } else if waiting_since.get_or_insert_with(Instant::now).elapsed() < SPIN {
+            // Only under light load: with many clients busy, the cores are
+            // better spent on them, and the next event comes soon anyway.
+            let worker_busy_briefly = self.arbiter.in_flight() > 0
+                && client_events <= 1
+                && self.last_submit.is_some_and(|t| t.elapsed() < SPIN);
+            let timeout = if worker_busy_briefly || !self.worker.prepare_to_sleep() {
                 Some(Duration::ZERO)
             } else {
                 self.poll_timeout()
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            let polled = self.poll.poll(&mut events, timeout);
+            self.worker.awake();
+            if let Err(e) = polled {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 log::error!("poll failed, stopping: {e}");
                 break;
             }
+            client_events = 0;
             for event in events.iter() {
+                if event.token().0 >= FIRST_CLIENT {
+                    client_events += 1;
+                }
                 match event.token() {
                     LISTENER => self.accept_all(),
                     WAKER => {}
@@ -128,23 +144,27 @@ impl EventLoop {
         for completion in self.worker.try_completions() {
             self.arbiter.complete(completion);
         }
+        // A connection closed while flushing released what it held, which
+        // may let others' queued requests run or start a cleanup. No event
+        // may come to prompt that, so decide again at once.
         loop {
+            self.released_since_poll = false;
             self.apply_arbiter();
             self.flush_touched();
-            // A client that closed while flushing (a killed pyOCD, say) may
-            // have held the lock others wait on, and no event will come to
-            // say it is free: decide again now.
-            if !std::mem::take(&mut self.closed_since_decision) {
+            if !self.released_since_poll {
                 break;
             }
         }
     }
 
-    fn apply_arbiter(&mut self) {
+    pub(super) fn apply_arbiter(&mut self) {
         self.arbiter.poll(&mut self.actions);
         for action in self.actions.drain(..) {
             match action {
-                Action::Execute(batch) => self.worker.submit(batch),
+                Action::Execute(batch) => {
+                    self.worker.submit(batch);
+                    self.last_submit = Some(Instant::now());
+                }
                 Action::InternalFailed { op, error } => {
                     log::warn!("{op} on behalf of departed clients failed: {error}");
                 }
@@ -212,156 +232,6 @@ impl EventLoop {
         }
     }
 
-    fn on_client_event(&mut self, client: ClientId, event: &mio::event::Event) {
-        if !self.conns.contains_key(&client) {
-            return;
-        }
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
-            self.service_input(client);
-        }
-        self.touched.push(client);
-    }
-
-    /// Handles buffered lines, then reads more, until the socket is dry or
-    /// the client must wait for its responses to drain.
-    fn service_input(&mut self, client: ClientId) {
-        loop {
-            if self.is_paused(client) {
-                return;
-            }
-            let Some(conn) = self.conns.get_mut(&client) else {
-                return;
-            };
-            if let Some(frame) = conn.framer.next_frame() {
-                self.handle_frame(client, frame);
-                continue;
-            }
-            if conn.read_closed {
-                return;
-            }
-            match conn.framer.read_from(&mut conn.stream, &mut self.scratch) {
-                Ok(0) => {
-                    conn.read_closed = true;
-                    return;
-                }
-                Ok(_) => conn.last_activity = Instant::now(),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log::debug!("client {client}: read failed: {e}");
-                    self.close(client);
-                    return;
-                }
-            }
-        }
-    }
-
-    fn is_paused(&self, client: ClientId) -> bool {
-        let Some(conn) = self.conns.get(&client) else {
-            return true;
-        };
-        let limits = &self.config.limits;
-        conn.responses.pending() >= limits.max_pending_requests
-            || conn.responses.unwritten() >= limits.max_unsent_bytes
-    }
-
-    fn handle_frame(&mut self, client: ClientId, frame: Frame) {
-        let Some(conn) = self.conns.get_mut(&client) else {
-            return;
-        };
-        let line = match frame {
-            Frame::Line(line) => line,
-            Frame::TooLong => {
-                let ticket = conn.responses.reserve(-1);
-                let result = Err(Failure::Request(format!(
-                    "request line too long (limit {} bytes)",
-                    self.config.limits.max_line_bytes
-                )));
-                conn.responses.fill(ticket, |out, id| {
-                    protocol::encode_response(out, id, &result)
-                });
-                return;
-            }
-        };
-        let line = line.strip_suffix(b"\r").unwrap_or(&line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return;
-        }
-        let (id, route) = match protocol::decode_request(line, &self.decode_limits) {
-            Ok(request) => {
-                let wire_protocol = match &request.command {
-                    Command::ReadProp { name } if name == "wire_protocol" => {
-                        self.arbiter.observe_wire(client)
-                    }
-                    _ => self.arbiter.wire_protocol(),
-                };
-                let state = ClientState {
-                    said_hello: &mut conn.said_hello,
-                };
-                let route = requests::route(request.command, state, &self.info, wire_protocol);
-                (request.id, route)
-            }
-            Err(e) => (e.id, Route::Answer(Err(Failure::Request(e.message)))),
-        };
-        let ticket = conn.responses.reserve(id);
-        match route {
-            Route::Answer(result) => conn.responses.fill(ticket, |out, id| {
-                protocol::encode_response(out, id, &result)
-            }),
-            Route::Arbitrate(request) => self.arbiter.submit(client, ticket, request),
-        }
-    }
-
-    /// Writes what each touched connection has ready, resumes paused
-    /// readers that drained, closes finished half-closed clients, and keeps
-    /// each registration's interest in line with its buffers.
-    fn flush_touched(&mut self) {
-        while let Some(client) = self.touched.pop() {
-            let was_paused = self.is_paused(client);
-            let Some(conn) = self.conns.get_mut(&client) else {
-                continue;
-            };
-            if let Err(e) = conn.responses.write_to(&mut conn.stream) {
-                log::debug!("client {client}: write failed: {e}");
-                self.close(client);
-                continue;
-            }
-            if was_paused && !self.is_paused(client) {
-                // Edge-triggered: the data already waiting raises no new
-                // event, so read it now.
-                self.service_input(client);
-                self.apply_arbiter();
-                if !self.touched.contains(&client) {
-                    self.touched.push(client);
-                }
-                continue;
-            }
-            let Some(conn) = self.conns.get_mut(&client) else {
-                continue;
-            };
-            if conn.read_closed && conn.is_drained() {
-                self.close(client);
-                continue;
-            }
-            let wanted = if conn.responses.unwritten() > 0 {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            if conn.interest != Some(wanted) {
-                let registry = self.poll.registry();
-                if registry
-                    .reregister(&mut conn.stream, Token(client), wanted)
-                    .is_err()
-                {
-                    self.close(client);
-                    continue;
-                }
-                conn.interest = Some(wanted);
-            }
-        }
-    }
-
     fn close_idle(&mut self) {
         let Some(timeout) = self.config.limits.idle_timeout else {
             return;
@@ -378,11 +248,11 @@ impl EventLoop {
         }
     }
 
-    fn close(&mut self, client: ClientId) {
+    pub(super) fn close(&mut self, client: ClientId) {
         if let Some(mut conn) = self.conns.remove(&client) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.arbiter.remove_client(client);
-            self.closed_since_decision = true;
+            self.released_since_poll = true;
             log::debug!("client {client} ({}) closed", conn.peer);
         }
     }
@@ -410,10 +280,18 @@ impl EventLoop {
                 log::warn!("probe did not finish closing within {SHUTDOWN_GRACE:?}");
                 break;
             }
-            let _ = self.poll.poll(&mut events, Some(left));
+            if self.worker.prepare_to_sleep() {
+                let _ = self.poll.poll(&mut events, Some(left));
+            }
+            self.worker.awake();
         }
         let _ = self.worker.join();
-        log::info!("stopped serving {}", self.info.unique_id);
+        let probe_state = if self.arbiter.is_open() || self.arbiter.wire_protocol().is_some() {
+            "probe left open"
+        } else {
+            "probe closed"
+        };
+        log::info!("stopped serving {} ({probe_state})", self.info.unique_id);
     }
 }
 

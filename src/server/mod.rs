@@ -8,6 +8,7 @@
 //! once, and routes the rest through the arbiter to the worker. Nothing on
 //! the loop thread blocks.
 
+mod client_io;
 mod connection;
 mod event_loop;
 mod requests;
@@ -32,7 +33,9 @@ pub struct Limits {
     pub max_block_elements: usize,
     /// Connections held at once; more are refused with a message.
     pub max_connections: usize,
-    /// Encoded responses queued for a client before its reading pauses.
+    /// Bytes held for a client before its reading pauses: responses not
+    /// yet taken by its socket, plus what its pending requests may still
+    /// produce (their longest response) and hold (their data).
     pub max_unsent_bytes: usize,
     /// Requests of one client waiting for their response before its
     /// reading pauses.

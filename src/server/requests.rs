@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::arbiter;
-use crate::probe::{ProbeInfo, WireProtocol};
+use crate::probe::{MemoryOp, Op, ProbeInfo, SwdSequence, WireProtocol};
 use crate::protocol::{Command, Failure, Reply};
 
 /// The protocol version this server speaks.
@@ -49,6 +49,40 @@ pub fn route(
             "invalid handle received from remote memory access".into(),
         ))),
     }
+}
+
+/// The most memory a request may hold for its client while it waits for
+/// its response to be written: its decoded data plus its longest possible
+/// response. Charged against the client's `max_unsent_bytes` from the
+/// moment the request is read, so a client that pipelines large reads and
+/// never reads the answers is paused before they run, not after their
+/// responses have piled up.
+pub fn held_bytes(command: &Command) -> usize {
+    /// `{"id":-9223372036854775808,"status":0,"result":…}` and its LF.
+    const ENVELOPE: usize = 64;
+    /// A word in decimal and its comma.
+    const WORD: usize = 11;
+    /// A byte in decimal and its comma.
+    const BYTE: usize = 4;
+    let words = |count: u32| usize::try_from(count).map_or(usize::MAX, |n| n.saturating_mul(WORD));
+    let bytes = |count: u32| usize::try_from(count).map_or(usize::MAX, |n| n.saturating_mul(BYTE));
+    let data = match command {
+        Command::Probe(Op::ReadApMultiple { count, .. }) => words(*count),
+        Command::Probe(Op::WriteApMultiple { values, .. }) => values.len() * 4,
+        // Each sequence returns at most 64 bits, 8 bytes.
+        Command::Probe(Op::SwdSequence(sequences)) => {
+            sequences.len() * (std::mem::size_of::<SwdSequence>() + 8 * BYTE)
+        }
+        Command::Memory { op, .. } => match op {
+            MemoryOp::ReadBlock32 { count, .. } => words(*count),
+            MemoryOp::ReadBlock8 { count, .. } => bytes(*count),
+            MemoryOp::WriteBlock32 { data, .. } => data.len() * 4,
+            MemoryOp::WriteBlock8 { data, .. } => data.len(),
+            MemoryOp::Read { .. } | MemoryOp::Write { .. } => 0,
+        },
+        _ => 0,
+    };
+    ENVELOPE.saturating_add(data)
 }
 
 fn hello(version: i64, said_hello: &mut bool) -> Result<Reply, Failure> {

@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use probeshare::server::{self, Limits, ServerConfig, ServerHandle};
-use probeshare::sim::SimProbe;
+use probeshare::sim::{self, dap_firmware::UsbModel};
 
 /// How long any single wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// Starts a server for the virtual target on 127.0.0.1:0 in this process.
+/// Starts a server for the virtual target on 127.0.0.1:0 in this process,
+/// as `serve --probe sim` does: through the CMSIS-DAP driver and the
+/// emulated firmware.
 pub fn start_server() -> ServerHandle {
     start_server_with(Limits::default())
 }
@@ -25,7 +27,7 @@ pub fn start_server_with(limits: Limits) -> ServerHandle {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     server::spawn(
         listener,
-        Box::new(SimProbe::new("sim")),
+        sim::virtual_probe("sim", UsbModel::None).expect("virtual probe"),
         ServerConfig { limits },
     )
     .expect("server starts")
@@ -138,6 +140,8 @@ pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Reads the server's stderr into `log`; ends at the server's exit.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -154,15 +158,14 @@ impl ServerProcess {
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let log_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                // Logged before it is announced, so `start`'s caller finds
-                // the Serving line in `log`.
                 {
                     let mut log = sink.lock().unwrap();
                     log.push_str(&line);
                     log.push('\n');
                 }
+                // Logged first, so whoever hears of the line finds it.
                 if let Some(rest) = line.split("Serving debug probe ").nth(1) {
                     let _ = tx.send(rest.to_string());
                 }
@@ -174,7 +177,12 @@ impl ServerProcess {
             .next()
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {serving:?}"));
-        ServerProcess { child, addr, log }
+        ServerProcess {
+            child,
+            addr,
+            log,
+            log_reader: Some(log_reader),
+        }
     }
 
     /// Resident set size of the server process in bytes (Linux).
@@ -199,10 +207,14 @@ impl ServerProcess {
     }
 
     /// Waits for the process to exit and returns its exit code.
+    /// Its whole log is in `log` once this returns.
     pub fn wait_exit(&mut self) -> Option<i32> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
+                if let Some(reader) = self.log_reader.take() {
+                    reader.join().expect("log reader");
+                }
                 return status.code();
             }
             assert!(start.elapsed() < DEADLINE, "server did not exit");
@@ -260,4 +272,168 @@ pub fn assert_failure(response: &Value, status: i64, needle: &str) {
         message.contains(needle),
         "message {message:?} lacks {needle:?}: {response}"
     );
+}
+
+// ---- Added for tests/limits.rs: tolerant reads and peak memory. ----
+
+impl Client {
+    /// Reads one response line; `None` when the server closed the
+    /// connection or reset it (for probing whether a peer was refused).
+    pub fn try_recv(&mut self) -> Option<Value> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 => serde_json::from_str(&line).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl ServerProcess {
+    /// A `kB` field of /proc/PID/status (`VmRSS`, `VmHWM`, ...) in bytes.
+    pub fn status_bytes(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("proc status");
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{field} in /proc status"));
+        kb * 1024
+    }
+
+    /// The most memory the server process has had resident since it started.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        self.status_bytes("VmHWM")
+    }
+}
+
+impl Client {
+    /// Reads one raw response line, LF included (for responses too large
+    /// to parse cheaply); fails the test on EOF or after the deadline.
+    pub fn recv_line(&mut self) -> String {
+        let mut line = String::new();
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .expect("response within deadline");
+        assert!(n > 0, "server closed the connection");
+        line
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Added for the sharing tests (t-sharing): knowing that the server has taken
+// a request in without it being answered, and checking that nothing has been
+// answered yet.
+
+impl Client {
+    /// Sends several requests in one write, without reading; returns their
+    /// ids, to be matched with [`Client::recv_ok`] or [`Client::recv_status`].
+    /// One write of a few kilobytes reaches the server as one read on
+    /// loopback, so the server queues them all before it answers any.
+    pub fn pipeline(&mut self, requests: &[(&str, Value)]) -> Vec<i64> {
+        let mut bytes = Vec::new();
+        let mut ids = Vec::with_capacity(requests.len());
+        for (request, arguments) in requests {
+            let id = self.next_id;
+            self.next_id += 1;
+            let line = json!({"id": id, "request": request, "arguments": arguments});
+            bytes.extend_from_slice(line.to_string().as_bytes());
+            bytes.push(b'\n');
+            ids.push(id);
+        }
+        self.stream.write_all(&bytes).expect("send");
+        ids
+    }
+
+    /// Reads the response to `id` (the next one on this connection) and
+    /// returns its result; fails unless it succeeded.
+    pub fn recv_ok(&mut self, id: i64) -> Value {
+        let response = self.recv();
+        assert_eq!(response["id"], id, "responses out of order: {response}");
+        assert_eq!(response["status"], 0, "request {id} failed: {response}");
+        response.get("result").cloned().unwrap_or(Value::Null)
+    }
+
+    /// Reads the response to `id` (the next one on this connection), which
+    /// must have failed with `status`; returns its error message.
+    pub fn recv_status(&mut self, id: i64, status: i64) -> String {
+        let response = self.recv();
+        assert_eq!(response["id"], id, "responses out of order: {response}");
+        assert_eq!(response["status"], status, "request {id}: {response}");
+        response["error"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Asserts that no response byte arrives within `window`. A negative
+    /// check only: it proves something is being held back, never that
+    /// something has happened, so it is not a way to wait.
+    pub fn assert_no_response_within(&mut self, window: Duration) {
+        assert!(
+            self.reader.buffer().is_empty(),
+            "a response is already here: {:?}",
+            String::from_utf8_lossy(self.reader.buffer())
+        );
+        self.stream.set_read_timeout(Some(window)).unwrap();
+        let outcome = self.reader.fill_buf().map(|bytes| bytes.to_vec());
+        self.stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        match outcome {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Ok(bytes) if bytes.is_empty() => panic!("the server closed the connection"),
+            Ok(bytes) => panic!(
+                "expected no response yet, got {:?}",
+                String::from_utf8_lossy(&bytes)
+            ),
+            Err(e) => panic!("expected no response yet, read failed: {e}"),
+        }
+    }
+
+    /// Waits until the server has read every byte this client sent: the
+    /// client's send queue is acknowledged and the server's receive queue
+    /// is empty (Linux, from /proc/net/tcp). The server decodes and queues
+    /// each line as soon as it has read it, before it looks at any other
+    /// socket, so afterwards every request sent so far is queued with the
+    /// arbiter (or answered). That turns "sent before" on two sockets into
+    /// "queued before", which the kernel alone does not promise. (Not for a
+    /// client paused for backpressure: its lines wait in the server's
+    /// buffer until its responses drain.)
+    pub fn wait_until_server_has_read(&self) {
+        let client = self.stream.local_addr().expect("local address");
+        let server = self.stream.peer_addr().expect("peer address");
+        wait_until("the server to read everything sent", || {
+            let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+            let unacked = tcp_queues(&table, client, server).map(|(tx, _)| tx);
+            let unread = tcp_queues(&table, server, client).map(|(_, rx)| rx);
+            unacked == Some(0) && unread == Some(0)
+        });
+    }
+}
+
+/// The (tx_queue, rx_queue) of the IPv4 socket `local` connected to
+/// `remote`, from the text of /proc/net/tcp.
+fn tcp_queues(table: &str, local: SocketAddr, remote: SocketAddr) -> Option<(u64, u64)> {
+    let key = |addr: SocketAddr| match addr {
+        SocketAddr::V4(v4) => format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(v4.ip().octets()),
+            v4.port()
+        ),
+        SocketAddr::V6(_) => panic!("the tests listen on IPv4 loopback"),
+    };
+    let (local, remote) = (key(local), key(remote));
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) != Some(&local.as_str()) || fields.get(2) != Some(&remote.as_str()) {
+            return None;
+        }
+        let (tx, rx) = fields.get(4)?.split_once(':')?;
+        Some((
+            u64::from_str_radix(tx, 16).ok()?,
+            u64::from_str_radix(rx, 16).ok()?,
+        ))
+    })
 }
