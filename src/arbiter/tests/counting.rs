@@ -271,3 +271,14 @@ fn wire_going_down_reads_as_down_and_counts_nobody() {
     assert_eq!(bench.arbiter.connect_count(), 0);
     assert_eq!(bench.arbiter.wire_protocol(), None);
 }
+
+#[test]
+fn seeing_the_wire_adopts_nothing_for_a_client_that_asked_for_it_itself() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    bench.op(B, Op::Disconnect);
+    bench.settle();
+
+    assert_eq!(bench.arbiter.observe_wire(B), Some(SWD));
+    assert_eq!(bench.arbiter.connect_count(), 1, "B let go of the wire");
+}
