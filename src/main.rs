@@ -116,6 +116,10 @@ struct BenchArgs {
     /// e.g. `--scenario 16x1 --scenario 1x16`.
     #[arg(long = "scenario", value_parser = parse_scenario)]
     scenarios: Vec<probeshare::bench::Scenario>,
+    /// Instead: memory throughput over the emulated USB links (fs-hid,
+    /// hs-bulk) against the ceiling each allows.
+    #[arg(long)]
+    usb: bool,
 }
 
 fn parse_scenario(text: &str) -> Result<probeshare::bench::Scenario, String> {
@@ -237,6 +241,9 @@ fn list(args: ListArgs) -> Result<()> {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
+    if args.usb {
+        return bench_usb(args.rounds);
+    }
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let handle = server::spawn(
         listener,
@@ -253,5 +260,16 @@ fn bench(args: BenchArgs) -> Result<()> {
     }
     probeshare::bench::run(&config, handle.local_addr())?;
     handle.shutdown();
+    Ok(())
+}
+
+fn bench_usb(rounds: usize) -> Result<()> {
+    use probeshare::bench::throughput;
+    const BYTES: usize = 64 * 1024;
+    let rows = [UsbModel::FsHid, UsbModel::HsBulk]
+        .into_iter()
+        .map(|model| throughput::measure(model, BYTES, rounds))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    throughput::print(&rows, BYTES, &mut std::io::stdout())?;
     Ok(())
 }
