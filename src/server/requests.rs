@@ -39,14 +39,13 @@ pub struct ServerState<'a> {
 
 /// Routes one decoded command.
 pub fn route(command: Command, client: ClientState<'_>, server: ServerState<'_>) -> Route {
-    let info = server.info;
     if !*client.said_hello && !matches!(command, Command::Hello { .. }) {
         return Route::Answer(Err(Failure::Request("hello required".into())));
     }
     match command {
         Command::Hello { version } => Route::Answer(hello(version, client.said_hello)),
         Command::ReadProp { name } => {
-            Route::Answer(read_property(&name, info, server.wire_protocol))
+            Route::Answer(read_property(&name, server.info, server.wire_protocol))
         }
         Command::Lock => Route::Arbitrate(arbiter::Request::Lock),
         Command::Unlock => Route::Arbitrate(arbiter::Request::Unlock),
@@ -124,7 +123,7 @@ fn hello(version: i64, said_hello: &mut bool) -> Result<Reply, Failure> {
         )));
     }
     *said_hello = true;
-    Ok(Reply::Output(crate::probe::OpOutput::Done))
+    Ok(Reply::Output(OpOutput::Done))
 }
 
 /// Asks the worker whether the AP is a MEM-AP (reading its IDR is a probe
