@@ -273,10 +273,12 @@ fn bench(args: BenchArgs) -> Result<()> {
 fn bench_usb(rounds: usize) -> Result<()> {
     use probeshare::bench::throughput;
     const BYTES: usize = 64 * 1024;
-    let rows = [UsbModel::FsHid, UsbModel::HsBulk]
-        .into_iter()
-        .map(|model| throughput::measure(model, BYTES, rounds))
-        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut rows = Vec::new();
+    for model in [UsbModel::FsHid, UsbModel::HsBulk] {
+        for path in [throughput::ReadPath::ApRegisters, throughput::ReadPath::MemoryHandle] {
+            rows.push(throughput::measure(model, path, BYTES, rounds)?);
+        }
+    }
     throughput::print(&rows, BYTES, &mut std::io::stdout())?;
     Ok(())
 }
