@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: probeshare against pyOCD's own probe server, directly and over a slow link.
+
+    cargo build --release && python3 bench/side_by_side.py
+
+starts, in one run, `probeshare serve --probe sim` and pyOCD's `DebugProbeServer`
+serving two in-memory pyOCD probes (one CMSIS-DAP-like, offering only DP/AP
+register access; one also offering a memory interface, like pyOCD's ST-Link
+driver), and drives both servers with the same clients:
+
+- the benchmark's own protocol client: `read_dp` ping-pong; 64 KiB
+  `read_block32`/`write_block32` through a memory handle; 64 KiB through
+  AP-level TAR/DRW requests (what pyOCD's client sends for CMSIS-DAP probes);
+- pyOCD's real client (its Python API): `target.read_memory_block32` of 64 KiB,
+  timed after the connect.
+
+Each workload runs directly on loopback and again through a latency proxy adding
+`--delay-ms` (default 10) one way in each direction, modelling a VPN. Every
+number is the median of several repetitions; the table shows both servers, the
+ratio pyOCD/probeshare (higher: probeshare faster) and the targets of issue 5.
+
+pyOCD runs from `--python` (or $PROBESHARE_BENCH_PYTHON), by default the
+virtual environment the end-to-end tests use, target/pyocd-venv, which is made
+here (pyocd==0.46.0 from PyPI) when missing. Exits 0 when it ran, whether or not
+targets were met (`--require-targets` makes an unmet target exit 1).
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import raw_client  # noqa: E402
+from processes import BENCH_DIR, Children, ChildFailed, pyocd_client_reads  # noqa: E402
+from report import Row, markdown_table, median, unmet_targets  # noqa: E402
+
+REPO = os.path.dirname(BENCH_DIR)
+PYOCD_VERSION = "0.46.0"
+DEFAULT_PYTHON = os.path.join(REPO, "target", "pyocd-venv", "bin", "python")
+DEFAULT_PROBESHARE = os.path.join(REPO, "target", "release", "probeshare")
+PYOCD_CLIENT_TIMEOUT_SECONDS = 120
+
+
+class Plan:
+    """How many repetitions each kind of measurement gets, per link."""
+
+    def __init__(self, quick, slow_link):
+        if slow_link:
+            self.round_trips, self.blocks, self.pyocd_reads = (5, 2, 2) if quick else (20, 5, 5)
+        else:
+            self.round_trips, self.blocks, self.pyocd_reads = (50, 3, 3) if quick else (500, 15, 9)
+
+
+def ensure_python(python):
+    """The interpreter with pyOCD; makes the default virtual environment when it is missing."""
+    if os.path.exists(python):
+        return python
+    if python != DEFAULT_PYTHON:
+        raise ChildFailed("no Python at %s" % python)
+    venv = os.path.dirname(os.path.dirname(python))
+    print("making %s with pyocd==%s ..." % (venv, PYOCD_VERSION), file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "pyocd==" + PYOCD_VERSION], check=True)
+    return python
+
+
+def protocol_workloads(address, plan, with_block_data):
+    """Runs the raw-client workloads against one server; returns {name: median seconds or None}.
+
+    `with_block_data` says which workloads this server takes part in ("handle", "ap", or both);
+    handle workloads give None where the server offers no memory handle.
+    """
+    client = raw_client.RawClient(*address)
+    try:
+        client.attach()
+        pattern = raw_client.test_pattern()
+        results = {"read_dp": median([raw_client.read_dp_round_trip(client)
+                                      for _ in range(plan.round_trips)])}
+
+        def repeat(workload, *arguments):
+            workload(client, *arguments)  # a warm-up, not counted
+            return median([workload(client, *arguments) for _ in range(plan.blocks)])
+
+        if "ap" in with_block_data:
+            results["ap_write"] = repeat(raw_client.ap_write, pattern)
+            results["ap_read"] = repeat(raw_client.ap_read, pattern)
+        if "handle" in with_block_data:
+            handle = client.memory_handle()
+            if handle is None:
+                results["handle_write"] = results["handle_read"] = None
+            else:
+                results["handle_write"] = repeat(raw_client.handle_write, handle, pattern)
+                results["handle_read"] = repeat(raw_client.handle_read, handle, pattern)
+        client.detach()
+        return results
+    finally:
+        client.close()
+
+
+def pyocd_client_workload(python, address, plan):
+    result = pyocd_client_reads(python, address, plan.pyocd_reads, PYOCD_CLIENT_TIMEOUT_SECONDS)
+    return {"connect": result["connect_s"], "read": median(result["read_s"]),
+            "memory_handle": result["memory_handle"]}
+
+
+def measure_link(children, python, servers, link, delay_ms, quick):
+    """Every workload on one link; returns table rows."""
+    plan = Plan(quick, delay_ms > 0)
+    if delay_ms > 0:
+        servers = {name: children.latency_proxy(address, delay_ms) for name, address in servers.items()}
+    progress("%s: protocol workloads" % link)
+    ours = protocol_workloads(servers["probeshare"], plan, ("ap", "handle"))
+    theirs_ap = protocol_workloads(servers["cmsis_dap_like"], plan, ("ap",))
+    theirs_handle = protocol_workloads(servers["with_handles"], plan, ("handle",))
+    progress("%s: pyOCD's client" % link)
+    our_client = pyocd_client_workload(python, servers["probeshare"], plan)
+    their_client_ap = pyocd_client_workload(python, servers["cmsis_dap_like"], plan)
+    their_client_handle = pyocd_client_workload(python, servers["with_handles"], plan)
+
+    direct, slow = delay_ms == 0, delay_ms > 0
+    our_path = "handle" if our_client["memory_handle"] else "TAR/DRW"
+    return [
+        Row("read_dp round trip", link, ours["read_dp"], theirs_ap["read_dp"]),
+        Row("read_block32 64 KiB, handle vs handle", link, ours["handle_read"],
+            theirs_handle["handle_read"], 4 if direct else None),
+        Row("write_block32 64 KiB, handle vs handle", link, ours["handle_write"],
+            theirs_handle["handle_write"]),
+        Row("read 64 KiB, handle vs pyOCD's TAR/DRW", link, ours["handle_read"],
+            theirs_ap["ap_read"], 10 if direct else None),
+        Row("read 64 KiB, TAR/DRW vs TAR/DRW", link, ours["ap_read"], theirs_ap["ap_read"]),
+        Row("write 64 KiB, TAR/DRW vs TAR/DRW", link, ours["ap_write"], theirs_ap["ap_write"]),
+        Row("pyOCD client read 64 KiB (%s) vs CMSIS-DAP-like" % our_path, link, our_client["read"],
+            their_client_ap["read"], 20 if slow else None),
+        Row("pyOCD client read 64 KiB (%s) vs with handle" % our_path, link, our_client["read"],
+            their_client_handle["read"]),
+    ]
+
+
+def progress(message):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), message), file=sys.stderr, flush=True)
+
+
+def describe_run(args, python, seconds):
+    pyocd_version = subprocess.run([python, "-c", "import pyocd; print(pyocd.__version__)"],
+                                   capture_output=True, text=True).stdout.strip()
+    return ("%s, %s, %d CPUs, Python %s, pyOCD %s, %s, proxy delay %g ms each way, took %.0f s"
+            % (datetime.date.today().isoformat(), platform.machine(), os.cpu_count() or 0,
+               platform.python_version(), pyocd_version or "?", "quick" if args.quick else "full",
+               args.delay_ms, seconds))
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--python", default=os.environ.get("PROBESHARE_BENCH_PYTHON", DEFAULT_PYTHON),
+                        help="Python with pyOCD (default: $PROBESHARE_BENCH_PYTHON or %(default)s)")
+    parser.add_argument("--probeshare", default=DEFAULT_PROBESHARE, help="probeshare binary")
+    parser.add_argument("--delay-ms", type=float, default=10.0,
+                        help="one-way delay of the slow link; 0 skips it (default %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="few repetitions, for CI-sized runs")
+    parser.add_argument("--require-targets", action="store_true",
+                        help="exit 1 when a target is not met")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_arguments()
+    started = time.monotonic()
+    children = Children()
+    try:
+        python = ensure_python(args.python)
+        servers = {"probeshare": children.probeshare(args.probeshare)}
+        servers.update(children.pyocd_server(python))
+        rows = measure_link(children, python, servers, "direct", 0, args.quick)
+        if args.delay_ms > 0:
+            rows += measure_link(children, python, servers, "+%g ms each way" % args.delay_ms,
+                                 args.delay_ms, args.quick)
+    except (ChildFailed, raw_client.RemoteError, OSError, subprocess.CalledProcessError) as error:
+        print("benchmark failed: %s" % error, file=sys.stderr)
+        return 2
+    finally:
+        children.stop_all()
+    print(describe_run(args, python, time.monotonic() - started))
+    print()
+    print(markdown_table(rows))
+    unmet = unmet_targets(rows)
+    if unmet:
+        print("\ntargets not met: " + "; ".join("%s (%s)" % (row.workload, row.link) for row in unmet))
+    return 1 if unmet and args.require_targets else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
