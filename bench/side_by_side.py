@@ -69,43 +69,70 @@ def ensure_python(python):
     return python
 
 
-def protocol_workloads(address, plan, with_block_data):
-    """Runs the raw-client workloads against one server; returns {name: median seconds or None}.
+def _alternating_medians(ours, theirs, repetitions):
+    """Median seconds of `ours()` and of `theirs()`, run in turn so that load from
+    elsewhere on the machine falls on both alike; None for a side that is None."""
+    samples = ([], [])
+    for side in (ours, theirs):
+        if side is not None:
+            side()  # a warm-up, not counted
+    for _ in range(repetitions):
+        for side, taken in zip((ours, theirs), samples):
+            if side is not None:
+                taken.append(side())
+    return median(samples[0]), median(samples[1])
 
-    `with_block_data` says which workloads this server takes part in ("handle", "ap", or both);
-    handle workloads give None where the server offers no memory handle.
+
+def protocol_workloads(servers, plan):
+    """The raw-client workloads on probeshare and on pyOCD's two probes; returns
+    {workload: (probeshare seconds, pyOCD seconds)}, probeshare None where it offers no handle.
+
+    pyOCD's CMSIS-DAP-like probe takes the round trips and TAR/DRW workloads, its
+    probe with a memory interface the handle workloads. Writes come before reads,
+    which check that they read the pattern written.
     """
-    client = raw_client.RawClient(*address)
+    clients = {name: raw_client.RawClient(*servers[name])
+               for name in ("probeshare", "cmsis_dap_like", "with_handles")}
     try:
-        client.attach()
+        for client in clients.values():
+            client.attach()
+        ours, theirs_ap, theirs_handle = (clients["probeshare"], clients["cmsis_dap_like"],
+                                          clients["with_handles"])
+        our_handle = ours.memory_handle()
+        their_handle = theirs_handle.memory_handle()
+        if their_handle is None:
+            raise raw_client.RemoteError("pyOCD's probe with a memory interface gave no handle")
         pattern = raw_client.test_pattern()
-        results = {"read_dp": median([raw_client.read_dp_round_trip(client)
-                                      for _ in range(plan.round_trips)])}
 
-        def repeat(workload, *arguments):
-            workload(client, *arguments)  # a warm-up, not counted
-            return median([workload(client, *arguments) for _ in range(plan.blocks)])
+        def on(client, workload, *arguments):
+            return lambda: workload(client, *arguments)
 
-        if "ap" in with_block_data:
-            results["ap_write"] = repeat(raw_client.ap_write, pattern)
-            results["ap_read"] = repeat(raw_client.ap_read, pattern)
-        if "handle" in with_block_data:
-            handle = client.memory_handle()
-            if handle is None:
-                results["handle_write"] = results["handle_read"] = None
-            else:
-                results["handle_write"] = repeat(raw_client.handle_write, handle, pattern)
-                results["handle_read"] = repeat(raw_client.handle_read, handle, pattern)
-        client.detach()
+        results = {"read_dp": _alternating_medians(on(ours, raw_client.read_dp_round_trip),
+                                                   on(theirs_ap, raw_client.read_dp_round_trip),
+                                                   plan.round_trips)}
+        for name, workload in (("ap_write", raw_client.ap_write), ("ap_read", raw_client.ap_read)):
+            results[name] = _alternating_medians(on(ours, workload, pattern),
+                                                 on(theirs_ap, workload, pattern), plan.blocks)
+        for name, workload in (("handle_write", raw_client.handle_write),
+                               ("handle_read", raw_client.handle_read)):
+            our_side = None if our_handle is None else on(ours, workload, our_handle, pattern)
+            results[name] = _alternating_medians(our_side, on(theirs_handle, workload, their_handle, pattern),
+                                                 plan.blocks)
+        for client in clients.values():
+            client.detach()
         return results
     finally:
-        client.close()
+        for client in clients.values():
+            client.close()
 
 
-def pyocd_client_workload(python, address, plan):
-    result = pyocd_client_reads(python, address, plan.pyocd_reads, PYOCD_CLIENT_TIMEOUT_SECONDS)
-    return {"connect": result["connect_s"], "read": median(result["read_s"]),
-            "memory_handle": result["memory_handle"]}
+def pyocd_client_workloads(python, servers, plan):
+    """pyOCD's client on probeshare and pyOCD's two probes; returns {server: result}."""
+    names = ("probeshare", "cmsis_dap_like", "with_handles")
+    results = pyocd_client_reads(python, [servers[name] for name in names], plan.pyocd_reads,
+                                 PYOCD_CLIENT_TIMEOUT_SECONDS)
+    return {name: {"read": median(result["read_s"]), "memory_handle": result["memory_handle"]}
+            for name, result in zip(names, results)}
 
 
 def measure_link(children, python, servers, link, delay_ms, quick):
@@ -114,28 +141,25 @@ def measure_link(children, python, servers, link, delay_ms, quick):
     if delay_ms > 0:
         servers = {name: children.latency_proxy(address, delay_ms) for name, address in servers.items()}
     progress("%s: protocol workloads" % link)
-    ours = protocol_workloads(servers["probeshare"], plan, ("ap", "handle"))
-    theirs_ap = protocol_workloads(servers["cmsis_dap_like"], plan, ("ap",))
-    theirs_handle = protocol_workloads(servers["with_handles"], plan, ("handle",))
+    protocol = protocol_workloads(servers, plan)
     progress("%s: pyOCD's client" % link)
-    our_client = pyocd_client_workload(python, servers["probeshare"], plan)
-    their_client_ap = pyocd_client_workload(python, servers["cmsis_dap_like"], plan)
-    their_client_handle = pyocd_client_workload(python, servers["with_handles"], plan)
+    client = pyocd_client_workloads(python, servers, plan)
+    our_client, their_client_ap, their_client_handle = (
+        client["probeshare"], client["cmsis_dap_like"], client["with_handles"])
 
     direct, slow = delay_ms == 0, delay_ms > 0
     our_path = "handle" if our_client["memory_handle"] else "TAR/DRW"
     return [
-        Row("read_dp round trip", link, ours["read_dp"], theirs_ap["read_dp"]),
-        Row("read_block32 64 KiB, handle vs handle", link, ours["handle_read"],
-            theirs_handle["handle_read"], 4 if direct else None),
-        Row("write_block32 64 KiB, handle vs handle", link, ours["handle_write"],
-            theirs_handle["handle_write"]),
-        Row("read 64 KiB, handle vs pyOCD's TAR/DRW", link, ours["handle_read"],
-            theirs_ap["ap_read"], 10 if direct else None),
-        Row("read 64 KiB, TAR/DRW vs TAR/DRW", link, ours["ap_read"], theirs_ap["ap_read"]),
-        Row("write 64 KiB, TAR/DRW vs TAR/DRW", link, ours["ap_write"], theirs_ap["ap_write"]),
+        Row("read_dp round trip", link, *protocol["read_dp"]),
+        Row("read_block32 64 KiB, handle vs handle", link, *protocol["handle_read"],
+            target=4 if direct else None),
+        Row("write_block32 64 KiB, handle vs handle", link, *protocol["handle_write"]),
+        Row("read 64 KiB, handle vs pyOCD's TAR/DRW", link, protocol["handle_read"][0],
+            protocol["ap_read"][1], target=10 if direct else None),
+        Row("read 64 KiB, TAR/DRW vs TAR/DRW", link, *protocol["ap_read"]),
+        Row("write 64 KiB, TAR/DRW vs TAR/DRW", link, *protocol["ap_write"]),
         Row("pyOCD client read 64 KiB (%s) vs CMSIS-DAP-like" % our_path, link, our_client["read"],
-            their_client_ap["read"], 20 if slow else None),
+            their_client_ap["read"], target=20 if slow else None),
         Row("pyOCD client read 64 KiB (%s) vs with handle" % our_path, link, our_client["read"],
             their_client_handle["read"]),
     ]
