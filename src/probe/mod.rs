@@ -10,6 +10,8 @@ pub mod worker;
 
 use std::fmt;
 
+use crate::memap::MemAps;
+
 /// A wire protocol a probe can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WireProtocol {
@@ -99,8 +101,27 @@ pub struct SwdSequenceReply {
     pub captured: Vec<Vec<u8>>,
 }
 
+/// Which access port a memory handle drives, as pyOCD addresses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ApAddress {
+    /// An ADIv5 APv1, by APSEL (its register addresses carry it in bits 31:24).
+    V1(u8),
+    /// An ADIv6 APv2, by the base address of its 4 KiB register block.
+    V2(u32),
+}
+
+impl fmt::Display for ApAddress {
+    /// As pyOCD writes AP addresses: `#APSEL` or `@0xBASE`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApAddress::V1(apsel) => write!(f, "AP #{apsel}"),
+            ApAddress::V2(base) => write!(f, "AP @{base:#x}"),
+        }
+    }
+}
+
 /// A hardware operation, as a value. Lock/unlock and the memory-handle
-/// requests are not here: the arbiter and the server own those.
+/// table are not here: the arbiter and the server own those.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     Open,
@@ -146,6 +167,14 @@ pub enum Op {
     SwoStart(u32),
     SwoStop,
     SwoRead,
+    /// `get_memory_interface_for_ap`: whether the AP is a MEM-AP (reads
+    /// its IDR).
+    IdentifyAp(ApAddress),
+    /// A memory access through a handle, on the AP the handle stands for.
+    Memory {
+        ap: ApAddress,
+        op: MemoryOp,
+    },
 }
 
 impl Op {
@@ -174,6 +203,8 @@ impl Op {
             Op::SwoStart(_) => "swo_start",
             Op::SwoStop => "swo_stop",
             Op::SwoRead => "swo_read",
+            Op::IdentifyAp(_) => "get_memory_interface_for_ap",
+            Op::Memory { op, .. } => op.name(),
         }
     }
 }
@@ -211,6 +242,20 @@ pub enum MemoryOp {
     },
 }
 
+impl MemoryOp {
+    /// The wire name of the request this access came from (for logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            MemoryOp::Read { .. } => "read_mem",
+            MemoryOp::Write { .. } => "write_mem",
+            MemoryOp::ReadBlock32 { .. } => "read_block32",
+            MemoryOp::WriteBlock32 { .. } => "write_block32",
+            MemoryOp::ReadBlock8 { .. } => "read_block8",
+            MemoryOp::WriteBlock8 { .. } => "write_block8",
+        }
+    }
+}
+
 /// What a successful operation returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OpOutput {
@@ -225,6 +270,9 @@ pub enum OpOutput {
     SwdSequence(SwdSequenceReply),
     /// `connect`: the protocol the probe actually brought up.
     Connected(WireProtocol),
+    /// `get_memory_interface_for_ap`: the AP, if it is a MEM-AP. The
+    /// server turns it into a handle (or null) before answering.
+    MemoryAp(Option<ApAddress>),
 }
 
 /// Why a probe operation failed. Each variant has exactly one wire status
@@ -315,13 +363,20 @@ pub trait DebugProbe: Send {
     }
 }
 
-/// Runs one operation on a probe.
-pub fn execute(probe: &mut dyn DebugProbe, op: &Op) -> ProbeResult<OpOutput> {
+/// Runs one operation on a probe. Memory-handle operations go through
+/// `memaps`, which also sees every other operation, since some change what
+/// it knows about the access ports.
+pub fn execute(probe: &mut dyn DebugProbe, memaps: &mut MemAps, op: &Op) -> ProbeResult<OpOutput> {
     use OpOutput::*;
+    memaps.observe(op);
     Ok(match op {
         Op::Open => probe.open().map(|_| Done)?,
         Op::Close => probe.close().map(|_| Done)?,
-        Op::Connect(p) => Connected(probe.connect(*p)?),
+        Op::Connect(p) => {
+            let up = probe.connect(*p)?;
+            memaps.connected(up);
+            Connected(up)
+        }
         Op::Disconnect => probe.disconnect().map(|_| Done)?,
         Op::SwjSequence { bit_count, bits } => {
             probe.swj_sequence(*bit_count, bits).map(|_| Done)?
@@ -350,5 +405,7 @@ pub fn execute(probe: &mut dyn DebugProbe, op: &Op) -> ProbeResult<OpOutput> {
         Op::SwoStart(baud) => probe.swo_start(*baud).map(|_| Done)?,
         Op::SwoStop => probe.swo_stop().map(|_| Done)?,
         Op::SwoRead => Bytes(probe.swo_read()?),
+        Op::IdentifyAp(ap) => MemoryAp(memaps.identify(probe, *ap)?.then_some(*ap)),
+        Op::Memory { ap, op } => memaps.access(probe, *ap, op)?,
     })
 }

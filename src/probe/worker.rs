@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{execute, DebugProbe, Op, OpOutput, ProbeResult};
+use crate::memap::MemAps;
 
 /// How long each side busy-waits for the other before sleeping. A
 /// ping-pong client's next request, or the worker's reply, usually comes
@@ -158,6 +159,7 @@ fn run(
     done: Sender<Vec<Completion>>,
     doorbell: Arc<Doorbell>,
 ) -> Box<dyn DebugProbe> {
+    let mut memaps = MemAps::default();
     loop {
         // Catch a prompt next batch without sleeping; else block in recv.
         spin_until(|| !jobs.is_empty());
@@ -168,7 +170,7 @@ fn run(
             .into_iter()
             .map(|job| Completion {
                 id: job.id,
-                result: execute(probe.as_mut(), &job.op),
+                result: execute(probe.as_mut(), &mut memaps, &job.op),
             })
             .collect();
         if done.send(results).is_err() {

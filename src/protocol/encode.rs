@@ -38,7 +38,12 @@ fn push_result(out: &mut Vec<u8>, reply: &Reply) {
             push_json(out, value);
         }
         Reply::Output(output) => match output {
-            OpOutput::Done | OpOutput::Connected(_) | OpOutput::Tdo(None) => {}
+            // The server turns `MemoryAp` into a handle before encoding;
+            // were one to slip through, no result reads as "no handle".
+            OpOutput::Done
+            | OpOutput::Connected(_)
+            | OpOutput::Tdo(None)
+            | OpOutput::MemoryAp(_) => {}
             OpOutput::Word(word) => {
                 out.extend_from_slice(RESULT_KEY);
                 push_u64(out, u64::from(*word));

@@ -119,6 +119,7 @@ impl EventLoop {
                 let held = requests::held_bytes(&request.command);
                 let state = ClientState {
                     said_hello: &mut conn.said_hello,
+                    memory_handles: &conn.memory_handles,
                 };
                 let route = requests::route(request.command, state, &self.info, wire_protocol);
                 (request.id, held, route)

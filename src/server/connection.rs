@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 
 use mio::net::TcpStream;
 
+use super::memory_handles::MemoryHandles;
 use crate::arbiter::Ticket;
 
 /// How much is read from the socket per `read` call.
@@ -241,6 +242,8 @@ pub struct Connection {
     pub framer: LineFramer,
     pub responses: ResponseQueue,
     pub said_hello: bool,
+    /// The memory handles this client obtained; they die with it.
+    pub memory_handles: MemoryHandles,
     /// The peer sent EOF: answer what is pending, then close.
     pub read_closed: bool,
     /// Reading stopped for backpressure; the loop must resume it itself,
@@ -259,6 +262,7 @@ impl Connection {
             framer: LineFramer::new(max_line),
             responses: ResponseQueue::default(),
             said_hello: false,
+            memory_handles: MemoryHandles::default(),
             read_closed: false,
             input_paused: false,
             interest: None,

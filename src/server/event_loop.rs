@@ -23,6 +23,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
 use super::connection::{Connection, READ_CHUNK};
+use super::requests;
 use super::ServerConfig;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
 use crate::probe::worker::{ProbeWorker, SPIN};
@@ -174,7 +175,8 @@ impl EventLoop {
                     outcome,
                 } => {
                     if let Some(conn) = self.conns.get_mut(&client) {
-                        let result = outcome_to_reply(outcome);
+                        let result =
+                            requests::finish(outcome_to_reply(outcome), &mut conn.memory_handles);
                         conn.responses.fill(ticket, |out, id| {
                             protocol::encode_response(out, id, &result)
                         });

@@ -11,6 +11,7 @@
 mod client_io;
 mod connection;
 mod event_loop;
+mod memory_handles;
 mod requests;
 
 use std::net::SocketAddr;

@@ -4,8 +4,11 @@
 
 use serde_json::Value;
 
+use super::memory_handles::MemoryHandles;
 use crate::arbiter;
-use crate::probe::{MemoryOp, Op, ProbeInfo, SwdSequence, WireProtocol};
+use crate::probe::{
+    ApAddress, Capability, MemoryOp, Op, OpOutput, ProbeInfo, SwdSequence, WireProtocol,
+};
 use crate::protocol::{Command, Failure, Reply};
 
 /// The protocol version this server speaks.
@@ -23,6 +26,7 @@ pub enum Route {
 /// The per-connection facts a request may depend on.
 pub struct ClientState<'a> {
     pub said_hello: &'a mut bool,
+    pub memory_handles: &'a MemoryHandles,
 }
 
 /// Routes one decoded command.
@@ -42,12 +46,34 @@ pub fn route(
         Command::Unlock => Route::Arbitrate(arbiter::Request::Unlock),
         Command::Probe(op) => Route::Arbitrate(arbiter::Request::Probe(op)),
         Command::GetMemoryInterface {
-            ap_address_version, ..
-        } => Route::Answer(memory_interface(ap_address_version)),
-        // No handle is ever handed out yet, so every handle is unknown.
-        Command::Memory { .. } => Route::Answer(Err(Failure::Request(
-            "invalid handle received from remote memory access".into(),
-        ))),
+            ap_address_version,
+            ap_nominal_address,
+        } => memory_interface(ap_address_version, ap_nominal_address, info),
+        Command::Memory { handle, op } => match client.memory_handles.resolve(handle) {
+            Some(ap) => Route::Arbitrate(arbiter::Request::Probe(Op::Memory { ap, op })),
+            None => Route::Answer(Err(Failure::Request(
+                "invalid handle received from remote memory access".into(),
+            ))),
+        },
+    }
+}
+
+/// The reply a client gets for an arbitrated request: an identified MEM-AP
+/// becomes a handle of this connection, anything else is as it came.
+pub fn finish(
+    result: Result<Reply, Failure>,
+    handles: &mut MemoryHandles,
+) -> Result<Reply, Failure> {
+    match result {
+        Ok(Reply::Output(OpOutput::MemoryAp(None))) => Ok(Reply::Value(Value::Null)),
+        Ok(Reply::Output(OpOutput::MemoryAp(Some(ap)))) => match handles.issue(ap) {
+            Some(handle) => Ok(Reply::Value(Value::from(handle))),
+            None => Err(Failure::Request(format!(
+                "too many memory interfaces on this connection (at most {})",
+                super::memory_handles::MAX_HANDLES_PER_CONNECTION
+            ))),
+        },
+        other => other,
     }
 }
 
@@ -95,14 +121,38 @@ fn hello(version: i64, said_hello: &mut bool) -> Result<Reply, Failure> {
     Ok(Reply::Output(crate::probe::OpOutput::Done))
 }
 
-fn memory_interface(ap_address_version: u32) -> Result<Reply, Failure> {
-    match ap_address_version {
-        1 | 2 => Ok(Reply::Value(Value::Null)),
-        _ => Err(Failure::Request(
-            "invalid AP version in remote get_memory_interface_for_ap request".into(),
-        )),
-    }
+/// Asks the worker whether the AP is a MEM-AP (reading its IDR is a probe
+/// access), unless the answer is known without one: an APv2 on a probe
+/// that cannot address APv2s gets null, as any AP without a handle.
+fn memory_interface(version: u32, nominal_address: u64, info: &ProbeInfo) -> Route {
+    let refuse = |message: String| Route::Answer(Err(Failure::Request(message)));
+    let ap = match version {
+        1 => match u8::try_from(nominal_address) {
+            Ok(apsel) => ApAddress::V1(apsel),
+            Err(_) => return refuse(format!("invalid APSEL {nominal_address} (at most 255)")),
+        },
+        2 if !info.capabilities.contains(&Capability::Apv2Addresses) => {
+            return Route::Answer(Ok(Reply::Value(Value::Null)))
+        }
+        2 => match u32::try_from(nominal_address) {
+            Ok(base) if base % APV2_ALIGNMENT == 0 => ApAddress::V2(base),
+            _ => {
+                return refuse(format!(
+                    "invalid APv2 address {nominal_address:#x} (a 4 KiB aligned 32-bit address)"
+                ))
+            }
+        },
+        _ => {
+            return refuse(
+                "invalid AP version in remote get_memory_interface_for_ap request".into(),
+            )
+        }
+    };
+    Route::Arbitrate(arbiter::Request::Probe(Op::IdentifyAp(ap)))
 }
+
+/// APv2 register blocks are 4 KiB each (ADIv6).
+const APV2_ALIGNMENT: u32 = 0x1000;
 
 /// Answers `readprop`; every property pyOCD's client may ask for.
 pub fn read_property(

@@ -1,0 +1,59 @@
+//! Leaving the debug port clean after a transfer the server issued failed.
+//!
+//! A client that drives AP registers itself clears the sticky flags its
+//! own faults set (pyOCD does). The transfers of a memory-handle request
+//! are the server's, so the server clears after them: otherwise every AP
+//! access of every client would be refused until someone did.
+//!
+//! - FAULT: the sticky error flags are cleared: under SWD by writing
+//!   ABORT's four clear bits, under JTAG (where those ABORT bits do not
+//!   exist) by writing the flags back to CTRL/STAT, which clears them.
+//! - WAIT until the retries ran out: the transfer still pending in the AP
+//!   is aborted with ABORT.DAPABORT, and the sticky flags cleared as above.
+//! - Anything else (no acknowledge, a probe error) leaves nothing the
+//!   server could clear without guessing.
+//!
+//! The clean-up is flushed at once, so a driver that defers writes does not
+//! report its failure to the next request of another client; that failure
+//! is logged, and the request's own error is what its client gets.
+
+use crate::probe::{DebugProbe, ProbeError, ProbeResult, WireProtocol};
+
+const DP_ABORT: u32 = 0x0;
+const DP_CTRL_STAT: u32 = 0x4;
+
+const ABORT_DAPABORT: u32 = 1 << 0;
+/// STKCMPCLR, STKERRCLR, WDERRCLR and ORUNERRCLR.
+const ABORT_CLEAR_STICKY: u32 = 0x1E;
+
+/// CTRL/STAT's sticky flags, write-one-to-clear under JTAG: STICKYORUN,
+/// STICKYCMP, STICKYERR.
+const CTRL_STAT_STICKY: u32 = (1 << 1) | (1 << 4) | (1 << 5);
+
+/// Cleans up after `error`; `wire` is the protocol in use (SWD if unknown).
+pub(super) fn recover(probe: &mut dyn DebugProbe, wire: Option<WireProtocol>, error: &ProbeError) {
+    let abort = match error {
+        ProbeError::TransferFault(_) => false,
+        ProbeError::TransferTimeout(_) => true,
+        _ => return,
+    };
+    let cleaned =
+        clear(probe, wire.unwrap_or(WireProtocol::Swd), abort).and_then(|()| probe.flush());
+    if let Err(cleanup_error) = cleaned {
+        log::warn!("clearing the debug port after \"{error}\" failed: {cleanup_error}");
+    }
+}
+
+fn clear(probe: &mut dyn DebugProbe, wire: WireProtocol, abort: bool) -> ProbeResult<()> {
+    let dapabort = if abort { ABORT_DAPABORT } else { 0 };
+    match wire {
+        WireProtocol::Swd => probe.write_dp(DP_ABORT, dapabort | ABORT_CLEAR_STICKY),
+        WireProtocol::Jtag => {
+            if abort {
+                probe.write_dp(DP_ABORT, dapabort)?;
+            }
+            let ctrl_stat = probe.read_dp(DP_CTRL_STAT)?;
+            probe.write_dp(DP_CTRL_STAT, ctrl_stat | CTRL_STAT_STICKY)
+        }
+    }
+}
