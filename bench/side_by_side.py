@@ -53,18 +53,20 @@ class Plan:
         if slow_link:
             self.round_trips, self.blocks, self.pyocd_reads = (5, 2, 2) if quick else (20, 5, 5)
         else:
-            self.round_trips, self.blocks, self.pyocd_reads = (50, 3, 3) if quick else (500, 15, 9)
+            self.round_trips, self.blocks, self.pyocd_reads = (50, 3, 3) if quick else (1000, 31, 21)
 
 
 def ensure_python(python):
-    """The interpreter with pyOCD; makes the default virtual environment when it is missing."""
-    if os.path.exists(python):
+    """The interpreter with pyOCD; makes (or completes) the default virtual environment."""
+    has_pyocd = [python, "-c", "import pyocd"]
+    if os.path.exists(python) and subprocess.run(has_pyocd, capture_output=True).returncode == 0:
         return python
     if python != DEFAULT_PYTHON:
-        raise ChildFailed("no Python at %s" % python)
+        raise ChildFailed("%s cannot import pyocd (pip install pyocd==%s)" % (python, PYOCD_VERSION))
     venv = os.path.dirname(os.path.dirname(python))
     print("making %s with pyocd==%s ..." % (venv, PYOCD_VERSION), file=sys.stderr, flush=True)
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     subprocess.run([python, "-m", "pip", "install", "--quiet", "pyocd==" + PYOCD_VERSION], check=True)
     return python
 
@@ -172,10 +174,11 @@ def progress(message):
 def describe_run(args, python, seconds):
     pyocd_version = subprocess.run([python, "-c", "import pyocd; print(pyocd.__version__)"],
                                    capture_output=True, text=True).stdout.strip()
-    return ("%s, %s, %d CPUs, Python %s, pyOCD %s, %s, proxy delay %g ms each way, took %.0f s"
+    slow_link = "slow link +%g ms each way" % args.delay_ms if args.delay_ms > 0 else "no slow link"
+    return ("%s, %s, %d CPUs, Python %s, pyOCD %s, %s run, %s, took %.0f s"
             % (datetime.date.today().isoformat(), platform.machine(), os.cpu_count() or 0,
                platform.python_version(), pyocd_version or "?", "quick" if args.quick else "full",
-               args.delay_ms, seconds))
+               slow_link, seconds))
 
 
 def parse_arguments():
