@@ -10,9 +10,10 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use probeshare::cmsis_dap::usb::{self, ListedProbe};
+use probeshare::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
-use probeshare::sim::SimProbe;
+use probeshare::sim::{self, dap_firmware::UsbModel};
 
 #[derive(Parser)]
 #[command(
@@ -44,9 +45,15 @@ struct ListArgs {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// The probe to serve: `sim` for the virtual Cortex-M target.
+    /// The probe to serve: `sim` for the virtual Cortex-M target, or (part
+    /// of) a CMSIS-DAP probe's serial number as `probeshare list` shows it.
     #[arg(long)]
     probe: String,
+    /// The USB timing the virtual target's emulated CMSIS-DAP firmware
+    /// models: none, fs-hid (64-byte reports, one per 1 ms frame) or
+    /// hs-bulk (512-byte packets, 125 µs microframes).
+    #[arg(long, value_enum, default_value_t = SimUsb::None)]
+    sim_usb: SimUsb,
     /// TCP port; 0 picks a free one (the log line names it).
     #[arg(long, default_value_t = 5555)]
     port: u16,
@@ -109,6 +116,10 @@ struct BenchArgs {
     /// e.g. `--scenario 16x1 --scenario 1x16`.
     #[arg(long = "scenario", value_parser = parse_scenario)]
     scenarios: Vec<probeshare::bench::Scenario>,
+    /// Instead: memory throughput over the emulated USB links (fs-hid,
+    /// hs-bulk) against the ceiling each allows.
+    #[arg(long)]
+    usb: bool,
 }
 
 fn parse_scenario(text: &str) -> Result<probeshare::bench::Scenario, String> {
@@ -141,11 +152,50 @@ fn main() {
     }
 }
 
-fn open_probe(name: &str) -> Result<Box<dyn DebugProbe>> {
-    match name {
-        "sim" => Ok(Box::new(SimProbe::new("sim"))),
-        other => bail!("unknown probe '{other}' (available: sim)"),
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SimUsb {
+    None,
+    FsHid,
+    HsBulk,
+}
+
+impl From<SimUsb> for UsbModel {
+    fn from(model: SimUsb) -> UsbModel {
+        match model {
+            SimUsb::None => UsbModel::None,
+            SimUsb::FsHid => UsbModel::FsHid,
+            SimUsb::HsBulk => UsbModel::HsBulk,
+        }
     }
+}
+
+fn open_probe(name: &str, sim_usb: SimUsb) -> Result<Box<dyn DebugProbe>> {
+    if name == "sim" {
+        return Ok(sim::virtual_probe("sim", sim_usb.into())?);
+    }
+    let discovery = usb::discover();
+    let found = usb::select_probe(&discovery.probes, name).map_err(|e| {
+        let mut message = e.to_string();
+        for problem in &discovery.problems {
+            message.push_str(&format!("\n  {problem}"));
+        }
+        anyhow::anyhow!(message)
+    })?;
+    if let Some(problem) = &found.open_problem {
+        bail!("cannot open probe {}: {problem}", found.serial);
+    }
+    let transport =
+        usb::open(found).with_context(|| format!("cannot open probe {}", found.serial))?;
+    let identity = ProbeIdentity {
+        unique_id: found.serial.clone(),
+        vendor_name: found.vendor.clone().unwrap_or_default(),
+        product_name: found.product.clone().unwrap_or_default(),
+        description: found
+            .product
+            .clone()
+            .unwrap_or_else(|| "CMSIS-DAP probe".into()),
+    };
+    Ok(Box::new(CmsisDapProbe::new(transport, identity)?))
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
@@ -156,7 +206,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             args.bind
         );
     }
-    let probe = open_probe(&args.probe)?;
+    let probe = open_probe(&args.probe, args.sim_usb)?;
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let config = ServerConfig {
@@ -191,10 +241,13 @@ fn list(args: ListArgs) -> Result<()> {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
+    if args.usb {
+        return bench_usb(args.rounds);
+    }
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let handle = server::spawn(
         listener,
-        Box::new(SimProbe::new("sim")),
+        sim::virtual_probe("sim", UsbModel::None)?,
         ServerConfig::default(),
     )?;
     let mut config = probeshare::bench::BenchConfig {
@@ -207,5 +260,16 @@ fn bench(args: BenchArgs) -> Result<()> {
     }
     probeshare::bench::run(&config, handle.local_addr())?;
     handle.shutdown();
+    Ok(())
+}
+
+fn bench_usb(rounds: usize) -> Result<()> {
+    use probeshare::bench::throughput;
+    const BYTES: usize = 64 * 1024;
+    let rows = [UsbModel::FsHid, UsbModel::HsBulk]
+        .into_iter()
+        .map(|model| throughput::measure(model, BYTES, rounds))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    throughput::print(&rows, BYTES, &mut std::io::stdout())?;
     Ok(())
 }

@@ -100,11 +100,11 @@ fn readprop_answers_every_property_of_the_sim() {
     let mut c = Client::hello(server.local_addr());
     let expected = [
         ("vendor_name", json!("probeshare")),
-        ("product_name", json!("Virtual Cortex-M")),
+        ("product_name", json!("probeshare CMSIS-DAP (virtual)")),
         ("supported_wire_protocols", json!(["DEFAULT", "SWD"])),
         (
             "capabilities",
-            json!(["SWJ_SEQUENCE", "BANKED_DP_REGISTERS"]),
+            json!(["SWJ_SEQUENCE", "BANKED_DP_REGISTERS", "SWD_SEQUENCE"]),
         ),
         ("unique_id", json!("sim")),
         ("description", json!("probeshare virtual target")),
@@ -238,11 +238,12 @@ fn swj_sequence_longer_than_256_bits_is_refused() {
 }
 
 #[test]
-fn swd_sequence_is_not_supported_by_the_sim() {
+fn swd_sequence_returns_status_and_one_byte_string_per_input_sequence() {
     let server = start_server();
     let mut c = Client::session(server.local_addr());
-    let message = c.err("swd_sequence", json!([[[8, 0xFF], [4]]]), 3);
-    assert!(message.contains("not supported"), "{message}");
+    // The emulated firmware reads an undriven SWDIO as ones (pull-up).
+    let result = c.ok("swd_sequence", json!([[[8, 0xFF], [4], [12]]]));
+    assert_eq!(result, json!([0, [[0x0F], [0xFF, 0x0F]]]));
 }
 
 #[test]
@@ -406,7 +407,7 @@ fn burst_request(i: u32) -> (&'static str, Value, Expect) {
         ),
         4 => (
             "read_dp",
-            json!([0x10]),
+            json!([0x100]),
             Expect::Failure(1, "invalid DP register address"),
         ),
         _ => (

@@ -5,10 +5,7 @@
 
 mod common;
 
-use common::{
-    assert_failure, powered_session, start_server, Client, POWER_UP_ACK, POWER_UP_REQUEST,
-    SIM_DPIDR,
-};
+use common::{powered_session, start_server, Client, POWER_UP_ACK, POWER_UP_REQUEST, SIM_DPIDR};
 use serde_json::json;
 
 // DP registers.
@@ -64,8 +61,12 @@ fn power_up_request_in_ctrl_stat_reads_back_acknowledged() {
 fn dp_address_outside_the_register_file_is_refused() {
     let server = start_server();
     let mut c = Client::session(server.local_addr());
-    let message = c.err("read_dp", json!([0x10]), 1);
-    assert!(message.contains("invalid DP register address"), "{message}");
+    // Bits 7:4 carry a DP bank (the client selects it); anything outside
+    // A[3:2] and the bank is no DP register.
+    for addr in [0x2, 0x100] {
+        let message = c.err("read_dp", json!([addr]), 1);
+        assert!(message.contains("invalid DP register address"), "{message}");
+    }
 }
 
 // ---- AP registers and RAM -------------------------------------------------
@@ -181,16 +182,23 @@ fn fault_in_write_ap_multiple_fails_it_and_keeps_responses_paired() {
     let server = start_server();
     let mut c = word_increment_session(server.local_addr());
     c.ok("write_ap", json!([TAR, UNMAPPED]));
+    // CMSIS-DAP writes are deferred (as in pyOCD's own driver): the FAULT
+    // reaches this client with the write or, at the latest, with its next
+    // request; either way every response keeps its id.
     let failed = c.send("write_ap_multiple", json!([DRW, [1, 2, 3]]));
-    let after = c.send("read_dp", json!([0]));
-    let response = c.recv();
-    assert_eq!(response["id"], failed);
-    assert_failure(&response, 12, "FAULT");
-    let response = c.recv();
+    let next = c.send("read_dp", json!([0]));
+    let (first, second) = (c.recv(), c.recv());
     assert_eq!(
-        response,
-        json!({"id": after, "status": 0, "result": SIM_DPIDR})
+        (&first["id"], &second["id"]),
+        (&json!(failed), &json!(next))
     );
+    let faulted = [&first, &second]
+        .iter()
+        .filter(|r| r["status"] == 12)
+        .count();
+    assert_eq!(faulted, 1, "exactly one FAULT: {first} {second}");
+    c.ok("write_dp", json!([0, 0x1E]));
+    assert_eq!(c.ok("read_dp", json!([0])), SIM_DPIDR);
 }
 
 // ---- SWO ---------------------------------------------------------------------
@@ -219,11 +227,62 @@ fn swo_requests_are_probe_errors_on_the_sim() {
 // ---- memory interfaces and handles -----------------------------------------
 
 #[test]
-fn memory_interface_for_apv1_and_apv2_is_null() {
+fn memory_interface_for_the_ahb_ap_is_a_handle_and_for_absent_aps_null() {
+    let server = start_server();
+    let mut c = powered_session(server.local_addr());
+    let handle = c.ok("get_memory_interface_for_ap", json!([1, 0]));
+    assert!(handle.is_u64(), "a handle is an integer: {handle}");
+    // Asking again for the same AP gives the same handle.
+    assert_eq!(c.ok("get_memory_interface_for_ap", json!([1, 0])), handle);
+    for apsel in [1, 2, 255] {
+        assert!(
+            c.ok("get_memory_interface_for_ap", json!([1, apsel]))
+                .is_null(),
+            "APSEL {apsel} has no AP on the sim"
+        );
+    }
+    // The sim's probe cannot address APv2s at all.
+    assert!(c.ok("get_memory_interface_for_ap", json!([2, 0])).is_null());
+}
+
+#[test]
+fn a_memory_handle_reads_and_writes_the_ram_behind_its_ap() {
+    let server = start_server();
+    let mut c = powered_session(server.local_addr());
+    let handle = c.ok("get_memory_interface_for_ap", json!([1, 0]));
+    c.ok(
+        "write_block32",
+        json!([handle, RAM, [0x1122_3344, 0x5566_7788]]),
+    );
+    assert_eq!(c.ok("read_mem", json!([handle, RAM + 4, 32])), 0x5566_7788);
+    assert_eq!(
+        c.ok("read_block8", json!([handle, RAM + 1, 2])),
+        json!([0x33, 0x22])
+    );
+    // The same words through the AP's registers.
+    c.ok("write_ap", json!([CSW, CSW_WORD_INCREMENT]));
+    c.ok("write_ap", json!([TAR, RAM]));
+    assert_eq!(c.ok("read_ap", json!([DRW])), 0x1122_3344);
+}
+
+#[test]
+fn memory_interface_for_an_apsel_over_255_is_refused() {
+    let server = start_server();
+    let mut c = powered_session(server.local_addr());
+    let message = c.err("get_memory_interface_for_ap", json!([1, 256]), 1);
+    assert!(message.contains("APSEL 256"), "{message}");
+}
+
+#[test]
+fn memory_interface_before_the_debug_port_is_powered_is_a_fault() {
     let server = start_server();
     let mut c = Client::session(server.local_addr());
-    assert!(c.ok("get_memory_interface_for_ap", json!([1, 0])).is_null());
-    assert!(c.ok("get_memory_interface_for_ap", json!([2, 0])).is_null());
+    c.err("get_memory_interface_for_ap", json!([1, 0]), 12);
+    // The server cleared the sticky flag its IDR read set.
+    assert_eq!(
+        c.ok("read_dp", json!([DP_CTRL_STAT])).as_u64().unwrap() as u32 & STICKYERR,
+        0
+    );
 }
 
 #[test]
@@ -238,13 +297,17 @@ fn memory_interface_for_an_unknown_ap_version_is_refused() {
 fn every_memory_request_with_an_unissued_handle_is_refused() {
     let server = start_server();
     let mut c = powered_session(server.local_addr());
+    let issued = c.ok("get_memory_interface_for_ap", json!([1, 0]));
+    let unissued = issued.as_u64().unwrap() + 1000;
+    // This connection holds exactly one handle: any other number is unknown.
     let requests = [
+        ("read_mem", json!([unissued, RAM, 32])),
         ("read_mem", json!([0, RAM, 32])),
-        ("write_mem", json!([1, RAM, 0xAB, 8])),
-        ("read_block32", json!([2, RAM, 4])),
+        ("write_mem", json!([unissued + 1, RAM, 0xAB, 8])),
+        ("read_block32", json!([unissued + 2, RAM, 4])),
         ("write_block32", json!([u64::MAX, RAM, [1, 2]])),
-        ("read_block8", json!([7, RAM + 1, 3])),
-        ("write_block8", json!([12345, RAM, [1, 2, 255]])),
+        ("read_block8", json!([unissued + 3, RAM + 1, 3])),
+        ("write_block8", json!([unissued + 4, RAM, [1, 2, 255]])),
     ];
     for (request, arguments) in requests {
         let message = c.err(request, arguments, 1);

@@ -16,7 +16,11 @@ impl Arbiter {
         }
         let name = op.name();
         self.in_flight.insert(id, InFlight { owner, kind, name });
-        batch.push(Job { id, op });
+        batch.push(Job {
+            id,
+            op,
+            flush_after: false,
+        });
     }
 
     /// The worker finished a job: apply what it changed and queue its reply

@@ -34,6 +34,10 @@
 //!   takes the wire down, so a later `connect` runs the hardware again even
 //!   if some client never sent `disconnect`. A matching `connect` to a wire
 //!   already up is answered [`OpOutput::Connected`] with that protocol.
+//!   A client that has the probe open, has never sent `connect` or
+//!   `disconnect`, and reads the wire protocol while the wire is up is
+//!   counted as connected ([`Arbiter::observe_wire`]): pyOCD sends no
+//!   `connect` then, yet relies on the wire until it disconnects.
 //! - **Barriers.** A hardware `Open`, `Close`, `Connect` or `Disconnect`
 //!   changes what later requests mean, so it is dispatched only when no job
 //!   is in flight and nothing else is decided until it completes. Any other
@@ -77,7 +81,7 @@ use std::collections::{HashMap, HashSet};
 use crate::probe::worker::{Completion, Job, JobId};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
 
-use counts::{Lock, References};
+use counts::{Kind, Lock, References};
 use schedule::Schedule;
 
 pub use error::SharingError;
@@ -208,6 +212,9 @@ pub struct Arbiter {
     /// CTRL/STAT, because pyOCD waits for the acknowledge bits to clear and
     /// would otherwise stall for seconds on every disconnect.
     power_views: HashMap<ClientId, u32>,
+    /// Clients that have sent `connect` or `disconnect`: they manage their
+    /// own `connect` references, so reading the wire adopts nothing.
+    asked_for_wire: HashSet<ClientId>,
     in_flight: HashMap<JobId, InFlight>,
     barriers_in_flight: usize,
     next_job: JobId,
@@ -225,6 +232,7 @@ impl Arbiter {
             lock: Lock::default(),
             hardware: Hardware::default(),
             power_views: HashMap::new(),
+            asked_for_wire: HashSet::new(),
             in_flight: HashMap::new(),
             barriers_in_flight: 0,
             next_job: 1,
@@ -245,6 +253,9 @@ impl Arbiter {
     /// is added: a connection that sends requests exists.
     pub fn submit(&mut self, client: ClientId, ticket: Ticket, request: Request) {
         self.clients.insert(client);
+        if matches!(request, Request::Probe(Op::Connect(_) | Op::Disconnect)) {
+            self.asked_for_wire.insert(client);
+        }
         self.schedule.push(client, (ticket, request));
     }
 
@@ -255,6 +266,7 @@ impl Arbiter {
         self.lock.release_all(client);
         self.refs.release_all(client);
         self.power_views.remove(&client);
+        self.asked_for_wire.remove(&client);
         for job in self.in_flight.values_mut() {
             if matches!(job.owner, Owner::Client(c, _) if c == client) {
                 job.owner = Owner::Gone;
@@ -292,13 +304,64 @@ impl Arbiter {
         let mut batch = Vec::new();
         self.dispatch(&mut batch, out);
         if !batch.is_empty() {
+            self.mark_flush_points(&mut batch);
             out.push(Action::Execute(batch));
+        }
+    }
+
+    /// Marks the last job of each run of one owner's jobs, so whatever the
+    /// probe deferred is settled, and its error charged, before another
+    /// owner's job runs (rule 8).
+    fn mark_flush_points(&self, batch: &mut [Job]) {
+        // Whose job it is: a client (whatever the request), or the arbiter.
+        let owner_of = |job: &Job| {
+            self.in_flight.get(&job.id).map(|f| match f.owner {
+                Owner::Client(client, _) => Some(client),
+                Owner::Gone | Owner::Internal => None,
+            })
+        };
+        // Open, close, connect and disconnect settle the probe themselves
+        // (and a flush after a close would find the probe closed).
+        let is_plain = |job: &Job| {
+            self.in_flight
+                .get(&job.id)
+                .is_some_and(|f| !f.kind.is_barrier())
+        };
+        for i in 0..batch.len() {
+            let next_owner = batch.get(i + 1).and_then(owner_of);
+            let run_ends = next_owner.is_none() || next_owner != owner_of(&batch[i]);
+            batch[i].flush_after = run_ends && is_plain(&batch[i]);
         }
     }
 
     /// The protocol the wire is up with, if it is (for `readprop`).
     pub fn wire_protocol(&self) -> Option<WireProtocol> {
         self.hardware.wire
+    }
+
+    /// Answers `readprop wire_protocol` for `client`: the protocol the wire
+    /// is up with, if it is and is staying up.
+    ///
+    /// pyOCD reads the wire protocol once before deciding to connect; seeing
+    /// it up, it sends no `connect`, yet relies on the wire until it sends
+    /// `disconnect` when closing. So a client that has the probe open and
+    /// has not itself sent `connect` or `disconnect` is counted as connected
+    /// when it sees the wire up, as if it had sent a matching `connect`;
+    /// otherwise the wire would go down under it when the client that did
+    /// connect leaves. While a hardware `Disconnect` or `Close` runs the wire
+    /// is going down, so the answer is `None` (the client then sends
+    /// `connect`, which waits for it).
+    pub fn observe_wire(&mut self, client: ClientId) -> Option<WireProtocol> {
+        let going_down = self
+            .in_flight
+            .values()
+            .any(|job| matches!(job.kind, JobKind::Disconnect | JobKind::Close));
+        let wire = self.hardware.wire.filter(|_| !going_down)?;
+        let held = self.refs.of(client);
+        if held.opens > 0 && held.connects == 0 && !self.asked_for_wire.contains(&client) {
+            self.refs.add(client, Kind::Connect);
+        }
+        Some(wire)
     }
 
     pub fn lock_holder(&self) -> Option<ClientId> {

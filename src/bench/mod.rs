@@ -13,6 +13,7 @@
 mod floor;
 mod load;
 mod table;
+pub mod throughput;
 
 pub use floor::{spawn_floor_server, FloorServer, FLOOR_RESPONSE};
 pub use load::drive;

@@ -9,7 +9,17 @@
 //!
 //! [`DebugProbe`]: crate::probe::DebugProbe
 
+pub mod commands;
+pub mod identity;
+pub mod link;
+pub mod probe;
+pub mod queue;
+#[cfg(test)]
+mod tests;
 pub mod usb;
+
+pub use identity::{DapInfo, ProbeIdentity};
+pub use probe::CmsisDapProbe;
 
 use std::time::Duration;
 
@@ -39,4 +49,23 @@ pub trait Transport: Send {
     fn initial_packet_size(&self) -> usize;
     /// Told the packet size DAP_Info reported (HID pads reports to it).
     fn set_packet_size(&mut self, _size: usize) {}
+}
+
+/// A boxed transport (what USB discovery hands out) is a transport.
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn write_packet(&mut self, packet: &[u8]) -> Result<(), TransportError> {
+        (**self).write_packet(packet)
+    }
+
+    fn read_packet(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+        (**self).read_packet(buf, timeout)
+    }
+
+    fn initial_packet_size(&self) -> usize {
+        (**self).initial_packet_size()
+    }
+
+    fn set_packet_size(&mut self, size: usize) {
+        (**self).set_packet_size(size)
+    }
 }

@@ -31,6 +31,11 @@ pub type JobId = u64;
 pub struct Job {
     pub id: JobId,
     pub op: Op,
+    /// Complete every queued transfer after this op and report a failure
+    /// as its result. Set on the last job of each client's run in a batch:
+    /// probes may defer writes (CMSIS-DAP does), and a deferred write's
+    /// error must reach the client that wrote, not the next one (rule 8).
+    pub flush_after: bool,
 }
 
 /// The outcome of one [`Job`].
@@ -168,9 +173,14 @@ fn run(
         };
         let results = batch
             .into_iter()
-            .map(|job| Completion {
-                id: job.id,
-                result: execute(probe.as_mut(), &mut memaps, &job.op),
+            .map(|job| {
+                let mut result = execute(probe.as_mut(), &mut memaps, &job.op);
+                if job.flush_after && result.is_ok() {
+                    if let Err(error) = probe.flush() {
+                        result = Err(error);
+                    }
+                }
+                Completion { id: job.id, result }
             })
             .collect();
         if done.send(results).is_err() {

@@ -15,7 +15,7 @@ use super::connection::Frame;
 use super::event_loop::EventLoop;
 use super::requests::{self, ClientState, Route};
 use crate::arbiter::ClientId;
-use crate::protocol::{self, Failure};
+use crate::protocol::{self, Command, Failure};
 
 impl EventLoop {
     pub(super) fn on_client_event(&mut self, client: ClientId, event: &mio::event::Event) {
@@ -92,7 +92,6 @@ impl EventLoop {
     }
 
     pub(super) fn handle_frame(&mut self, client: ClientId, frame: Frame) {
-        let wire_protocol = self.arbiter.wire_protocol();
         let Some(conn) = self.conns.get_mut(&client) else {
             return;
         };
@@ -117,6 +116,12 @@ impl EventLoop {
         let (id, held, route) = match protocol::decode_request(line, &self.decode_limits) {
             Ok(request) => {
                 let held = requests::held_bytes(&request.command);
+                let wire_protocol = match &request.command {
+                    Command::ReadProp { name } if name == "wire_protocol" => {
+                        self.arbiter.observe_wire(client)
+                    }
+                    _ => self.arbiter.wire_protocol(),
+                };
                 let state = ClientState {
                     said_hello: &mut conn.said_hello,
                     memory_handles: &conn.memory_handles,

@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use probeshare::server::{self, Limits, ServerConfig, ServerHandle};
-use probeshare::sim::SimProbe;
+use probeshare::sim::{self, dap_firmware::UsbModel};
 
 /// How long any single wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// Starts a server for the virtual target on 127.0.0.1:0 in this process.
+/// Starts a server for the virtual target on 127.0.0.1:0 in this process,
+/// as `serve --probe sim` does: through the CMSIS-DAP driver and the
+/// emulated firmware.
 pub fn start_server() -> ServerHandle {
     start_server_with(Limits::default())
 }
@@ -25,7 +27,7 @@ pub fn start_server_with(limits: Limits) -> ServerHandle {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     server::spawn(
         listener,
-        Box::new(SimProbe::new("sim")),
+        sim::virtual_probe("sim", UsbModel::None).expect("virtual probe"),
         ServerConfig { limits },
     )
     .expect("server starts")
@@ -138,6 +140,8 @@ pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Reads the server's stderr into `log`; ends at the server's exit.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -154,14 +158,17 @@ impl ServerProcess {
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let log_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                {
+                    let mut log = sink.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+                // Logged first, so whoever hears of the line finds it.
                 if let Some(rest) = line.split("Serving debug probe ").nth(1) {
                     let _ = tx.send(rest.to_string());
                 }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
             }
         });
         let serving = rx.recv_timeout(DEADLINE).expect("the Serving line");
@@ -170,7 +177,12 @@ impl ServerProcess {
             .next()
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {serving:?}"));
-        ServerProcess { child, addr, log }
+        ServerProcess {
+            child,
+            addr,
+            log,
+            log_reader: Some(log_reader),
+        }
     }
 
     /// Resident set size of the server process in bytes (Linux).
@@ -195,10 +207,14 @@ impl ServerProcess {
     }
 
     /// Waits for the process to exit and returns its exit code.
+    /// Its whole log is in `log` once this returns.
     pub fn wait_exit(&mut self) -> Option<i32> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
+                if let Some(reader) = self.log_reader.take() {
+                    reader.join().expect("log reader");
+                }
                 return status.code();
             }
             assert!(start.elapsed() < DEADLINE, "server did not exit");

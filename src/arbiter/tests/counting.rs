@@ -218,3 +218,67 @@ fn closing_the_probe_takes_the_wire_down() {
     assert_eq!(bench.sent_count(&connect(None)), 2);
     assert_eq!(bench.arbiter.connect_count(), 2);
 }
+
+#[test]
+fn open_client_that_saw_the_wire_up_keeps_it_after_the_connecting_client_dies() {
+    // pyOCD's second client reads `wire_protocol`, sees it up, and never
+    // sends `connect`.
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A]);
+    bench.op(B, Op::Open);
+    bench.settle();
+    assert_eq!(bench.arbiter.observe_wire(B), Some(SWD));
+
+    bench.arbiter.remove_client(A);
+    bench.settle();
+    assert_eq!(bench.sent_count(&Op::Disconnect), 0);
+    assert_eq!(bench.arbiter.wire_protocol(), Some(SWD));
+
+    let disconnect = bench.op(B, Op::Disconnect);
+    bench.settle();
+    assert_eq!(bench.reply(B, disconnect), done());
+    assert_eq!(bench.sent_count(&Op::Disconnect), 1);
+    assert_eq!(bench.arbiter.wire_protocol(), None);
+}
+
+#[test]
+fn seeing_the_wire_up_counts_once_and_only_for_clients_with_the_probe_open() {
+    let mut bench = Bench::with_clients(&[A, B, C]);
+    bench.open_and_connect(&[A]);
+    bench.op(B, Op::Open);
+    bench.settle();
+
+    assert_eq!(bench.arbiter.observe_wire(C), Some(SWD));
+    assert_eq!(bench.arbiter.connect_count(), 1, "C has not opened");
+    assert_eq!(bench.arbiter.observe_wire(B), Some(SWD));
+    assert_eq!(bench.arbiter.observe_wire(B), Some(SWD));
+    assert_eq!(bench.arbiter.connect_count(), 2, "B counted once");
+    assert_eq!(bench.arbiter.observe_wire(A), Some(SWD));
+    assert_eq!(bench.arbiter.connect_count(), 2, "A already connected");
+}
+
+#[test]
+fn wire_going_down_reads_as_down_and_counts_nobody() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A]);
+    bench.op(B, Op::Open);
+    bench.settle();
+    bench.op(A, Op::Disconnect);
+    assert_eq!(bench.poll(), 1, "the hardware disconnect is in flight");
+
+    assert_eq!(bench.arbiter.observe_wire(B), None);
+    bench.settle();
+    assert_eq!(bench.arbiter.connect_count(), 0);
+    assert_eq!(bench.arbiter.wire_protocol(), None);
+}
+
+#[test]
+fn seeing_the_wire_adopts_nothing_for_a_client_that_asked_for_it_itself() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    bench.op(B, Op::Disconnect);
+    bench.settle();
+
+    assert_eq!(bench.arbiter.observe_wire(B), Some(SWD));
+    assert_eq!(bench.arbiter.connect_count(), 1, "B let go of the wire");
+}

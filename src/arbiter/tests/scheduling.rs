@@ -170,3 +170,34 @@ fn lost_worker_fails_every_job_in_flight() {
     assert_eq!(bench.reply(B, b), Some(Outcome::Probe(gone)));
     assert_eq!(bench.arbiter.in_flight(), 0);
 }
+
+/// The `flush_after` marks of the next batch.
+fn flush_marks(bench: &mut Bench) -> Vec<bool> {
+    let mut out = Vec::new();
+    bench.arbiter.poll(&mut out);
+    out.iter()
+        .filter_map(|a| match a {
+            Action::Execute(batch) => Some(batch.iter().map(|j| j.flush_after)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn each_clients_run_in_a_batch_ends_with_a_flush() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    for _ in 0..3 {
+        bench.op(A, Op::WriteAp { addr: 0, value: 1 });
+    }
+    // One client's run: its deferred writes are settled once, at its end.
+    assert_eq!(flush_marks(&mut bench), [false, false, true]);
+    bench.settle();
+    bench.op(A, Op::WriteAp { addr: 0, value: 1 });
+    bench.op(A, Op::WriteAp { addr: 0, value: 1 });
+    bench.op(B, read(0));
+    // Interleaved A, B, A: every switch settles the previous client's
+    // writes, so an error is charged to the client that wrote.
+    assert_eq!(flush_marks(&mut bench), [true, true, true]);
+}

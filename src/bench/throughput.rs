@@ -1,0 +1,169 @@
+//! Memory throughput through the server against the ceiling the emulated
+//! USB link allows (`probeshare bench --usb`).
+//!
+//! The ceiling is the payload of one DAP_TransferBlock reply packet
+//! (packet size less its 4-byte header, in whole words) times the packets
+//! the link moves per second (one per frame: 1 ms full-speed, 125 µs
+//! high-speed). The measurement is one client reading with
+//! `read_ap_multiple` through the AHB-AP's DRW, as pyOCD does for a
+//! CMSIS-DAP probe without a memory handle.
+
+use std::io;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::server::{self, ServerConfig};
+use crate::sim::dap_firmware::UsbModel;
+
+/// One measured link model.
+#[derive(Clone, Debug)]
+pub struct ThroughputRow {
+    pub model: UsbModel,
+    pub ceiling_bytes_per_sec: f64,
+    pub measured_bytes_per_sec: f64,
+}
+
+impl ThroughputRow {
+    pub fn fraction_of_ceiling(&self) -> f64 {
+        self.measured_bytes_per_sec / self.ceiling_bytes_per_sec
+    }
+}
+
+/// The payload ceiling of `model` in bytes per second.
+pub fn ceiling(model: UsbModel) -> Option<f64> {
+    let frame = model.frame_period()?;
+    let packet = usize::from(model.default_packet_size());
+    let words_per_reply = packet.saturating_sub(4) / 4;
+    Some((words_per_reply * 4) as f64 / frame.as_secs_f64())
+}
+
+/// Reads `bytes` per request with `read_ap_multiple`, `rounds` times, from
+/// a server on the virtual target with `model`; reports the median rate.
+pub fn measure(model: UsbModel, bytes: usize, rounds: usize) -> io::Result<ThroughputRow> {
+    let ceiling_bytes_per_sec = ceiling(model)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "model has no frames"))?;
+    let probe = crate::sim::virtual_probe("sim", model).map_err(io::Error::other)?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let handle = server::spawn(listener, probe, ServerConfig::default())?;
+    let mut client = JsonClient::connect(handle.local_addr())?;
+    prepare(&mut client)?;
+    let words = bytes / 4;
+    let mut rates = Vec::new();
+    for _ in 0..rounds.max(1) {
+        client.call("write_ap", json!([0x04, 0x2000_0000]))?;
+        let start = Instant::now();
+        let result = client.call("read_ap_multiple", json!([0x0C, words]))?;
+        let elapsed = start.elapsed();
+        let got = result.as_array().map_or(0, Vec::len);
+        if got != words {
+            return Err(io::Error::other(format!("read {got} of {words} words")));
+        }
+        rates.push(bytes as f64 / elapsed.max(Duration::from_nanos(1)).as_secs_f64());
+    }
+    handle.shutdown();
+    rates.sort_by(f64::total_cmp);
+    Ok(ThroughputRow {
+        model,
+        ceiling_bytes_per_sec,
+        measured_bytes_per_sec: rates[rates.len() / 2],
+    })
+}
+
+/// hello, open, connect, debug power-up, 32-bit auto-incrementing CSW.
+fn prepare(client: &mut JsonClient) -> io::Result<Value> {
+    client.call("hello", json!([1]))?;
+    client.call("open", json!([]))?;
+    client.call("connect", json!(["SWD"]))?;
+    client.call("write_dp", json!([0x04, 0x5000_0000]))?;
+    client.call("write_ap", json!([0x00, 0x2300_0012]))
+}
+
+/// Prints the rows as a table.
+pub fn print(rows: &[ThroughputRow], bytes: usize, out: &mut dyn io::Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "read_ap_multiple of {} KiB through the server, median per link model",
+        bytes / 1024
+    )?;
+    writeln!(
+        out,
+        "{:<8} | {:>12} | {:>12} | {:>9}",
+        "link", "ceiling", "measured", "of ceiling"
+    )?;
+    for row in rows {
+        writeln!(
+            out,
+            "{:<8} | {:>8.1} KB/s | {:>8.1} KB/s | {:>8.1}%",
+            format!("{:?}", row.model),
+            row.ceiling_bytes_per_sec / 1e3,
+            row.measured_bytes_per_sec / 1e3,
+            100.0 * row.fraction_of_ceiling()
+        )?;
+    }
+    Ok(())
+}
+
+/// A minimal blocking client: one request, one response.
+struct JsonClient {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+    next_id: u64,
+}
+
+impl JsonClient {
+    fn connect(addr: SocketAddr) -> io::Result<JsonClient> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let reader = BufReader::new(stream.try_clone()?);
+        Ok(JsonClient {
+            stream,
+            reader,
+            next_id: 0,
+        })
+    }
+
+    /// Sends one request; its result, or an error naming the failure.
+    fn call(&mut self, request: &str, arguments: Value) -> io::Result<Value> {
+        self.next_id += 1;
+        let mut line = json!({"id": self.next_id, "request": request, "arguments": arguments})
+            .to_string()
+            .into_bytes();
+        line.push(b'\n');
+        self.stream.write_all(&line)?;
+        let mut reply = String::new();
+        if self.reader.read_line(&mut reply)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let reply: Value = serde_json::from_str(&reply).map_err(io::Error::other)?;
+        if reply["status"] != 0 {
+            return Err(io::Error::other(format!("{request} failed: {reply}")));
+        }
+        Ok(reply.get("result").cloned().unwrap_or(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceilings_are_reply_payload_per_frame() {
+        // 64-byte reports: 60 bytes of words per 1 ms frame.
+        assert_eq!(ceiling(UsbModel::FsHid), Some(60_000.0));
+        // 512-byte packets: 508 bytes per 125 µs microframe.
+        assert_eq!(ceiling(UsbModel::HsBulk), Some(508.0 * 8000.0));
+        assert_eq!(ceiling(UsbModel::None), None);
+    }
+
+    #[test]
+    fn measured_rate_stays_below_the_ceiling_and_reads_every_word() {
+        let row = measure(UsbModel::HsBulk, 16 * 1024, 1).expect("measured");
+        assert!(row.measured_bytes_per_sec > 0.0);
+        // A modelled link cannot be beaten: that would mean the model leaks.
+        assert!(row.fraction_of_ceiling() <= 1.0, "{row:?}");
+    }
+}

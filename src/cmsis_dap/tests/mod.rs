@@ -1,0 +1,11 @@
+//! Tests of the CMSIS-DAP driver.
+
+mod commands_setup;
+mod commands_transfer;
+mod mock;
+mod probe_registers;
+mod probe_sequences;
+mod probe_setup;
+mod queue_batching;
+mod queue_errors;
+mod with_firmware;

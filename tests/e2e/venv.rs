@@ -1,0 +1,143 @@
+//! The Python virtual environment with the pinned pyOCD the end-to-end tests
+//! drive, built by the tests themselves under the cargo target directory so a
+//! fresh clone (and CI) needs nothing but python3 with venv and PyPI.
+//!
+//! It is reused while its `pyocd --version` prints the pinned version. Tests
+//! of one binary share it through a `OnceLock`; test binaries or test
+//! processes (nextest) running at once take an exclusive lock on a file
+//! beside it, so only one of them ever builds it and the others wait and
+//! reuse it. A build that fails fails every test that needs it: CI must
+//! install what these tests need, never skip them.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::process::{run, Spawned};
+
+/// The pyOCD release the remote protocol implementation was checked against.
+pub const PYOCD_VERSION: &str = "0.46.0";
+
+/// The longest `pip install` may take.
+const PIP_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The virtual environment, ready to run pyOCD.
+pub struct Venv {
+    dir: PathBuf,
+}
+
+impl Venv {
+    /// `pyocd` from the environment, run in `cwd` (pyOCD reads project
+    /// files such as pyocd.yaml from its working directory).
+    pub fn pyocd(&self, cwd: &Path) -> Command {
+        self.command("pyocd", cwd)
+    }
+
+    /// The environment's Python interpreter, run in `cwd`.
+    pub fn python(&self, cwd: &Path) -> Command {
+        self.command("python", cwd)
+    }
+
+    fn command(&self, program: &str, cwd: &Path) -> Command {
+        let mut command = Command::new(self.dir.join("bin").join(program));
+        command
+            .current_dir(cwd)
+            // Output is read while the child runs: no block buffering.
+            .env("PYTHONUNBUFFERED", "1")
+            .env("NO_COLOR", "1");
+        command
+    }
+}
+
+/// The shared environment, built on first use; fails the test if it cannot
+/// be built.
+pub fn venv() -> &'static Venv {
+    static VENV: OnceLock<Result<Venv, String>> = OnceLock::new();
+    match VENV.get_or_init(build_or_reuse) {
+        Ok(venv) => venv,
+        Err(why) => panic!("cannot set up pyOCD {PYOCD_VERSION} for the end-to-end tests: {why}"),
+    }
+}
+
+/// Where the environment lives: `<target dir>/pyocd-venv`.
+fn venv_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is `<target dir>/tmp`, so this honours
+    // CARGO_TARGET_DIR too.
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("pyocd-venv")
+}
+
+fn build_or_reuse() -> Result<Venv, String> {
+    let venv = Venv { dir: venv_dir() };
+    let lock_path = venv.dir.with_extension("lock");
+    let lock_file = File::create(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock_file
+        .lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    if installed_version(&venv).as_deref() == Some(PYOCD_VERSION) {
+        return Ok(venv);
+    }
+    let started = std::time::Instant::now();
+    build(&venv)?;
+    match installed_version(&venv) {
+        Some(v) if v == PYOCD_VERSION => {
+            eprintln!(
+                "[e2e] built {} in {:.1?}",
+                venv.dir.display(),
+                started.elapsed()
+            );
+            Ok(venv)
+        }
+        other => Err(format!(
+            "after installing, pyocd --version gives {other:?}, not {PYOCD_VERSION}"
+        )),
+    }
+    // The lock is released when lock_file drops here.
+}
+
+/// What `pyocd --version` prints, or None when it does not run.
+fn installed_version(venv: &Venv) -> Option<String> {
+    let output = venv.pyocd(Path::new(".")).arg("--version").output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// Creates the environment afresh and installs the pinned requirements.
+fn build(venv: &Venv) -> Result<(), String> {
+    if venv.dir.exists() {
+        std::fs::remove_dir_all(&venv.dir)
+            .map_err(|e| format!("cannot remove stale {}: {e}", venv.dir.display()))?;
+    }
+    let created = run(
+        "python3 -m venv",
+        Command::new("python3").arg("-m").arg("venv").arg(&venv.dir),
+    );
+    if !created.status.success() {
+        return Err(format!(
+            "python3 -m venv failed (Debian needs python3-venv): {}",
+            created.report()
+        ));
+    }
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/requirements.txt");
+    let installed = Spawned::start(
+        "pip install pyocd",
+        venv.python(Path::new("."))
+            .args(["-m", "pip", "install", "--disable-pip-version-check"])
+            .args(["--no-input", "--progress-bar", "off", "-r"])
+            .arg(&requirements),
+    )
+    // Downloading every wheel on a cold cache takes longer than a test step.
+    .within(PIP_TIMEOUT)
+    .finish();
+    if !installed.status.success() {
+        return Err(format!("pip install failed: {}", installed.report()));
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! Memory handles (protocol.md, "Memory handles") over real sockets against
+//! the virtual target: every access size and alignment, blocks across
+//! auto-increment pages, faults, CSW attribute bits, handles per connection,
+//! and handle accesses interleaved with another client's AP-level accesses
+//! under the lock.
+//!
+//! What a handle access did is checked through an independent path: the
+//! same memory read or written with AP register requests (CSW/TAR/DRW), as
+//! a client without handles would.
+
+mod common;
+
+#[path = "memory_handles/support.rs"]
+mod support;
+
+#[path = "memory_handles/sizes.rs"]
+mod sizes;
+
+#[path = "memory_handles/blocks.rs"]
+mod blocks;
+
+#[path = "memory_handles/faults.rs"]
+mod faults;
+
+#[path = "memory_handles/csw.rs"]
+mod csw;
+
+#[path = "memory_handles/sharing.rs"]
+mod sharing;
