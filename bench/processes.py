@@ -1,10 +1,12 @@
 """The benchmark's child processes: probeshare, pyOCD's server, latency proxies, pyOCD's client.
 
-Every child is started here and stopped by `Children.stop_all` (also on error);
-the Python ones serve until their standard input closes, so even a killed
-benchmark leaves none behind.
+Every child is started here and stopped by `Children.stop_all` (also on error).
+The Python ones also stop when their standard input closes and probeshare is
+sent SIGTERM by the kernel when the benchmark dies, so even a killed benchmark
+leaves none behind.
 """
 
+import ctypes
 import json
 import os
 import re
@@ -15,7 +17,17 @@ import threading
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 STARTUP_SECONDS = 30.0
+PR_SET_PDEATHSIG = 1
 SERVING_LINE = re.compile(r"Serving debug probe .* on (\S+):(\d+)\s*$")
+
+
+def _terminate_with_parent():
+    """Runs in the child before exec: Linux sends it SIGTERM when the benchmark dies,
+    even by SIGKILL (elsewhere this does nothing, and `stop_all` is all there is)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 class ChildFailed(Exception):
@@ -61,7 +73,8 @@ class Children:
         if not os.path.exists(binary):
             raise ChildFailed("no probeshare binary at %s (run `cargo build --release`)" % binary)
         process = self._spawn([binary, "serve", "--probe", "sim", "--port", "0"], "sigterm",
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              preexec_fn=_terminate_with_parent)
         match = _first_matching_line(process.stderr, SERVING_LINE, process, "probeshare", [])
         return match.group(1), int(match.group(2))
 

@@ -93,11 +93,11 @@ def protocol_workloads(servers, plan):
     probe with a memory interface the handle workloads. Writes come before reads,
     which check that they read the pattern written.
     """
-    clients = {name: raw_client.RawClient(*servers[name])
-               for name in ("probeshare", "cmsis_dap_like", "with_handles")}
+    clients = {}
     try:
-        for client in clients.values():
-            client.attach()
+        for name in ("probeshare", "cmsis_dap_like", "with_handles"):
+            clients[name] = raw_client.RawClient(*servers[name])
+            clients[name].attach()
         ours, theirs_ap, theirs_handle = (clients["probeshare"], clients["cmsis_dap_like"],
                                           clients["with_handles"])
         our_handle = ours.memory_handle()
