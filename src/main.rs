@@ -63,6 +63,12 @@ struct ServeArgs {
     /// Allow listening on an address other machines can reach.
     #[arg(long)]
     allow_remote: bool,
+    /// Give clients memory handles for MEM-APs: a memory block takes one
+    /// request instead of several per KiB (far faster over a slow
+    /// network). pyOCD 0.46's client then cannot write `bytes` data:
+    /// commander `load`, `loadmem` and `fill` fail on its side.
+    #[arg(long)]
+    memory_handles: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -211,6 +217,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let config = ServerConfig {
         limits: args.limits.limits(),
+        memory_handles: args.memory_handles,
     };
     let mut handle = server::spawn(listener, probe, config).context("cannot start the server")?;
     let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot handle signals")?;

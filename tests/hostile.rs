@@ -284,18 +284,6 @@ fn memory_requests_with_invalid_handles_are_refused() {
 }
 
 #[test]
-fn a_memory_handle_of_another_connection_is_refused() {
-    let mut scene = Scene::new();
-    let theirs = scene
-        .bystander
-        .ok("get_memory_interface_for_ap", json!([1, 0]));
-    let line = format!(r#"{{"id":5,"request":"read_block32","arguments":[{theirs},536870912,4]}}"#);
-    scene.refused(line.as_bytes(), 5, "invalid handle");
-    let line = format!(r#"{{"id":6,"request":"write_mem","arguments":[{theirs},536870912,7,8]}}"#);
-    scene.refused(line.as_bytes(), 6, "invalid handle");
-}
-
-#[test]
 fn invalid_utf8_is_invalid_request_format() {
     let mut scene = Scene::new();
     let lines: [&[u8]; 4] = [

@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{powered_session, start_server, Client, POWER_UP_ACK, POWER_UP_REQUEST, SIM_DPIDR};
+use common::{
+    powered_session, start_server, start_server_with_memory_handles, Client, POWER_UP_ACK,
+    POWER_UP_REQUEST, SIM_DPIDR,
+};
 use serde_json::json;
 
 // DP registers.
@@ -227,8 +230,18 @@ fn swo_requests_are_probe_errors_on_the_sim() {
 // ---- memory interfaces and handles -----------------------------------------
 
 #[test]
-fn memory_interface_for_the_ahb_ap_is_a_handle_and_for_absent_aps_null() {
+fn without_memory_handles_enabled_every_ap_gets_null_and_no_handle_works() {
     let server = start_server();
+    let mut c = powered_session(server.local_addr());
+    assert!(c.ok("get_memory_interface_for_ap", json!([1, 0])).is_null());
+    assert!(c.ok("get_memory_interface_for_ap", json!([2, 0])).is_null());
+    let message = c.err("read_mem", json!([1, RAM, 32]), 1);
+    assert!(message.starts_with("invalid handle"), "{message}");
+}
+
+#[test]
+fn memory_interface_for_the_ahb_ap_is_a_handle_and_for_absent_aps_null() {
+    let server = start_server_with_memory_handles();
     let mut c = powered_session(server.local_addr());
     let handle = c.ok("get_memory_interface_for_ap", json!([1, 0]));
     assert!(handle.is_u64(), "a handle is an integer: {handle}");
@@ -247,7 +260,7 @@ fn memory_interface_for_the_ahb_ap_is_a_handle_and_for_absent_aps_null() {
 
 #[test]
 fn a_memory_handle_reads_and_writes_the_ram_behind_its_ap() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let mut c = powered_session(server.local_addr());
     let handle = c.ok("get_memory_interface_for_ap", json!([1, 0]));
     c.ok(
@@ -267,7 +280,7 @@ fn a_memory_handle_reads_and_writes_the_ram_behind_its_ap() {
 
 #[test]
 fn memory_interface_for_an_apsel_over_255_is_refused() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let mut c = powered_session(server.local_addr());
     let message = c.err("get_memory_interface_for_ap", json!([1, 256]), 1);
     assert!(message.contains("APSEL 256"), "{message}");
@@ -275,7 +288,7 @@ fn memory_interface_for_an_apsel_over_255_is_refused() {
 
 #[test]
 fn memory_interface_before_the_debug_port_is_powered_is_a_fault() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let mut c = Client::session(server.local_addr());
     c.err("get_memory_interface_for_ap", json!([1, 0]), 12);
     // The server cleared the sticky flag its IDR read set.
@@ -295,7 +308,7 @@ fn memory_interface_for_an_unknown_ap_version_is_refused() {
 
 #[test]
 fn every_memory_request_with_an_unissued_handle_is_refused() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let mut c = powered_session(server.local_addr());
     let issued = c.ok("get_memory_interface_for_ap", json!([1, 0]));
     let unissued = issued.as_u64().unwrap() + 1000;

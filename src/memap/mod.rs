@@ -28,6 +28,7 @@
 
 mod recovery;
 mod registers;
+mod runs;
 mod transfer;
 
 #[cfg(test)]

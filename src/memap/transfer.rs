@@ -8,7 +8,9 @@
 //!   the AP held it, and put back as found when the access is over, so a
 //!   client that drives the AP itself finds it as it left it. Both writes
 //!   ride in the same packets as the transfers; only learning CSW costs a
-//!   round trip, and [`ApState`] remembers it between requests.
+//!   round trip, and [`ApState`] remembers it between requests. The first
+//!   write happens even when CSW already looks right, so an AP reset the
+//!   server did not see cannot make the access use another size.
 //! - Byte and halfword accesses use the lanes TAR[1:0] selects. A byte
 //!   block moves its unaligned head and tail (at most three bytes each)
 //!   with byte transfers and its aligned middle with words.
@@ -30,6 +32,7 @@ use crate::probe::{
 
 use super::recovery;
 use super::registers::{self, csw_for, Idr, Size, CSW_SIZE_MASK};
+use super::runs::{pages, ByteBlock};
 use super::{ApState, SizeSupport};
 
 /// Runs `op` (already checked by `super::check`) on `ap`.
@@ -160,6 +163,9 @@ impl<'a> Transfer<'a> {
     }
 
     fn read_words(&mut self, addr: u32, count: u32) -> ProbeResult<Vec<u32>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
         self.use_size(Size::Word)?;
         let mut words = Vec::with_capacity(count.min(MAX_RESERVE) as usize);
         for (start, bytes) in pages(addr, u64::from(count) * 4, self.page) {
@@ -174,6 +180,9 @@ impl<'a> Transfer<'a> {
     }
 
     fn write_words(&mut self, addr: u32, words: &[u32]) -> ProbeResult<()> {
+        if words.is_empty() {
+            return Ok(());
+        }
         self.use_size(Size::Word)?;
         let mut rest = words;
         for (start, bytes) in pages(addr, rest.len() as u64 * 4, self.page) {
@@ -314,49 +323,4 @@ fn expect_count(got: usize, wanted: u32) -> ProbeResult<()> {
             "the probe returned {got} words for a run of {wanted}"
         )))
     }
-}
-
-/// A byte block's parts: bytes before the first word boundary, whole
-/// words, bytes after the last.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct ByteBlock {
-    pub(super) head: u32,
-    pub(super) words: u32,
-    pub(super) tail: u32,
-}
-
-impl ByteBlock {
-    pub(super) fn split(addr: u32, count: u32) -> ByteBlock {
-        let head = ((4 - (addr & 3)) & 3).min(count);
-        let words = (count - head) / 4;
-        let tail = count - head - words * 4;
-        ByteBlock { head, words, tail }
-    }
-
-    fn middle_start(self, addr: u32) -> u32 {
-        addr.wrapping_add(self.head)
-    }
-
-    fn tail_start(self, addr: u32) -> u32 {
-        self.middle_start(addr)
-            .wrapping_add(self.words.wrapping_mul(4))
-    }
-}
-
-/// Splits `bytes` bytes from `addr` at multiples of `page` (a power of
-/// two): each piece is one TAR write and one run of transfers. The caller
-/// has checked that the range ends within the 32-bit address space.
-pub(super) fn pages(addr: u32, bytes: u64, page: u32) -> impl Iterator<Item = (u32, u32)> {
-    let mut at = u64::from(addr);
-    let end = at + bytes;
-    std::iter::from_fn(move || {
-        if at >= end {
-            return None;
-        }
-        let page_end = (at | u64::from(page - 1)) + 1;
-        let piece = page_end.min(end) - at;
-        let start = at as u32;
-        at += piece;
-        Some((start, piece as u32))
-    })
 }

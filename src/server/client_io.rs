@@ -13,7 +13,7 @@ use mio::{Interest, Token};
 
 use super::connection::Frame;
 use super::event_loop::EventLoop;
-use super::requests::{self, ClientState, Route};
+use super::requests::{self, ClientState, Route, ServerState};
 use crate::arbiter::ClientId;
 use crate::protocol::{self, Command, Failure};
 
@@ -126,7 +126,12 @@ impl EventLoop {
                     said_hello: &mut conn.said_hello,
                     memory_handles: &conn.memory_handles,
                 };
-                let route = requests::route(request.command, state, &self.info, wire_protocol);
+                let server = ServerState {
+                    info: &self.info,
+                    wire_protocol,
+                    memory_handles: self.config.memory_handles,
+                };
+                let route = requests::route(request.command, state, server);
                 (request.id, held, route)
             }
             Err(e) => (e.id, 0, Route::Answer(Err(Failure::Request(e.message)))),

@@ -62,6 +62,14 @@ impl Default for Limits {
 #[derive(Clone, Debug, Default)]
 pub struct ServerConfig {
     pub limits: Limits,
+    /// Hand out memory handles for MEM-APs (protocol.md, "Memory
+    /// handles"): one request per memory block instead of one per AP
+    /// register access, which is what makes a distant client usable. Off
+    /// by default: with a handle, pyOCD 0.46's client sends the data of
+    /// `write_memory_block8` as it gets it, and a `bytes` or `bytearray`
+    /// (commander `load`, `loadmem`, `fill`, API callers passing bytes)
+    /// fails in its JSON encoder before reaching the server.
+    pub memory_handles: bool,
 }
 
 /// A running server. Dropping it shuts the server down.

@@ -29,26 +29,31 @@ pub struct ClientState<'a> {
     pub memory_handles: &'a MemoryHandles,
 }
 
+/// The server-wide facts a request may depend on.
+pub struct ServerState<'a> {
+    pub info: &'a ProbeInfo,
+    pub wire_protocol: Option<WireProtocol>,
+    /// Whether MEM-APs get memory handles ([`super::ServerConfig`]).
+    pub memory_handles: bool,
+}
+
 /// Routes one decoded command.
-pub fn route(
-    command: Command,
-    client: ClientState<'_>,
-    info: &ProbeInfo,
-    wire_protocol: Option<WireProtocol>,
-) -> Route {
+pub fn route(command: Command, client: ClientState<'_>, server: ServerState<'_>) -> Route {
     if !*client.said_hello && !matches!(command, Command::Hello { .. }) {
         return Route::Answer(Err(Failure::Request("hello required".into())));
     }
     match command {
         Command::Hello { version } => Route::Answer(hello(version, client.said_hello)),
-        Command::ReadProp { name } => Route::Answer(read_property(&name, info, wire_protocol)),
+        Command::ReadProp { name } => {
+            Route::Answer(read_property(&name, server.info, server.wire_protocol))
+        }
         Command::Lock => Route::Arbitrate(arbiter::Request::Lock),
         Command::Unlock => Route::Arbitrate(arbiter::Request::Unlock),
         Command::Probe(op) => Route::Arbitrate(arbiter::Request::Probe(op)),
         Command::GetMemoryInterface {
             ap_address_version,
             ap_nominal_address,
-        } => memory_interface(ap_address_version, ap_nominal_address, info),
+        } => memory_interface(ap_address_version, ap_nominal_address, &server),
         Command::Memory { handle, op } => match client.memory_handles.resolve(handle) {
             Some(ap) => Route::Arbitrate(arbiter::Request::Probe(Op::Memory { ap, op })),
             None => Route::Answer(Err(Failure::Request(
@@ -118,21 +123,28 @@ fn hello(version: i64, said_hello: &mut bool) -> Result<Reply, Failure> {
         )));
     }
     *said_hello = true;
-    Ok(Reply::Output(crate::probe::OpOutput::Done))
+    Ok(Reply::Output(OpOutput::Done))
 }
 
 /// Asks the worker whether the AP is a MEM-AP (reading its IDR is a probe
-/// access), unless the answer is known without one: an APv2 on a probe
-/// that cannot address APv2s gets null, as any AP without a handle.
-fn memory_interface(version: u32, nominal_address: u64, info: &ProbeInfo) -> Route {
+/// access), unless the answer is known without one: null when the server
+/// hands out no handles, or for an APv2 on a probe that cannot address
+/// APv2s.
+fn memory_interface(version: u32, nominal_address: u64, server: &ServerState<'_>) -> Route {
     let refuse = |message: String| Route::Answer(Err(Failure::Request(message)));
+    let no_handle = Route::Answer(Ok(Reply::Value(Value::Null)));
     let ap = match version {
+        1 | 2 if !server.memory_handles => return no_handle,
         1 => match u8::try_from(nominal_address) {
             Ok(apsel) => ApAddress::V1(apsel),
             Err(_) => return refuse(format!("invalid APSEL {nominal_address} (at most 255)")),
         },
-        2 if !info.capabilities.contains(&Capability::Apv2Addresses) => {
-            return Route::Answer(Ok(Reply::Value(Value::Null)))
+        2 if !server
+            .info
+            .capabilities
+            .contains(&Capability::Apv2Addresses) =>
+        {
+            return no_handle
         }
         2 => match u32::try_from(nominal_address) {
             Ok(base) if base % APV2_ALIGNMENT == 0 => ApAddress::V2(base),

@@ -28,7 +28,10 @@ pub fn start_server_with(limits: Limits) -> ServerHandle {
     server::spawn(
         listener,
         sim::virtual_probe("sim", UsbModel::None).expect("virtual probe"),
-        ServerConfig { limits },
+        ServerConfig {
+            limits,
+            ..ServerConfig::default()
+        },
     )
     .expect("server starts")
 }
@@ -436,4 +439,22 @@ fn tcp_queues(table: &str, local: SocketAddr, remote: SocketAddr) -> Option<(u64
             u64::from_str_radix(rx, 16).ok()?,
         ))
     })
+}
+
+// ---------------------------------------------------------------------------
+// Added for the memory-handle tests (memap): a server that hands out memory
+// handles (off by default, see `ServerConfig::memory_handles`).
+
+/// Like [`start_server`], with memory handles for MEM-APs.
+pub fn start_server_with_memory_handles() -> ServerHandle {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    server::spawn(
+        listener,
+        sim::virtual_probe("sim", UsbModel::None).expect("virtual probe"),
+        ServerConfig {
+            memory_handles: true,
+            ..ServerConfig::default()
+        },
+    )
+    .expect("server starts")
 }

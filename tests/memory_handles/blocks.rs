@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::common::start_server;
+use crate::common::start_server_with_memory_handles;
 use crate::support::{
     ap_fill, ap_read_bytes, ap_read_words, as_bytes, as_words, le_words, pattern, with_handle,
     RAM_BASE,
@@ -11,7 +11,7 @@ use crate::support::{
 
 #[test]
 fn word_blocks_across_kib_and_4_kib_boundaries_are_written_and_read_intact() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     // 0x3F8..0x1408: crosses four 1 KiB boundaries and one 4 KiB boundary.
     let start = RAM_BASE + 0x0FF8 - 0xC00;
@@ -27,7 +27,7 @@ fn word_blocks_across_kib_and_4_kib_boundaries_are_written_and_read_intact() {
 
 #[test]
 fn byte_blocks_at_every_alignment_and_odd_length_write_exactly_their_bytes() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     let window = RAM_BASE + 0x2000;
     for start in 0..4u32 {
@@ -50,7 +50,7 @@ fn byte_blocks_at_every_alignment_and_odd_length_write_exactly_their_bytes() {
 
 #[test]
 fn byte_blocks_at_every_alignment_and_odd_length_read_exactly_their_bytes() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     let window = RAM_BASE + 0x3000;
     let memory = pattern(32, 0x55);
@@ -70,7 +70,7 @@ fn byte_blocks_at_every_alignment_and_odd_length_read_exactly_their_bytes() {
 
 #[test]
 fn an_unaligned_byte_block_across_a_4_kib_boundary_round_trips() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     let start = RAM_BASE + 0x4FF1;
     let data = pattern(0x805, 7);

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::common::start_server;
+use crate::common::start_server_with_memory_handles;
 use crate::support::{as_u32, with_handle, AP_CSW, RAM_BASE};
 
 /// MasterType debugger, HPROT cacheable/privileged/data, halfword size, no
@@ -13,7 +13,7 @@ const CLIENT_CSW: u32 = 0x2B00_0041;
 
 #[test]
 fn attribute_bits_a_client_wrote_survive_every_kind_of_handle_access() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     c.ok("write_ap", json!([AP_CSW, CLIENT_CSW]));
     let accesses = [
@@ -36,7 +36,7 @@ fn attribute_bits_a_client_wrote_survive_every_kind_of_handle_access() {
 
 #[test]
 fn a_changed_csw_is_seen_by_the_next_handle_access() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     c.ok("read_mem", json!([handle, RAM_BASE, 32]));
     // A new CSW after the server has learnt the old one.

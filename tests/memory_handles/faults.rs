@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::common::{powered_session, start_server};
+use crate::common::{powered_session, start_server_with_memory_handles};
 use crate::support::{
     ap_fill, ap_read_bytes, ap_read_words, as_u32, sticky_flags, with_handle, AP_CSW, AP_DRW,
     AP_TAR, CSW_WORD_INCREMENT, RAM_END,
@@ -12,7 +12,7 @@ use crate::support::{
 
 #[test]
 fn a_word_block_faulting_at_its_first_middle_or_last_word_writes_every_word_before() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     let block = [0xA0A0_A0A0u32, 0xB1B1_B1B1, 0xC2C2_C2C2, 0xD3D3_D3D3];
     for words_in_ram in [0usize, 2, 3] {
@@ -32,7 +32,7 @@ fn a_word_block_faulting_at_its_first_middle_or_last_word_writes_every_word_befo
 
 #[test]
 fn a_byte_block_faults_at_the_boundary_with_its_bytes_before_written() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     ap_fill(&mut c, RAM_END - 8, &[0; 8]);
     c.err(
@@ -48,7 +48,7 @@ fn a_byte_block_faults_at_the_boundary_with_its_bytes_before_written() {
 
 #[test]
 fn reads_past_the_end_of_ram_fault_and_the_next_read_works() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     ap_fill(&mut c, RAM_END - 4, &[1, 2, 3, 4]);
     for (request, arguments) in [
@@ -66,7 +66,7 @@ fn reads_past_the_end_of_ram_fault_and_the_next_read_works() {
 
 #[test]
 fn after_a_handle_fault_another_client_finds_the_debug_port_clean() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut a, handle) = with_handle(server.local_addr());
     let mut b = powered_session(server.local_addr());
     a.err("write_block32", json!([handle, RAM_END - 4, [1, 2]]), 12);

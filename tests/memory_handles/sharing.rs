@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::common::{powered_session, start_server, Client};
+use crate::common::{powered_session, start_server_with_memory_handles, Client};
 use crate::support::{
     as_bytes, as_u32, as_words, with_handle, AP_CSW, AP_DRW, AP_TAR, RAM_BASE, SILENCE,
 };
@@ -15,7 +15,7 @@ const B_CSW: u32 = 0x2300_0052;
 
 #[test]
 fn handle_accesses_wait_for_a_lock_holder_and_leave_its_ap_state_alone() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut a, handle) = with_handle(server.local_addr());
     let mut b = powered_session(server.local_addr());
     b.ok("lock", json!([]));
@@ -58,7 +58,7 @@ fn handle_accesses_wait_for_a_lock_holder_and_leave_its_ap_state_alone() {
 
 #[test]
 fn a_handle_holder_under_its_own_lock_is_not_disturbed_by_another_clients_registers() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut a, handle) = with_handle(server.local_addr());
     let mut b = powered_session(server.local_addr());
     a.ok("lock", json!([]));
@@ -83,7 +83,7 @@ fn a_handle_holder_under_its_own_lock_is_not_disturbed_by_another_clients_regist
 
 #[test]
 fn a_handle_is_valid_only_on_its_connection_and_dies_with_it() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut a, a_handle) = with_handle(server.local_addr());
     let (mut b, b_handle) = with_handle(server.local_addr());
     assert_ne!(a_handle, b_handle);
@@ -102,7 +102,7 @@ fn a_handle_is_valid_only_on_its_connection_and_dies_with_it() {
 
 #[test]
 fn a_handle_asked_for_before_hello_is_refused_like_everything_else() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let mut c = Client::connect(server.local_addr());
     let message = c.err("get_memory_interface_for_ap", json!([1, 0]), 1);
     assert_eq!(message, "hello required");

@@ -3,12 +3,12 @@
 
 use serde_json::json;
 
-use crate::common::{assert_failure, start_server};
+use crate::common::{assert_failure, start_server_with_memory_handles};
 use crate::support::{ap_fill, ap_read_bytes, as_u32, pattern, with_handle, RAM_BASE};
 
 #[test]
 fn write_mem_of_every_size_and_alignment_changes_exactly_its_bytes() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     let window = RAM_BASE + 0x40;
     for (size, width) in [(8u32, 1usize), (16, 2), (32, 4)] {
@@ -31,7 +31,7 @@ fn write_mem_of_every_size_and_alignment_changes_exactly_its_bytes() {
 
 #[test]
 fn read_mem_of_every_size_and_alignment_returns_exactly_its_bytes() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     let window = RAM_BASE + 0x80;
     let memory = pattern(8, 0x41);
@@ -52,7 +52,7 @@ fn read_mem_of_every_size_and_alignment_returns_exactly_its_bytes() {
 
 #[test]
 fn a_single_access_not_aligned_to_its_size_is_refused_and_writes_nothing() {
-    let server = start_server();
+    let server = start_server_with_memory_handles();
     let (mut c, handle) = with_handle(server.local_addr());
     let before = pattern(8, 3);
     ap_fill(&mut c, RAM_BASE, &before);

@@ -4,8 +4,8 @@
 //! `read_block8` byte-exact, read both by commander's `savemem` and by the
 //! Python API.
 //!
-//! Wired into `tests/pyocd_e2e.rs` with `mod memory_handles;` (this file is
-//! its submodule; it uses that binary's `common` and `e2e` helpers).
+//! A submodule of `tests/pyocd_e2e.rs`, using its `common` and `e2e`
+//! helpers. The server hands out memory handles, which are off by default.
 //!
 //! The image goes in through the Python API as a list of ints, not through
 //! commander's `loadmem`: pyOCD 0.46.0's remote client puts the data of
@@ -50,7 +50,7 @@ with session:
 fn pyocd_moves_256_kib_of_code_memory_through_a_memory_handle() {
     let venv = venv();
     let scratch = ScratchDir::new("memory-handle-256k");
-    let server = crate::common::start_server();
+    let server = crate::common::start_server_with_memory_handles();
     let uid = remote_uid(server.local_addr());
     let image = scratch.random_file("image.bin", IMAGE_SIZE);
 

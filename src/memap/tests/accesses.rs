@@ -126,6 +126,25 @@ fn a_byte_block_moves_only_its_unaligned_head_and_tail_as_bytes() {
 }
 
 #[test]
+fn a_byte_block_without_a_whole_word_never_switches_to_word_size() {
+    for (addr, len) in [(RAM_BASE + 0x1001, 2u32), (RAM_BASE + 0x1003, 3)] {
+        let (mut probe, mut memaps) = setup();
+        read_block8(&mut probe, &mut memaps, addr, len);
+        let op = MemoryOp::WriteBlock8 {
+            addr,
+            data: vec![9; len as usize],
+        };
+        assert_eq!(run(&mut probe, &mut memaps, op), Ok(OpOutput::Done));
+        let word_size_writes = probe
+            .writes_to(CSW)
+            .iter()
+            .filter(|csw| *csw & 0b111 == 2)
+            .count();
+        assert_eq!(word_size_writes, 0, "{len} bytes at {addr:#x}");
+    }
+}
+
+#[test]
 fn empty_blocks_are_answered_without_touching_the_probe() {
     let (mut probe, mut memaps) = setup();
     let ops = [

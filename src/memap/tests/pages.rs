@@ -5,7 +5,7 @@ use crate::probe::{MemoryOp, OpOutput};
 use crate::sim::RAM_BASE;
 
 use super::{pattern, read_block32, read_block8, run, setup, Call, DRW, PLAIN_AHB_AP_IDR, TAR};
-use crate::memap::transfer::{pages, ByteBlock};
+use crate::memap::runs::{pages, ByteBlock};
 
 fn words(bytes: &[u8]) -> Vec<u32> {
     bytes
