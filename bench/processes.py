@@ -68,11 +68,11 @@ class Children:
         self._running.append((process, stop))
         return process
 
-    def probeshare(self, binary):
-        """`probeshare serve --probe sim --port 0`; returns its (host, port)."""
+    def probeshare(self, binary, *options):
+        """`probeshare serve --probe sim --port 0 OPTIONS...`; returns its (host, port)."""
         if not os.path.exists(binary):
             raise ChildFailed("no probeshare binary at %s (run `cargo build --release`)" % binary)
-        process = self._spawn([binary, "serve", "--probe", "sim", "--port", "0"], "sigterm",
+        process = self._spawn([binary, "serve", "--probe", "sim", "--port", "0", *options], "sigterm",
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               preexec_fn=_terminate_with_parent)
         match = _first_matching_line(process.stderr, SERVING_LINE, process, "probeshare", [])

@@ -3,10 +3,11 @@
 
     cargo build --release && python3 bench/side_by_side.py
 
-starts, in one run, `probeshare serve --probe sim` and pyOCD's `DebugProbeServer`
-serving two in-memory pyOCD probes (one CMSIS-DAP-like, offering only DP/AP
-register access; one also offering a memory interface, like pyOCD's ST-Link
-driver), and drives both servers with the same clients:
+starts, in one run, `probeshare serve --probe sim --memory-handles` (and, for one
+row, the same without `--memory-handles`, its default) and pyOCD's
+`DebugProbeServer` serving two in-memory pyOCD probes (one CMSIS-DAP-like,
+offering only DP/AP register access; one also offering a memory interface, like
+pyOCD's ST-Link driver), and drives both servers with the same clients:
 
 - the benchmark's own protocol client: `read_dp` ping-pong; 64 KiB
   `read_block32`/`write_block32` through a memory handle; 64 KiB through
@@ -130,7 +131,7 @@ def protocol_workloads(servers, plan):
 
 def pyocd_client_workloads(python, servers, plan):
     """pyOCD's client on probeshare and pyOCD's two probes; returns {server: result}."""
-    names = ("probeshare", "cmsis_dap_like", "with_handles")
+    names = ("probeshare", "probeshare_default", "cmsis_dap_like", "with_handles")
     results = pyocd_client_reads(python, [servers[name] for name in names], plan.pyocd_reads,
                                  PYOCD_CLIENT_TIMEOUT_SECONDS)
     return {name: {"read": median(result["read_s"]), "memory_handle": result["memory_handle"]}
@@ -148,9 +149,11 @@ def measure_link(children, python, servers, link, delay_ms, quick):
     client = pyocd_client_workloads(python, servers, plan)
     our_client, their_client_ap, their_client_handle = (
         client["probeshare"], client["cmsis_dap_like"], client["with_handles"])
+    our_default = client["probeshare_default"]
 
     direct, slow = delay_ms == 0, delay_ms > 0
     our_path = "handle" if our_client["memory_handle"] else "TAR/DRW"
+    default_path = "handle" if our_default["memory_handle"] else "TAR/DRW"
     return [
         Row("read_dp round trip", link, *protocol["read_dp"]),
         Row("read_block32 64 KiB, handle vs handle", link, *protocol["handle_read"],
@@ -164,6 +167,8 @@ def measure_link(children, python, servers, link, delay_ms, quick):
             their_client_ap["read"], target=20 if slow else None),
         Row("pyOCD client read 64 KiB (%s) vs with handle" % our_path, link, our_client["read"],
             their_client_handle["read"]),
+        Row("pyOCD client read 64 KiB, no --memory-handles (%s) vs CMSIS-DAP-like" % default_path, link,
+            our_default["read"], their_client_ap["read"]),
     ]
 
 
@@ -200,7 +205,8 @@ def main():
     children = Children()
     try:
         python = ensure_python(args.python)
-        servers = {"probeshare": children.probeshare(args.probeshare)}
+        servers = {"probeshare": children.probeshare(args.probeshare, "--memory-handles"),
+                   "probeshare_default": children.probeshare(args.probeshare)}
         servers.update(children.pyocd_server(python))
         rows = measure_link(children, python, servers, "direct", 0, args.quick)
         if args.delay_ms > 0:
