@@ -275,7 +275,10 @@ fn bench_usb(rounds: usize) -> Result<()> {
     const BYTES: usize = 64 * 1024;
     let mut rows = Vec::new();
     for model in [UsbModel::FsHid, UsbModel::HsBulk] {
-        for path in [throughput::ReadPath::ApRegisters, throughput::ReadPath::MemoryHandle] {
+        for path in [
+            throughput::ReadPath::ApRegisters,
+            throughput::ReadPath::MemoryHandle,
+        ] {
             rows.push(throughput::measure(model, path, BYTES, rounds)?);
         }
     }

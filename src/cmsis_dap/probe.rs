@@ -344,6 +344,18 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
         self.transfers(|queue, link| queue.read_block(link, register, count))
     }
 
+    fn read_ap_pages(
+        &mut self,
+        tar_addr: u32,
+        drw_addr: u32,
+        pages: &[(u32, u32)],
+    ) -> ProbeResult<Vec<u32>> {
+        self.start(Needs::Connection)?;
+        let tar = self.select_ap(tar_addr)?;
+        let drw = self.select_ap(drw_addr)?;
+        self.transfers(|queue, link| queue.read_blocks_after_writes(link, tar, drw, pages))
+    }
+
     fn write_ap_multiple(&mut self, addr: u32, values: &[u32]) -> ProbeResult<()> {
         self.start(Needs::Connection)?;
         let register = self.select_ap(addr)?;

@@ -198,6 +198,36 @@ impl TransferQueue {
         register: Register,
         count: u32,
     ) -> ProbeResult<Vec<u32>> {
+        self.send_block_reads(link, register, count)?;
+        self.flush(link)?;
+        Ok(std::mem::take(&mut self.read_data))
+    }
+
+    /// Reads several blocks, each after a register write (TAR), keeping
+    /// packets in flight across the blocks; the words of all, in order.
+    pub fn read_blocks_after_writes<T: Transport>(
+        &mut self,
+        link: &mut Link<T>,
+        write_register: Register,
+        read_register: Register,
+        blocks: &[(u32, u32)],
+    ) -> ProbeResult<Vec<u32>> {
+        for &(value, count) in blocks {
+            self.write(link, write_register, value)?;
+            self.send_block_reads(link, read_register, count)?;
+        }
+        self.flush(link)?;
+        Ok(std::mem::take(&mut self.read_data))
+    }
+
+    /// Sends the DAP_TransferBlock reads of `count` words without waiting
+    /// for their replies.
+    fn send_block_reads<T: Transport>(
+        &mut self,
+        link: &mut Link<T>,
+        register: Register,
+        count: u32,
+    ) -> ProbeResult<()> {
         self.send_filling(link)?;
         let per_packet = (self.packet_size - BLOCK_REPLY_HEADER) / 4;
         let per_packet = per_packet.clamp(1, usize::from(u16::MAX)) as u32;
@@ -212,8 +242,7 @@ impl TransferQueue {
             self.send(link, self.block(command))?;
             left -= now;
         }
-        self.flush(link)?;
-        Ok(std::mem::take(&mut self.read_data))
+        Ok(())
     }
 
     /// Sends everything queued and reads every reply.

@@ -167,15 +167,13 @@ impl<'a> Transfer<'a> {
             return Ok(Vec::new());
         }
         self.use_size(Size::Word)?;
-        let mut words = Vec::with_capacity(count.min(MAX_RESERVE) as usize);
-        for (start, bytes) in pages(addr, u64::from(count) * 4, self.page) {
-            self.probe.write_ap(registers::tar(self.ap), start)?;
-            let run = self
-                .probe
-                .read_ap_multiple(registers::drw(self.ap), bytes / 4)?;
-            expect_count(run.len(), bytes / 4)?;
-            words.extend(run);
-        }
+        let runs: Vec<(u32, u32)> = pages(addr, u64::from(count) * 4, self.page)
+            .map(|(start, bytes)| (start, bytes / 4))
+            .collect();
+        let words =
+            self.probe
+                .read_ap_pages(registers::tar(self.ap), registers::drw(self.ap), &runs)?;
+        expect_count(words.len(), count)?;
         Ok(words)
     }
 

@@ -332,6 +332,26 @@ pub trait DebugProbe: Send {
         values.iter().try_for_each(|&v| self.write_ap(addr, v))
     }
 
+    /// Reads memory pages through one MEM-AP: for each `(address, words)`
+    /// writes TAR (`tar_addr`) then reads DRW (`drw_addr`) `words` times.
+    /// The same as those calls in turn; a probe that can keep the next
+    /// page's transfers in flight while the last page's replies arrive
+    /// overrides it (CMSIS-DAP does), which is what keeps a USB link busy
+    /// across page boundaries.
+    fn read_ap_pages(
+        &mut self,
+        tar_addr: u32,
+        drw_addr: u32,
+        pages: &[(u32, u32)],
+    ) -> ProbeResult<Vec<u32>> {
+        let mut words = Vec::new();
+        for &(address, count) in pages {
+            self.write_ap(tar_addr, address)?;
+            words.extend(self.read_ap_multiple(drw_addr, count)?);
+        }
+        Ok(words)
+    }
+
     fn swd_sequence(&mut self, _sequences: &[SwdSequence]) -> ProbeResult<SwdSequenceReply> {
         Err(ProbeError::Unsupported("swd_sequence"))
     }

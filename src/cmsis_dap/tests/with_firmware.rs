@@ -177,3 +177,23 @@ fn reset_and_sequences_reach_the_firmware() {
     ));
     probe.close().unwrap();
 }
+
+#[test]
+fn paged_reads_return_each_page_in_order_within_the_packet_limits() {
+    let (mut probe, stats) = driver_on(UsbModel::HsBulk);
+    probe
+        .write_ap(u32::from(AP_CSW), CSW_SIZE32 | CSW_ADDRINC_SINGLE)
+        .unwrap();
+    let words: Vec<u32> = (0..2048u32).map(|i| i.wrapping_mul(0x9E37_79B9)).collect();
+    let pages = [(RAM_BASE, 1024), (RAM_BASE + 4096, 1024)];
+    // TAR auto-increment wraps at the 4 KiB page: write page by page.
+    for (&(address, _), page) in pages.iter().zip(words.chunks(1024)) {
+        probe.write_ap(u32::from(AP_TAR), address).unwrap();
+        probe.write_ap_multiple(u32::from(AP_DRW), page).unwrap();
+    }
+    let paged = probe
+        .read_ap_pages(u32::from(AP_TAR), u32::from(AP_DRW), &pages)
+        .unwrap();
+    assert!(paged == words, "paged read differs from what was written");
+    assert_kept_to_the_packet_limits(&stats, 8);
+}

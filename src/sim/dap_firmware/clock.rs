@@ -45,9 +45,21 @@ impl Clock for SystemClock {
     }
 
     fn sleep(&self, duration: Duration) {
-        std::thread::sleep(duration);
+        // The OS oversleeps by tens of microseconds, which is most of a
+        // 125 µs high-speed microframe: sleep the bulk, then yield until
+        // the deadline so the modelled bus keeps its own pace.
+        let deadline = Instant::now() + duration;
+        if let Some(coarse) = duration.checked_sub(PRECISE_TAIL) {
+            std::thread::sleep(coarse);
+        }
+        while Instant::now() < deadline {
+            std::thread::yield_now();
+        }
     }
 }
+
+/// How much of a sleep is spent yielding rather than sleeping.
+const PRECISE_TAIL: Duration = Duration::from_micros(200);
 
 /// Virtual time: it stands still until someone sleeps, and sleeping moves
 /// it forward at once. Clones share one time line, so a test keeps a clone
