@@ -205,6 +205,10 @@ impl TransferQueue {
 
     /// Reads several blocks, each after a register write (TAR), keeping
     /// packets in flight across the blocks; the words of all, in order.
+    /// The reads go as single DAP_Transfer reads rather than a
+    /// DAP_TransferBlock: a read costs the same reply bytes either way, and
+    /// this way each TAR write rides in a packet with reads instead of
+    /// costing a packet of its own.
     pub fn read_blocks_after_writes<T: Transport>(
         &mut self,
         link: &mut Link<T>,
@@ -214,7 +218,9 @@ impl TransferQueue {
     ) -> ProbeResult<Vec<u32>> {
         for &(value, count) in blocks {
             self.write(link, write_register, value)?;
-            self.send_block_reads(link, read_register, count)?;
+            for _ in 0..count {
+                self.push(link, TransferRequest::read(read_register))?;
+            }
         }
         self.flush(link)?;
         Ok(std::mem::take(&mut self.read_data))

@@ -179,7 +179,7 @@ fn reset_and_sequences_reach_the_firmware() {
 }
 
 #[test]
-fn paged_reads_return_each_page_in_order_within_the_packet_limits() {
+fn paged_reads_pack_tar_writes_with_the_reads_and_return_each_page_in_order() {
     let (mut probe, stats) = driver_on(UsbModel::HsBulk);
     probe
         .write_ap(u32::from(AP_CSW), CSW_SIZE32 | CSW_ADDRINC_SINGLE)
@@ -191,9 +191,14 @@ fn paged_reads_return_each_page_in_order_within_the_packet_limits() {
         probe.write_ap(u32::from(AP_TAR), address).unwrap();
         probe.write_ap_multiple(u32::from(AP_DRW), page).unwrap();
     }
+    let packets_before = stats.get().packets;
     let paged = probe
         .read_ap_pages(u32::from(AP_TAR), u32::from(AP_DRW), &pages)
         .unwrap();
     assert!(paged == words, "paged read differs from what was written");
+    // 127 words fill a 512-byte reply; the TAR writes ride along with the
+    // reads instead of taking packets of their own.
+    let packets = stats.get().packets - packets_before;
+    assert_eq!(packets, 2048_u64.div_ceil(127), "{:?}", stats.get());
     assert_kept_to_the_packet_limits(&stats, 8);
 }
