@@ -9,3 +9,4 @@ pub mod probe;
 pub mod protocol;
 pub mod server;
 pub mod sim;
+pub mod worker;

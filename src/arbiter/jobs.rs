@@ -1,7 +1,7 @@
 //! Jobs in flight: sending them to the worker and taking their results.
 
-use crate::probe::worker::{Completion, Job};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult};
+use crate::worker::{Completion, Job};
 
 use super::counts::Kind;
 use super::power;

@@ -78,8 +78,8 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::probe::worker::{Completion, Job, JobId};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
+use crate::worker::{Completion, Job, JobId};
 
 use counts::{Kind, Lock, References};
 use schedule::Schedule;

@@ -6,8 +6,8 @@
 //! flight, a barrier waiting for the worker to drain) stays queued in its
 //! place; [`Arbiter::commit`] then takes it and applies the plan.
 
-use crate::probe::worker::Job;
 use crate::probe::{Op, OpOutput, ProtocolRequest, WireProtocol};
+use crate::worker::Job;
 
 use super::counts::Kind;
 use super::power;

@@ -10,7 +10,7 @@
 //!   SWD if the probe has it, else JTAG) and DAP_SWJ_Clock, plus
 //!   DAP_JTAG_Configure for a single 4-bit IR TAP under JTAG. Line resets
 //!   and JTAG-to-SWD switching are the client's `swj_sequence`s.
-//! - DP addresses are A[3:2], optionally with a DP bank in bits 7:4 that
+//! - DP addresses are A\[3:2\], optionally with a DP bank in bits 7:4 that
 //!   the client selects itself by writing SELECT.DPBANKSEL (pyOCD does).
 //!   AP addresses are APv1: APSEL in bits 31:24, APBANKSEL in 7:4; the
 //!   driver writes SELECT when they change, keeping the DPBANKSEL last

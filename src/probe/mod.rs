@@ -3,14 +3,10 @@
 //! [`DebugProbe`] has one method per hardware operation of the remote probe
 //! protocol; [`Op`] is the same set of operations as plain values, so the
 //! arbiter can queue, reorder and inspect them without knowing JSON, and the
-//! probe worker can run them with [`execute`]. Errors are [`ProbeError`]; the
+//! probe worker (`crate::worker`) can run them. Errors are [`ProbeError`]; the
 //! mapping to wire status codes lives in `protocol`, nowhere else.
 
-pub mod worker;
-
 use std::fmt;
-
-use crate::memap::MemAps;
 
 /// A wire protocol a probe can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -381,51 +377,4 @@ pub trait DebugProbe: Send {
     fn swo_read(&mut self) -> ProbeResult<Vec<u8>> {
         Err(ProbeError::Unsupported("SWO"))
     }
-}
-
-/// Runs one operation on a probe. Memory-handle operations go through
-/// `memaps`, which also sees every other operation, since some change what
-/// it knows about the access ports.
-pub fn execute(probe: &mut dyn DebugProbe, memaps: &mut MemAps, op: &Op) -> ProbeResult<OpOutput> {
-    use OpOutput::*;
-    memaps.observe(op);
-    Ok(match op {
-        Op::Open => probe.open().map(|_| Done)?,
-        Op::Close => probe.close().map(|_| Done)?,
-        Op::Connect(p) => {
-            let up = probe.connect(*p)?;
-            memaps.connected(up);
-            Connected(up)
-        }
-        Op::Disconnect => probe.disconnect().map(|_| Done)?,
-        Op::SwjSequence { bit_count, bits } => {
-            probe.swj_sequence(*bit_count, bits).map(|_| Done)?
-        }
-        Op::SwdSequence(seqs) => SwdSequence(probe.swd_sequence(seqs)?),
-        Op::JtagSequence {
-            cycles,
-            tms,
-            read_tdo,
-            tdi,
-        } => Tdo(probe.jtag_sequence(*cycles, *tms, *read_tdo, *tdi)?),
-        Op::SetClock(hz) => probe.set_clock(*hz).map(|_| Done)?,
-        Op::Reset => probe.reset().map(|_| Done)?,
-        Op::AssertReset(a) => probe.assert_reset(*a).map(|_| Done)?,
-        Op::IsResetAsserted => Bool(probe.is_reset_asserted()?),
-        Op::Flush => probe.flush().map(|_| Done)?,
-        Op::ReadDp(addr) => Word(probe.read_dp(*addr)?),
-        Op::WriteDp { addr, value } => probe.write_dp(*addr, *value).map(|_| Done)?,
-        Op::ReadAp(addr) => Word(probe.read_ap(*addr)?),
-        Op::WriteAp { addr, value } => probe.write_ap(*addr, *value).map(|_| Done)?,
-        Op::ReadApMultiple { addr, count } => Words(probe.read_ap_multiple(*addr, *count)?),
-        Op::WriteApMultiple { addr, values } => {
-            probe.write_ap_multiple(*addr, values).map(|_| Done)?
-        }
-        Op::HasSwo => Bool(probe.has_swo()),
-        Op::SwoStart(baud) => probe.swo_start(*baud).map(|_| Done)?,
-        Op::SwoStop => probe.swo_stop().map(|_| Done)?,
-        Op::SwoRead => Bytes(probe.swo_read()?),
-        Op::IdentifyAp(ap) => MemoryAp(memaps.identify(probe, *ap)?.then_some(*ap)),
-        Op::Memory { ap, op } => memaps.access(probe, *ap, op)?,
-    })
 }

@@ -22,12 +22,12 @@
 //! |---|---|---|
 //! | not UTF-8, not JSON, not an object | `invalid request format` | -1 |
 //! | no `id` | `missing request ID` | -1 |
-//! | `id` not an integer fitting i64 **[ours]** | `invalid request field 'id': ...` | -1 |
+//! | `id` not an integer fitting i64 **\[ours\]** | `invalid request field 'id': ...` | -1 |
 //! | no `request` | `missing request field` | the id |
 //! | `arguments` not a list (`null` included) | `invalid request arguments format` | the id |
 //! | `request` not a known name, or not a string | `unknown request type` | the id |
 //! | wrong number of arguments | `malformed request; invalid number of arguments` | the id |
-//! | an argument of the wrong type or range **[ours]** | `invalid argument 'addr' of read_dp: expected an unsigned 32-bit integer, got -1` | the id |
+//! | an argument of the wrong type or range **\[ours\]** | `invalid argument 'addr' of read_dp: expected an unsigned 32-bit integer, got -1` | the id |
 //!
 //! A non-string `request` gets `unknown request type` because that is what
 //! pyOCD's server answers for, say, a number there.

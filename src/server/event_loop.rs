@@ -26,9 +26,9 @@ use super::connection::{Connection, READ_CHUNK};
 use super::requests;
 use super::ServerConfig;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
-use crate::probe::worker::{ProbeWorker, SPIN};
 use crate::probe::{DebugProbe, ProbeInfo};
 use crate::protocol::{self, DecodeLimits, Failure, Reply};
+use crate::worker::{ProbeWorker, SPIN};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);

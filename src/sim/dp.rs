@@ -1,4 +1,4 @@
-//! The SW-DP's registers (ADIv5.2, DPv1), as seen through A[3:2].
+//! The SW-DP's registers (ADIv5.2, DPv1), as seen through A\[3:2\].
 //!
 //! The DP identifies as a Cortex-M3/M4 SW-DP (DPIDR 0x2BA01477: version 1,
 //! not MINDP). Being DPv1 it banks address 0x4 through SELECT.DPBANKSEL:
@@ -14,7 +14,7 @@
 //! This type holds state only; the rules that involve the APs (which
 //! transactions fault, what sets which sticky flag) live in the target.
 
-/// Byte addresses of the DP registers (A[3:2] << 2).
+/// Byte addresses of the DP registers (A\[3:2\] << 2).
 pub const DP_IDR: u8 = 0x0;
 pub const DP_ABORT: u8 = 0x0;
 pub const DP_CTRL_STAT: u8 = 0x4;
@@ -171,8 +171,8 @@ impl DebugPort {
         (self.select >> 24) as u8
     }
 
-    /// The AP register an access at A[3:2] = `addr` reaches: APBANKSEL
-    /// from SELECT above A[3:2] from the request.
+    /// The AP register an access at A\[3:2\] = `addr` reaches: APBANKSEL
+    /// from SELECT above A\[3:2\] from the request.
     pub(crate) fn ap_register(&self, addr: u8) -> u8 {
         (self.select & SELECT_APBANKSEL_MASK) as u8 | (addr & 0xC)
     }

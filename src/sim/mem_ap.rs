@@ -1,6 +1,6 @@
 //! The AHB-AP (a MEM-AP, ADIv5.2 chapter C2) of a Cortex-M3/M4 DAP.
 //!
-//! Registers, by address (APBANKSEL << 4 | A[3:2] << 2):
+//! Registers, by address (APBANKSEL << 4 | A\[3:2\] << 2):
 //! CSW 0x00, TAR 0x04, DRW 0x0C, BD0-BD3 0x10-0x1C, CFG 0xF4, BASE 0xF8,
 //! IDR 0xFC. Every other address reads as zero and ignores writes.
 //!
@@ -19,7 +19,7 @@
 //!   TrInProg (bit 7) as zero: every transfer completes at once.
 //! - TAR auto-increment wraps inside a 4 KiB page: the identity this AP
 //!   reports (IDR 0x24770011) is the Cortex-M3/M4 AHB-AP, whose increment
-//!   covers TAR[11:0]. ADIv5 only promises the low 10 bits, so debuggers
+//!   covers TAR\[11:0\]. ADIv5 only promises the low 10 bits, so debuggers
 //!   that do not know the AP split at 1 KiB and are served too, while
 //!   pyOCD, which knows this IDR, streams a whole 4 KiB page per TAR write.
 //! - An access that is not aligned to its size goes to the aligned address

@@ -4,7 +4,7 @@
 //! Layers, from the wire inwards:
 //! - [`SimProbe`] (`probe`): the [`DebugProbe`](crate::probe::DebugProbe)
 //!   adapter. It turns full APv1 register addresses into SELECT writes plus
-//!   A[3:2] transactions, and acknowledges into probe errors
+//!   A\[3:2\] transactions, and acknowledges into probe errors
 //!   (FAULT → `TransferFault`, WAIT → `TransferTimeout`, none → `Transfer`).
 //! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
 //!   with an [`Ack`]. Emulated probe firmware drives the target here.

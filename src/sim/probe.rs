@@ -3,7 +3,7 @@
 //!
 //! It behaves like a probe driver without managed AP selection: the client
 //! names an AP register by its full APv1 address (APSEL in bits 31:24,
-//! APBANKSEL in bits 7:4, A[3:2] in bits 3:2) and the adapter writes DP
+//! APBANKSEL in bits 7:4, A\[3:2\] in bits 3:2) and the adapter writes DP
 //! SELECT only when the AP or bank changes, keeping the DPBANKSEL the client
 //! last wrote. A client's own SELECT writes (pyOCD's DP layer writes SELECT
 //! itself) go through to the target and update that cache.
@@ -19,7 +19,7 @@ use super::target::{Ack, SwdTarget};
 const MAX_SWJ_BITS: u16 = 256;
 /// Bits of an APv1 register address that are neither APSEL nor register.
 const AP_ADDRESS_RESERVED: u32 = 0x00FF_FF03;
-/// Bits of a DP register address beyond A[3:2].
+/// Bits of a DP register address beyond A\[3:2\].
 const DP_ADDRESS_RESERVED: u32 = !0xC;
 
 pub struct SimProbe {
@@ -88,7 +88,7 @@ impl SimProbe {
     }
 
     /// Checks an APv1 register address and points SELECT at its AP and
-    /// bank; returns A[3:2].
+    /// bank; returns A\[3:2\].
     fn select_ap(&mut self, addr: u32) -> ProbeResult<u8> {
         self.ensure_connected()?;
         if addr & AP_ADDRESS_RESERVED != 0 {

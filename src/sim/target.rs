@@ -1,7 +1,7 @@
 //! [`SwdTarget`]: the DAP at the level of SWD transactions and their
 //! acknowledges, the interface a probe's firmware has to the target.
 //!
-//! Each call is one SWD transaction: a DP or AP access with A[3:2], answered
+//! Each call is one SWD transaction: a DP or AP access with A\[3:2\], answered
 //! OK (the `Ok` of the result) or with an [`Ack`]. The AP is chosen by
 //! SELECT.APSEL and its register bank by SELECT.APBANKSEL, as on the wire.
 //!
@@ -69,7 +69,7 @@ impl SwdTarget {
         SwdTarget::new(cortex::cortex_m4_bus())
     }
 
-    /// A DP register read; only A[3:2] of `addr` count, as on the wire.
+    /// A DP register read; only A\[3:2\] of `addr` count, as on the wire.
     pub fn dp_read(&mut self, addr: u8) -> Result<u32, Ack> {
         Ok(self.dp.read(addr))
     }
@@ -79,7 +79,7 @@ impl SwdTarget {
         Ok(())
     }
 
-    /// A read of the register at A[3:2] = `addr` of the AP SELECT names.
+    /// A read of the register at A\[3:2\] = `addr` of the AP SELECT names.
     pub fn ap_read(&mut self, addr: u8) -> Result<u32, Ack> {
         self.admit_ap_transaction(true)?;
         let register = self.dp.ap_register(addr);
@@ -99,7 +99,7 @@ impl SwdTarget {
         }
     }
 
-    /// A write of the register at A[3:2] = `addr` of the AP SELECT names.
+    /// A write of the register at A\[3:2\] = `addr` of the AP SELECT names.
     /// In a pushed transfer mode the write becomes a read and a comparison.
     pub fn ap_write(&mut self, addr: u8, value: u32) -> Result<(), Ack> {
         self.admit_ap_transaction(false)?;

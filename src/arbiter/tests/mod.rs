@@ -8,8 +8,8 @@ mod scheduling;
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::probe::worker::{Completion, Job};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, ProtocolRequest, WireProtocol};
+use crate::worker::{Completion, Job};
 
 use super::{Action, Arbiter, ArbiterConfig, ClientId, Outcome, Request, Ticket};
 

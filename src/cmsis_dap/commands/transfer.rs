@@ -17,7 +17,7 @@ pub enum Port {
     Ap,
 }
 
-/// A DP or AP register as the wire sees it: the port and A[3:2].
+/// A DP or AP register as the wire sees it: the port and A\[3:2\].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Register {
     pub port: Port,

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{execute, DebugProbe, Op, OpOutput, ProbeResult};
+use crate::probe::{DebugProbe, Op, OpOutput, ProbeResult};
+
+mod execute;
 use crate::memap::MemAps;
+pub use execute::execute;
 
 /// How long each side busy-waits for the other before sleeping. A
 /// ping-pong client's next request, or the worker's reply, usually comes
