@@ -17,8 +17,6 @@
 //! - Word accesses only: narrower writes are ignored.
 
 use super::id::{ComponentClass, ComponentId, PIDR4};
-use super::narrow;
-use crate::sim::bus::{AccessSize, BusDevice, BusFault};
 
 pub const DWT_BASE: u32 = 0xE000_1000;
 pub const DWT_ID: ComponentId = ComponentId {
@@ -151,15 +149,4 @@ fn function_writable(index: usize) -> u32 {
     }
 }
 
-impl BusDevice for Dwt {
-    fn read(&mut self, offset: u32, size: AccessSize) -> Result<u32, BusFault> {
-        Ok(narrow(self.read_word(offset & !3), offset, size))
-    }
-
-    fn write(&mut self, offset: u32, size: AccessSize, value: u32) -> Result<(), BusFault> {
-        if size == AccessSize::Word {
-            self.write_word(offset, value);
-        }
-        Ok(())
-    }
-}
+super::word_register_device!(Dwt);

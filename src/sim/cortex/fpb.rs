@@ -19,8 +19,7 @@
 //! - Word accesses only: narrower writes are ignored.
 
 use super::id::{ComponentClass, ComponentId, PIDR4};
-use super::narrow;
-use crate::sim::bus::{AccessSize, BusDevice, BusFault, WordReader};
+use crate::sim::bus::WordReader;
 
 pub const FPB_BASE: u32 = 0xE000_2000;
 pub const FPB_ID: ComponentId = ComponentId {
@@ -117,15 +116,4 @@ fn comparator_index(offset: u32) -> usize {
     ((offset - FP_COMP0) / 4) as usize
 }
 
-impl BusDevice for Fpb {
-    fn read(&mut self, offset: u32, size: AccessSize) -> Result<u32, BusFault> {
-        Ok(narrow(self.read_word(offset & !3), offset, size))
-    }
-
-    fn write(&mut self, offset: u32, size: AccessSize, value: u32) -> Result<(), BusFault> {
-        if size == AccessSize::Word {
-            self.write_word(offset, value);
-        }
-        Ok(())
-    }
-}
+super::word_register_device!(Fpb);

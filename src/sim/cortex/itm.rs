@@ -17,8 +17,6 @@
 //!   reset changes nothing.
 
 use super::id::{ComponentClass, ComponentId, PIDR4};
-use super::narrow;
-use crate::sim::bus::{AccessSize, BusDevice, BusFault};
 
 pub const ITM_BASE: u32 = 0xE000_0000;
 pub const ITM_ID: ComponentId = ComponentId {
@@ -94,17 +92,4 @@ impl Default for Itm {
     }
 }
 
-impl BusDevice for Itm {
-    fn read(&mut self, offset: u32, size: AccessSize) -> Result<u32, BusFault> {
-        Ok(narrow(self.read_word(offset & !3), offset, size))
-    }
-
-    /// Stimulus writes of any size go nowhere; the other registers take
-    /// words only.
-    fn write(&mut self, offset: u32, size: AccessSize, value: u32) -> Result<(), BusFault> {
-        if size == AccessSize::Word {
-            self.write_word(offset, value);
-        }
-        Ok(())
-    }
-}
+super::word_register_device!(Itm);

@@ -101,6 +101,41 @@ pub fn cortex_m4_bus() -> MemoryBus {
 }
 
 /// The part of a register word that an access of `size` at `offset` sees.
+/// Implements `BusDevice` for a component made of word registers, through
+/// its inherent `read_word`/`write_word`: byte and halfword reads see the
+/// lanes of their word, narrower writes are ignored (as ITM stimulus writes
+/// of other sizes go nowhere).
+macro_rules! word_register_device {
+    ($component:ty) => {
+        impl $crate::sim::bus::BusDevice for $component {
+            fn read(
+                &mut self,
+                offset: u32,
+                size: $crate::sim::bus::AccessSize,
+            ) -> Result<u32, $crate::sim::bus::BusFault> {
+                Ok($crate::sim::cortex::narrow(
+                    self.read_word(offset & !3),
+                    offset,
+                    size,
+                ))
+            }
+
+            fn write(
+                &mut self,
+                offset: u32,
+                size: $crate::sim::bus::AccessSize,
+                value: u32,
+            ) -> Result<(), $crate::sim::bus::BusFault> {
+                if size == $crate::sim::bus::AccessSize::Word {
+                    self.write_word(offset, value);
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use word_register_device;
+
 pub(crate) fn narrow(word: u32, offset: u32, size: AccessSize) -> u32 {
     (word >> (8 * (offset & 3))) & size.value_mask()
 }

@@ -13,8 +13,6 @@
 //! - In the debug reset domain: a system reset changes nothing.
 
 use super::id::{ComponentClass, ComponentId, PIDR4};
-use super::narrow;
-use crate::sim::bus::{AccessSize, BusDevice, BusFault};
 
 pub const TPIU_BASE: u32 = 0xE004_0000;
 pub const TPIU_ID: ComponentId = ComponentId {
@@ -98,15 +96,4 @@ impl Default for Tpiu {
     }
 }
 
-impl BusDevice for Tpiu {
-    fn read(&mut self, offset: u32, size: AccessSize) -> Result<u32, BusFault> {
-        Ok(narrow(self.read_word(offset & !3), offset, size))
-    }
-
-    fn write(&mut self, offset: u32, size: AccessSize, value: u32) -> Result<(), BusFault> {
-        if size == AccessSize::Word {
-            self.write_word(offset, value);
-        }
-        Ok(())
-    }
-}
+super::word_register_device!(Tpiu);
