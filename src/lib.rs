@@ -8,5 +8,6 @@ pub mod memap;
 pub mod probe;
 pub mod protocol;
 pub mod server;
+pub mod service;
 pub mod sim;
 pub mod worker;

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use probeshare::cmsis_dap::usb::{self, ListedProbe};
 use probeshare::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
+use probeshare::service::Notifier;
 use probeshare::sim::{self, dap_firmware::UsbModel};
 
 #[derive(Parser)]
@@ -219,13 +220,27 @@ fn serve(args: ServeArgs) -> Result<()> {
         limits: args.limits.limits(),
         memory_handles: args.memory_handles,
     };
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
     let mut handle = server::spawn(listener, probe, config).context("cannot start the server")?;
-    let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot handle signals")?;
+    let notifier = Notifier::from_env();
+    notifier.ready(&format!(
+        "Serving debug probe {} on {}",
+        args.probe,
+        handle.local_addr()
+    ));
     let stopper = handle.stopper();
     std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
+        for signal in signals.forever() {
+            if signal == SIGHUP {
+                // The unit's ExecReload sends SIGHUP; until reloading
+                // exists, keep serving rather than die of the default action.
+                log::warn!("signal {signal}: reloading is not supported yet; still serving");
+                continue;
+            }
             log::info!("signal {signal}: shutting down");
+            notifier.stopping();
             stopper.stop();
+            break;
         }
     });
     handle.join();
