@@ -114,3 +114,17 @@ fn corrupt_state_file_is_an_error_naming_the_file() {
         assert!(message.contains(expected), "{text:?}: {message}");
     }
 }
+
+#[test]
+fn state_file_lists_one_serial_per_line_under_ports() {
+    let dir = temp_dir("format");
+    let path = dir.join("ports.toml");
+    let mut ports = PortAllocations::load(&path, RANGE, []).unwrap();
+    ports.allocate("E6614103E72B2D2F").unwrap();
+    ports.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("[ports]\nE6614103E72B2D2F = 6000\n"),
+        "{text}"
+    );
+}
