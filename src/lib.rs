@@ -4,6 +4,7 @@
 pub mod arbiter;
 pub mod bench;
 pub mod cmsis_dap;
+pub mod config;
 pub mod memap;
 pub mod probe;
 pub mod protocol;

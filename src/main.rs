@@ -1,5 +1,5 @@
 //! The `probeshare` command line: `serve` a probe, `list` the probes,
-//! `bench` the server.
+//! `bench` the server, `config check` a configuration file.
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -35,6 +35,20 @@ enum Command {
     List(ListArgs),
     /// Measure the server against a trivial floor server.
     Bench(BenchArgs),
+    /// Work with a configuration file (docs/configuration.md).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file and print it as TOML with every
+    /// default filled in; exit 1 naming the file, key and value if it is
+    /// not valid.
+    Check {
+        /// The configuration file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -152,6 +166,7 @@ fn main() {
         Command::Serve(args) => serve(args),
         Command::List(args) => list(args),
         Command::Bench(args) => bench(args),
+        Command::Config(ConfigCommand::Check { file }) => config_check(&file),
     };
     if let Err(e) = result {
         eprintln!("probeshare: {e:#}");
@@ -244,6 +259,12 @@ fn serve(args: ServeArgs) -> Result<()> {
         }
     });
     handle.join();
+    Ok(())
+}
+
+fn config_check(file: &std::path::Path) -> Result<()> {
+    let config = probeshare::config::load(file)?;
+    print!("{}", config.to_toml());
     Ok(())
 }
 

@@ -1,0 +1,50 @@
+//! The effective configuration written back as TOML, defaults included,
+//! through the same structs the file is read with.
+
+use super::file::{ConfigFile, LimitsTable, ManagementTable, ProbeTable};
+use super::Config;
+use crate::server::Limits;
+
+pub(super) fn to_toml(config: &Config) -> String {
+    let file = ConfigFile {
+        listen: Some(config.listen.to_string()),
+        allow_remote: Some(config.allow_remote),
+        allow: Some(config.allow.iter().map(ToString::to_string).collect()),
+        port_range: Some(config.port_range.to_string()),
+        state_file: Some(config.state_file.display().to_string()),
+        limits: Some(limits_table(&config.limits)),
+        management: Some(ManagementTable {
+            enabled: Some(config.management.enabled),
+            listen: Some(config.management.listen.to_string()),
+        }),
+        probes: config
+            .probes
+            .iter()
+            .map(|probe| ProbeTable {
+                serial: probe.probe.to_string(),
+                port: i64::from(probe.port),
+                name: probe.name.clone(),
+                description: probe.description.clone(),
+                limits: probe.limit_overrides.then(|| limits_table(&probe.limits)),
+            })
+            .collect(),
+    };
+    // Strings, numbers and tables of owned data always serialize.
+    toml::to_string(&file).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+}
+
+fn limits_table(limits: &Limits) -> LimitsTable {
+    let number = |n: usize| Some(i64::try_from(n).unwrap_or(i64::MAX));
+    LimitsTable {
+        max_line_bytes: number(limits.max_line_bytes),
+        max_block_elements: number(limits.max_block_elements),
+        max_connections: number(limits.max_connections),
+        max_unsent_bytes: number(limits.max_unsent_bytes),
+        max_pending_requests: number(limits.max_pending_requests),
+        idle_timeout_secs: Some(
+            limits
+                .idle_timeout
+                .map_or(0, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
+        ),
+    }
+}

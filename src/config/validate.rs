@@ -1,0 +1,266 @@
+//! From the file as written to a [`Config`]: defaults filled in, every
+//! value checked, and the entries checked against each other. Stops at
+//! the first problem; its message names the key and quotes the value.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::file::{ConfigFile, LimitsTable, ProbeTable};
+use super::{
+    Cidr, Config, ConfigError, Management, PortRange, ProbeEntry, ProbeSelector, DEFAULT_LISTEN,
+    DEFAULT_MANAGEMENT_LISTEN, DEFAULT_PORT_RANGE, DEFAULT_STATE_FILE,
+};
+use crate::server::Limits;
+
+pub(super) fn validate(raw: ConfigFile, file: &str) -> Result<Config, ConfigError> {
+    let fail = |key: &str, problem: String| ConfigError {
+        file: file.to_string(),
+        key: key.to_string(),
+        problem,
+    };
+    let allow_remote = raw.allow_remote.unwrap_or(false);
+    let listen = match &raw.listen {
+        None => DEFAULT_LISTEN,
+        Some(text) => text
+            .parse::<IpAddr>()
+            .map_err(|_| fail("listen", format!("'{text}' is not an IP address")))?,
+    };
+    if !listen.is_loopback() && !allow_remote {
+        return Err(fail("listen", remote_refusal(&listen.to_string())));
+    }
+    let allow = raw
+        .allow
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, text)| {
+            Cidr::parse(text)
+                .map_err(|problem| fail(&format!("allow[{i}]"), format!("'{text}': {problem}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let limits = apply_limits(Limits::default(), raw.limits.as_ref(), "limits")
+        .map_err(|(key, problem)| fail(&key, problem))?;
+    let management =
+        management(&raw, allow_remote).map_err(|(key, problem)| fail(&key, problem))?;
+    let port_range = match &raw.port_range {
+        None => DEFAULT_PORT_RANGE,
+        Some(text) => parse_port_range(text).map_err(|problem| fail("port_range", problem))?,
+    };
+    let state_file = match raw.state_file.as_deref() {
+        None => PathBuf::from(DEFAULT_STATE_FILE),
+        Some("") => return Err(fail("state_file", "'' is not a file path".into())),
+        Some(path) => PathBuf::from(path),
+    };
+    let probes = raw
+        .probes
+        .iter()
+        .enumerate()
+        .map(|(i, probe)| probe_entry(probe, i, &limits))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|(key, problem)| fail(&key, problem))?;
+    check_collisions(&probes, &management, listen).map_err(|(key, problem)| fail(&key, problem))?;
+    if management.enabled
+        && ports_overlap(management.listen.ip(), listen)
+        && port_range.contains(management.listen.port())
+    {
+        return Err(fail(
+            "management.listen",
+            format!(
+                "'{}': port {} is inside port_range {port_range}, which probes use",
+                management.listen,
+                management.listen.port()
+            ),
+        ));
+    }
+    Ok(Config {
+        listen,
+        allow_remote,
+        allow,
+        limits,
+        management,
+        port_range,
+        state_file,
+        probes,
+    })
+}
+
+/// A problem before the file name is added: the key and the message.
+type Problem = (String, String);
+
+fn remote_refusal(address: &str) -> String {
+    format!("'{address}' is reachable from other machines; set allow_remote = true to allow that")
+}
+
+fn management(raw: &ConfigFile, allow_remote: bool) -> Result<Management, Problem> {
+    let table = raw.management.as_ref();
+    let enabled = table.and_then(|t| t.enabled).unwrap_or(true);
+    let text = table
+        .and_then(|t| t.listen.as_deref())
+        .unwrap_or(DEFAULT_MANAGEMENT_LISTEN);
+    let key = "management.listen".to_string();
+    let listen: SocketAddr = text.parse().map_err(|_| {
+        (
+            key.clone(),
+            format!("'{text}' is not an address with a port (like 127.0.0.1:5580)"),
+        )
+    })?;
+    if listen.port() == 0 {
+        return Err((key, format!("'{text}': port 0 is not a port (1-65535)")));
+    }
+    if enabled && !listen.ip().is_loopback() && !allow_remote {
+        return Err((key, remote_refusal(text)));
+    }
+    Ok(Management { enabled, listen })
+}
+
+fn probe_entry(raw: &ProbeTable, index: usize, global: &Limits) -> Result<ProbeEntry, Problem> {
+    let key = |field: &str| format!("probe[{index}].{field}");
+    let probe = match raw.serial.strip_prefix("sim:") {
+        Some("") => return Err((key("serial"), "'sim:' needs a name after the colon".into())),
+        Some(name) => ProbeSelector::Sim(name.to_string()),
+        None if raw.serial.trim().is_empty() => {
+            return Err((
+                key("serial"),
+                format!("'{}' is not a serial number", raw.serial),
+            ))
+        }
+        None => ProbeSelector::Serial(raw.serial.clone()),
+    };
+    let port = port_number(raw.port).map_err(|problem| (key("port"), problem))?;
+    let limits = apply_limits(global.clone(), raw.limits.as_ref(), &key("limits"))?;
+    Ok(ProbeEntry {
+        probe,
+        port,
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        limits,
+        limit_overrides: raw.limits.as_ref().is_some_and(|t| !t.is_empty()),
+    })
+}
+
+/// Duplicate probes and ports. A listed port may lie inside `port_range`:
+/// the allocator skips it, so no separate range is needed for listed
+/// probes.
+fn check_collisions(
+    probes: &[ProbeEntry],
+    management: &Management,
+    listen: IpAddr,
+) -> Result<(), Problem> {
+    let mut serials = HashMap::new();
+    let mut ports = HashMap::new();
+    for (i, probe) in probes.iter().enumerate() {
+        if let Some(first) = serials.insert(&probe.probe, i) {
+            return Err((
+                format!("probe[{i}].serial"),
+                format!("'{}' is already listed as probe[{first}]", probe.probe),
+            ));
+        }
+        if let Some(first) = ports.insert(probe.port, i) {
+            return Err((
+                format!("probe[{i}].port"),
+                format!("{} is already the port of probe[{first}]", probe.port),
+            ));
+        }
+        if management.enabled
+            && management.listen.port() == probe.port
+            && ports_overlap(management.listen.ip(), listen)
+        {
+            return Err((
+                format!("probe[{i}].port"),
+                format!("{} is already the port of management.listen", probe.port),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether listening on both addresses with one port would clash.
+fn ports_overlap(a: IpAddr, b: IpAddr) -> bool {
+    a == b || a.is_unspecified() || b.is_unspecified()
+}
+
+fn port_number(value: i64) -> Result<u16, String> {
+    u16::try_from(value)
+        .ok()
+        .filter(|port| *port != 0)
+        .ok_or_else(|| format!("{value} is not a port (1-65535)"))
+}
+
+pub(super) fn parse_port_range(text: &str) -> Result<PortRange, String> {
+    let (first, last) = text
+        .split_once('-')
+        .ok_or_else(|| format!("'{text}' is not a range like \"5600-5699\""))?;
+    let port = |part: &str| {
+        part.trim()
+            .parse::<i64>()
+            .map_err(|_| format!("'{text}': '{part}' is not a port (1-65535)"))
+            .and_then(|n| port_number(n).map_err(|problem| format!("'{text}': {problem}")))
+    };
+    let range = PortRange {
+        first: port(first)?,
+        last: port(last)?,
+    };
+    if range.first > range.last {
+        return Err(format!("'{text}': the first port is above the last"));
+    }
+    Ok(range)
+}
+
+/// `base` with the values of `table` (at `prefix`) applied.
+fn apply_limits(
+    base: Limits,
+    table: Option<&LimitsTable>,
+    prefix: &str,
+) -> Result<Limits, Problem> {
+    let Some(table) = table else {
+        return Ok(base);
+    };
+    let at_least_one =
+        |value: Option<i64>, field: &str, current: usize| -> Result<usize, Problem> {
+            match value {
+                None => Ok(current),
+                Some(n) => usize::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    (
+                        format!("{prefix}.{field}"),
+                        format!("{n} is not a whole number of at least 1"),
+                    )
+                }),
+            }
+        };
+    let idle_timeout = match table.idle_timeout_secs {
+        None => base.idle_timeout,
+        Some(0) => None,
+        Some(secs) => Some(Duration::from_secs(u64::try_from(secs).map_err(|_| {
+            (
+                format!("{prefix}.idle_timeout_secs"),
+                format!("{secs} is not a number of seconds (0 = never)"),
+            )
+        })?)),
+    };
+    Ok(Limits {
+        max_line_bytes: at_least_one(table.max_line_bytes, "max_line_bytes", base.max_line_bytes)?,
+        max_block_elements: at_least_one(
+            table.max_block_elements,
+            "max_block_elements",
+            base.max_block_elements,
+        )?,
+        max_connections: at_least_one(
+            table.max_connections,
+            "max_connections",
+            base.max_connections,
+        )?,
+        max_unsent_bytes: at_least_one(
+            table.max_unsent_bytes,
+            "max_unsent_bytes",
+            base.max_unsent_bytes,
+        )?,
+        max_pending_requests: at_least_one(
+            table.max_pending_requests,
+            "max_pending_requests",
+            base.max_pending_requests,
+        )?,
+        idle_timeout,
+    })
+}
