@@ -10,7 +10,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use probeshare::cmsis_dap::usb::{self, ListedProbe};
-use probeshare::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
+use probeshare::farm::{self, Farm};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
 use probeshare::service::Notifier;
@@ -59,11 +59,24 @@ struct ListArgs {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["probe", "config"])))]
 struct ServeArgs {
     /// The probe to serve: `sim` for the virtual Cortex-M target, or (part
     /// of) a CMSIS-DAP probe's serial number as `probeshare list` shows it.
     #[arg(long)]
-    probe: String,
+    probe: Option<String>,
+    /// Serve every probe of this configuration file (docs/configuration.md)
+    /// on its own port, with the file's address, allow-list and limits.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = [
+            "probe", "sim_usb", "port", "bind", "allow_remote",
+            "max_line_bytes", "max_block_elements", "max_connections",
+            "max_unsent_bytes", "max_pending_requests", "idle_timeout_secs",
+        ]
+    )]
+    config: Option<std::path::PathBuf>,
     /// The USB timing the virtual target's emulated CMSIS-DAP firmware
     /// models: none, fs-hid (64-byte reports, one per 1 ms frame) or
     /// hs-bulk (512-byte packets, 125 µs microframes).
@@ -203,24 +216,15 @@ fn open_probe(name: &str, sim_usb: SimUsb) -> Result<Box<dyn DebugProbe>> {
         }
         anyhow::anyhow!(message)
     })?;
-    if let Some(problem) = &found.open_problem {
-        bail!("cannot open probe {}: {problem}", found.serial);
-    }
-    let transport =
-        usb::open(found).with_context(|| format!("cannot open probe {}", found.serial))?;
-    let identity = ProbeIdentity {
-        unique_id: found.serial.clone(),
-        vendor_name: found.vendor.clone().unwrap_or_default(),
-        product_name: found.product.clone().unwrap_or_default(),
-        description: found
-            .product
-            .clone()
-            .unwrap_or_else(|| "CMSIS-DAP probe".into()),
-    };
-    Ok(Box::new(CmsisDapProbe::new(transport, identity)?))
+    Ok(farm::open_usb(found, None)?)
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
+    let probe_name = match (&args.config, &args.probe) {
+        (Some(file), _) => return serve_farm(file, args.memory_handles),
+        (None, Some(name)) => name.clone(),
+        (None, None) => bail!("give --probe or --config"),
+    };
     if !args.bind.is_loopback() && !args.allow_remote {
         bail!(
             "refusing to listen on {}: it is reachable from other machines; \
@@ -228,38 +232,58 @@ fn serve(args: ServeArgs) -> Result<()> {
             args.bind
         );
     }
-    let probe = open_probe(&args.probe, args.sim_usb)?;
+    let probe = open_probe(&probe_name, args.sim_usb)?;
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let config = ServerConfig {
         limits: args.limits.limits(),
         memory_handles: args.memory_handles,
+        allow: None,
     };
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
+    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
     let mut handle = server::spawn(listener, probe, config).context("cannot start the server")?;
     let notifier = Notifier::from_env();
     notifier.ready(&format!(
-        "Serving debug probe {} on {}",
-        args.probe,
+        "Serving debug probe {probe_name} on {}",
         handle.local_addr()
     ));
     let stopper = handle.stopper();
-    std::thread::spawn(move || {
-        for signal in signals.forever() {
-            if signal == SIGHUP {
-                // The unit's ExecReload sends SIGHUP; until reloading
-                // exists, keep serving rather than die of the default action.
-                log::warn!("signal {signal}: reloading is not supported yet; still serving");
-                continue;
-            }
-            log::info!("signal {signal}: shutting down");
-            notifier.stopping();
-            stopper.stop();
-            break;
-        }
-    });
+    std::thread::spawn(move || stop_on_signal(signals, notifier, move || stopper.stop()));
     handle.join();
     Ok(())
+}
+
+fn serve_farm(file: &std::path::Path, memory_handles: bool) -> Result<()> {
+    let config = probeshare::config::load(file)?;
+    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
+    let options = farm::FarmOptions { memory_handles };
+    let mut farm = Farm::start_with(&config, &options)?;
+    let served = farm.addresses().len();
+    let notifier = Notifier::from_env();
+    notifier.ready(&format!(
+        "Serving {served} of {} configured probes",
+        config.probes.len()
+    ));
+    let stopper = farm.stopper();
+    std::thread::spawn(move || stop_on_signal(signals, notifier, move || stopper.stop()));
+    farm.join();
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM, then tells systemd and stops serving.
+fn stop_on_signal(mut signals: Signals, notifier: Notifier, stop: impl FnOnce()) {
+    for signal in signals.forever() {
+        if signal == SIGHUP {
+            // The unit's ExecReload sends SIGHUP; until reloading
+            // exists, keep serving rather than die of the default action.
+            log::warn!("signal {signal}: reloading is not supported yet; still serving");
+            continue;
+        }
+        log::info!("signal {signal}: shutting down");
+        notifier.stopping();
+        stop();
+        break;
+    }
 }
 
 fn config_check(file: &std::path::Path) -> Result<()> {

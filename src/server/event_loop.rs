@@ -210,6 +210,14 @@ impl EventLoop {
                     return;
                 }
             };
+            if let Some(filter) = &self.config.allow {
+                if !filter.permits(peer.ip()) {
+                    // Dropping the stream closes it unanswered: a refused
+                    // peer learns nothing about the server.
+                    log::info!("refused {peer}: not in the allowed networks");
+                    continue;
+                }
+            }
             if self.conns.len() >= self.config.limits.max_connections {
                 refuse(&mut stream, "too many connections");
                 log::warn!("refused {peer}: connection limit reached");

@@ -14,7 +14,8 @@ mod event_loop;
 mod memory_handles;
 mod requests;
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -70,6 +71,33 @@ pub struct ServerConfig {
     /// (commander `load`, `loadmem`, `fill`, API callers passing bytes)
     /// fails in its JSON encoder before reaching the server.
     pub memory_handles: bool,
+    /// Which clients may connect; `None` lets in everyone who can reach
+    /// the listener. A refused peer is closed at accept, before it can
+    /// send a request.
+    pub allow: Option<ClientFilter>,
+}
+
+/// Decides by a peer's address whether it may connect. A closure rather
+/// than a list of networks, so the server needs nothing of the
+/// configuration's types.
+#[derive(Clone)]
+pub struct ClientFilter(Arc<dyn Fn(IpAddr) -> bool + Send + Sync>);
+
+impl ClientFilter {
+    pub fn new(permits: impl Fn(IpAddr) -> bool + Send + Sync + 'static) -> ClientFilter {
+        ClientFilter(Arc::new(permits))
+    }
+
+    /// Whether a client at `address` may connect.
+    pub fn permits(&self, address: IpAddr) -> bool {
+        (self.0)(address)
+    }
+}
+
+impl fmt::Debug for ClientFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientFilter")
+    }
 }
 
 /// A running server. Dropping it shuts the server down.

@@ -44,6 +44,9 @@ pub use bus::{AccessSize, BusDevice, BusFault, MapError, MemoryBus, Ram, WordRea
 pub use probe::SimProbe;
 pub use target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};
 
+/// What a virtual target calls itself when nobody names it otherwise.
+pub const VIRTUAL_DESCRIPTION: &str = "probeshare virtual target";
+
 /// The virtual target as `--probe sim` serves it: the Cortex-M4 model
 /// behind emulated CMSIS-DAP firmware, driven by the real CMSIS-DAP driver,
 /// so everything that tests the virtual target also tests the driver.
@@ -51,14 +54,27 @@ pub fn virtual_probe(
     unique_id: &str,
     usb: dap_firmware::UsbModel,
 ) -> crate::probe::ProbeResult<Box<dyn crate::probe::DebugProbe>> {
-    let mut config = dap_firmware::FirmwareConfig::for_model(usb);
+    virtual_probe_with(
+        unique_id,
+        VIRTUAL_DESCRIPTION,
+        dap_firmware::FirmwareConfig::for_model(usb),
+    )
+}
+
+/// A virtual target with its own description and firmware settings (a
+/// slow one, say); the firmware's serial becomes `unique_id`.
+pub fn virtual_probe_with(
+    unique_id: &str,
+    description: &str,
+    mut config: dap_firmware::FirmwareConfig,
+) -> crate::probe::ProbeResult<Box<dyn crate::probe::DebugProbe>> {
     config.serial = unique_id.to_owned();
     let firmware = dap_firmware::SimDapFirmware::new(SwdTarget::cortex_m(), config);
     let identity = crate::cmsis_dap::ProbeIdentity {
         unique_id: unique_id.to_owned(),
         vendor_name: dap_firmware::VENDOR_NAME.to_owned(),
         product_name: dap_firmware::PRODUCT_NAME.to_owned(),
-        description: "probeshare virtual target".to_owned(),
+        description: description.to_owned(),
     };
     Ok(Box::new(crate::cmsis_dap::CmsisDapProbe::new(
         firmware, identity,

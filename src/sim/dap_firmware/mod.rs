@@ -44,6 +44,9 @@
 //!   an overflow ([`TransportError::Io`]) and the response is lost, as on
 //!   USB.
 //!
+//! [`FirmwareConfig::extra_latency`] delays every response by a fixed
+//! amount more, independently of the bus.
+//!
 //! Timing is in `usb`; the clock is injectable ([`VirtualClock`]).
 
 mod clock;
@@ -95,6 +98,10 @@ pub struct FirmwareConfig {
     /// DAP_Info packet count; at least 1.
     pub packet_count: u8,
     pub usb: UsbModel,
+    /// Added to every response's arrival time, on top of the USB model: a
+    /// probe (or a target behind a slow link) that takes this long per
+    /// packet, for tests of what a slow probe must not hold up.
+    pub extra_latency: Duration,
 }
 
 impl FirmwareConfig {
@@ -106,6 +113,7 @@ impl FirmwareConfig {
             packet_size: usb.default_packet_size(),
             packet_count: usb.default_packet_count(),
             usb,
+            extra_latency: Duration::ZERO,
         }
     }
 }
@@ -234,7 +242,7 @@ impl SimDapFirmware {
             bytes.resize(packet_size, 0);
         }
         let done = self.schedule.executed(delivered, busy);
-        let ready_at = self.schedule.response_ready(done, bytes.len());
+        let ready_at = self.schedule.response_ready(done, bytes.len()) + self.config.extra_latency;
         self.responses.push_back(Response { ready_at, bytes });
     }
 }

@@ -224,3 +224,23 @@ fn an_unbounded_timeout_waits_for_the_response() {
     assert_eq!(probe.read_packet(&mut buf, Duration::MAX), Ok(64));
     assert_eq!(clock.now(), Duration::from_millis(1));
 }
+
+#[test]
+fn extra_latency_delays_every_response_by_that_much() {
+    let config = FirmwareConfig {
+        extra_latency: Duration::from_millis(200),
+        ..FirmwareConfig::for_model(UsbModel::None)
+    };
+    let (mut probe, clock) = probe_on(SwdTarget::cortex_m(), config);
+    let mut buf = [0; 512];
+    probe.write_packet(&INFO_PACKET_COUNT).unwrap();
+    assert_eq!(
+        probe.read_packet(&mut buf, Duration::from_millis(199)),
+        Err(TransportError::Timeout(Duration::from_millis(199)))
+    );
+    read(&mut probe);
+    assert_eq!(clock.now(), Duration::from_millis(200));
+    probe.write_packet(&INFO_PACKET_COUNT).unwrap();
+    read(&mut probe);
+    assert_eq!(clock.now(), Duration::from_millis(400));
+}
