@@ -10,6 +10,8 @@
 //! cannot be listened on is an error: the file promised that port.
 
 mod open;
+#[cfg(test)]
+mod tests;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};

@@ -458,3 +458,77 @@ pub fn start_server_with_memory_handles() -> ServerHandle {
     )
     .expect("server starts")
 }
+
+// ---------------------------------------------------------------------------
+// Added for the farm tests (farm): the real binary serving several probes,
+// each announced by its own `Serving debug probe` line.
+
+impl ServerProcess {
+    /// Runs `probeshare ARGS` and waits for `probes` Serving lines; returns
+    /// the process and each announced probe's `(unique_id, address)`, in the
+    /// order they were logged. `addr` is the first probe's address.
+    pub fn start_serving(
+        args: &[&str],
+        probes: usize,
+    ) -> (ServerProcess, Vec<(String, SocketAddr)>) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_probeshare"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start probeshare");
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        let log_reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                {
+                    let mut log = sink.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+                if let Some(rest) = line.split("Serving debug probe ").nth(1) {
+                    let _ = tx.send(rest.to_string());
+                }
+            }
+        });
+        let mut served = Vec::new();
+        let start = Instant::now();
+        while served.len() < probes {
+            let left = DEADLINE.saturating_sub(start.elapsed());
+            let serving = rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!(
+                    "{} of {probes} Serving lines; log:\n{}",
+                    served.len(),
+                    log.lock().unwrap()
+                )
+            });
+            let unique_id = serving.split(' ').next().unwrap_or_default().to_string();
+            let addr = serving
+                .rsplit(" on ")
+                .next()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("no address in {serving:?}"));
+            served.push((unique_id, addr));
+        }
+        let process = ServerProcess {
+            child,
+            addr: served.first().map(|(_, addr)| *addr).expect("a probe"),
+            log,
+            log_reader: Some(log_reader),
+        };
+        (process, served)
+    }
+}
+
+/// A port free on 127.0.0.1 a moment ago (for configuration files, which
+/// cannot say "any port"; another process may take it in between, a race
+/// a test can accept).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
