@@ -75,16 +75,10 @@ fn a_slow_probe_does_not_delay_another_probes_clients() {
     let sent = Instant::now();
     let in_flight = slow_client.send("read_dp", json!([0]));
     slow_client.wait_until_server_has_read();
-    let fast_start = Instant::now();
     for _ in 0..20 {
         assert_eq!(fast_client.ok("read_dp", json!([0])), SIM_DPIDR);
     }
     let fast_done = Instant::now();
-    assert!(
-        fast_done - fast_start < Duration::from_millis(100),
-        "20 round trips on the fast probe took {:?}",
-        fast_done - fast_start
-    );
     // The slow probe cannot have answered before `slow_latency` passed, so
     // its request was in flight the whole time the fast probe was used.
     assert!(
