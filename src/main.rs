@@ -1,5 +1,6 @@
 //! The `probeshare` command line: `serve` a probe, `list` the probes,
-//! `bench` the server, `config check` a configuration file.
+//! `bench` the server, `config check` a configuration file, `export`
+//! the configured probes for lab schedulers.
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -38,6 +39,25 @@ enum Command {
     /// Work with a configuration file (docs/configuration.md).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Describe the configured probes for other tools.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Print a labgrid exporter configuration with one resource group per
+    /// configured probe (docs/farm-integration.md).
+    Labgrid {
+        /// The configuration file `serve --config` uses.
+        #[arg(long, value_name = "FILE")]
+        config: std::path::PathBuf,
+        /// The host name or IPv4 address clients reach the probes at;
+        /// default: `listen` if it is one reachable IPv4 address, else this
+        /// machine's host name.
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,6 +200,7 @@ fn main() {
         Command::List(args) => list(args),
         Command::Bench(args) => bench(args),
         Command::Config(ConfigCommand::Check { file }) => config_check(&file),
+        Command::Export(ExportCommand::Labgrid { config, host }) => export_labgrid(&config, host),
     };
     if let Err(e) = result {
         eprintln!("probeshare: {e:#}");
@@ -289,6 +310,34 @@ fn stop_on_signal(mut signals: Signals, notifier: Notifier, stop: impl FnOnce())
 fn config_check(file: &std::path::Path) -> Result<()> {
     let config = probeshare::config::load(file)?;
     print!("{}", config.to_toml());
+    Ok(())
+}
+
+fn export_labgrid(file: &std::path::Path, host: Option<String>) -> Result<()> {
+    use probeshare::export::labgrid;
+    let config = probeshare::config::load(file)?;
+    let host = match host {
+        Some(host) => host,
+        None => labgrid::default_host(config.listen, labgrid::machine_hostname().as_deref())
+            .with_context(|| {
+                format!(
+                    "cannot read this machine's host name from {}; give --host",
+                    labgrid::HOSTNAME_FILE
+                )
+            })?,
+    };
+    labgrid::validate_host(&host)?;
+    if config.listen.is_loopback() {
+        eprintln!(
+            "probeshare: warning: {} listens on {}, which other machines cannot reach",
+            file.display(),
+            config.listen
+        );
+    }
+    print!(
+        "{}",
+        labgrid::render(&config, &host, &file.display().to_string())
+    );
     Ok(())
 }
 
