@@ -276,28 +276,49 @@ fn serve(args: ServeArgs) -> Result<()> {
 
 fn serve_farm(file: &std::path::Path, memory_handles: bool) -> Result<()> {
     let config = probeshare::config::load(file)?;
-    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
     let options = farm::FarmOptions { memory_handles };
     let mut farm = Farm::start_with(&config, &options)?;
-    let served = farm.addresses().len();
     let notifier = Notifier::from_env();
-    notifier.ready(&format!(
-        "Serving {served} of {} configured probes",
-        config.probes.len()
-    ));
-    let stopper = farm.stopper();
-    std::thread::spawn(move || stop_on_signal(signals, notifier, move || stopper.stop()));
-    farm.join();
+    notifier.ready(&serving_status(&farm, &config));
+    // Signals are handled here rather than on a thread of their own: a
+    // reload changes the farm, which this thread owns.
+    for signal in signals.forever() {
+        if signal != SIGHUP {
+            log::info!("signal {signal}: shutting down");
+            notifier.stopping();
+            break;
+        }
+        match probeshare::config::load(file) {
+            // The file names the file, key and value at fault.
+            Err(e) => log::error!("not reloading, still serving as before: {e}"),
+            Ok(new) => {
+                log::info!("reloading {}", file.display());
+                let report = farm.reload(&new);
+                log::info!("reloaded: {report}");
+                notifier.ready(&serving_status(&farm, &new));
+            }
+        }
+    }
+    farm.shutdown();
     Ok(())
+}
+
+fn serving_status(farm: &Farm, config: &probeshare::config::Config) -> String {
+    format!(
+        "Serving {} of {} configured probes",
+        farm.addresses().len(),
+        config.probes.len()
+    )
 }
 
 /// Waits for SIGINT or SIGTERM, then tells systemd and stops serving.
 fn stop_on_signal(mut signals: Signals, notifier: Notifier, stop: impl FnOnce()) {
     for signal in signals.forever() {
         if signal == SIGHUP {
-            // The unit's ExecReload sends SIGHUP; until reloading
-            // exists, keep serving rather than die of the default action.
-            log::warn!("signal {signal}: reloading is not supported yet; still serving");
+            // A single probe has no configuration file to reload; keep
+            // serving rather than die of the default action.
+            log::warn!("signal {signal}: nothing to reload with --probe; still serving");
             continue;
         }
         log::info!("signal {signal}: shutting down");

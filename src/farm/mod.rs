@@ -10,6 +10,7 @@
 //! cannot be listened on is an error: the file promised that port.
 
 mod open;
+mod reload;
 #[cfg(test)]
 mod tests;
 
@@ -17,10 +18,11 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 
 use crate::cmsis_dap::usb::{self, Discovery};
-use crate::config::{Config, ProbeSelector};
-use crate::server::{self, ClientFilter, ServerConfig, ServerHandle, Stopper};
+use crate::config::{Cidr, Config, ProbeEntry, ProbeSelector};
+use crate::server::{self, ClientFilter, Limits, ServerConfig, ServerHandle, Stopper};
 
 pub use open::{open_entry, open_usb, OpenError};
+pub use reload::ReloadReport;
 
 /// Settings for every probe that the configuration file does not hold.
 #[derive(Clone, Debug, Default)]
@@ -45,16 +47,54 @@ pub enum FarmError {
     },
 }
 
+/// Why one entry is not served.
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    /// Its probe is absent or unusable: the others are served anyway.
+    #[error(transparent)]
+    Unopened(OpenError),
+    /// Its port or server failed.
+    #[error(transparent)]
+    Failed(#[from] FarmError),
+}
+
 /// One probe being served.
 struct Served {
     probe: ProbeSelector,
+    /// What it is served with; a reload restarts it when that changes.
+    serving: ServingKey,
     handle: ServerHandle,
+}
+
+/// Everything of the configuration that shapes how one probe is served.
+#[derive(Debug, PartialEq)]
+struct ServingKey {
+    probe: ProbeSelector,
+    addr: SocketAddr,
+    description: Option<String>,
+    limits: Limits,
+    allow: Vec<Cidr>,
+}
+
+impl ServingKey {
+    fn of(entry: &ProbeEntry, config: &Config) -> ServingKey {
+        ServingKey {
+            probe: entry.probe.clone(),
+            addr: SocketAddr::new(config.listen, entry.port),
+            description: entry.description.clone(),
+            limits: entry.limits.clone(),
+            allow: config.allow.clone(),
+        }
+    }
 }
 
 /// The running farm. Dropping it stops every server.
 pub struct Farm {
     served: Vec<Served>,
     skipped: Vec<ProbeSelector>,
+    /// Servers removed by a reload, telling their clients before they end.
+    retiring: Vec<Served>,
+    options: FarmOptions,
 }
 
 impl Farm {
@@ -65,57 +105,58 @@ impl Farm {
     }
 
     pub fn start_with(config: &Config, options: &FarmOptions) -> Result<Farm, FarmError> {
-        let filter = client_filter(config);
-        let discovery = if config
-            .probes
-            .iter()
-            .any(|entry| matches!(entry.probe, ProbeSelector::Serial(_)))
-        {
-            discover_usb()
-        } else {
-            Discovery {
-                probes: Vec::new(),
-                problems: Vec::new(),
-            }
-        };
         let mut farm = Farm {
             served: Vec::new(),
             skipped: Vec::new(),
+            retiring: Vec::new(),
+            options: options.clone(),
         };
+        let discovery = discover_if_needed(config.probes.iter());
         for entry in &config.probes {
-            let probe = match open::open_entry(entry, &discovery) {
-                Ok(probe) => probe,
-                Err(e) => {
-                    log::warn!("{e}; port {} is not served", entry.port);
-                    farm.skipped.push(entry.probe.clone());
-                    continue;
-                }
-            };
             // On an error, `farm` is dropped here, stopping the servers
             // already started.
-            let addr = SocketAddr::new(config.listen, entry.port);
-            let listener = TcpListener::bind(addr).map_err(|source| FarmError::Listen {
-                probe: entry.probe.clone(),
-                addr,
-                source,
-            })?;
-            let server_config = ServerConfig {
-                limits: entry.limits.clone(),
-                memory_handles: options.memory_handles,
-                allow: filter.clone(),
-            };
-            let handle = server::spawn(listener, probe, server_config).map_err(|source| {
-                FarmError::Start {
-                    probe: entry.probe.clone(),
-                    source,
-                }
-            })?;
-            farm.served.push(Served {
-                probe: entry.probe.clone(),
-                handle,
-            });
+            match farm.start_entry(entry, config, &discovery) {
+                Ok(served) => farm.served.push(served),
+                Err(EntryError::Unopened(_)) => farm.skipped.push(entry.probe.clone()),
+                Err(EntryError::Failed(e)) => return Err(e),
+            }
         }
         Ok(farm)
+    }
+
+    /// Opens `entry`'s probe and serves it. A probe that cannot be
+    /// opened is logged here.
+    fn start_entry(
+        &self,
+        entry: &ProbeEntry,
+        config: &Config,
+        discovery: &Discovery,
+    ) -> Result<Served, EntryError> {
+        let probe = open::open_entry(entry, discovery).map_err(|e| {
+            log::warn!("{e}; port {} is not served", entry.port);
+            EntryError::Unopened(e)
+        })?;
+        let addr = SocketAddr::new(config.listen, entry.port);
+        let listener = TcpListener::bind(addr).map_err(|source| FarmError::Listen {
+            probe: entry.probe.clone(),
+            addr,
+            source,
+        })?;
+        let server_config = ServerConfig {
+            limits: entry.limits.clone(),
+            memory_handles: self.options.memory_handles,
+            allow: client_filter(config),
+        };
+        let handle =
+            server::spawn(listener, probe, server_config).map_err(|source| FarmError::Start {
+                probe: entry.probe.clone(),
+                source,
+            })?;
+        Ok(Served {
+            probe: entry.probe.clone(),
+            serving: ServingKey::of(entry, config),
+            handle,
+        })
     }
 
     /// Every served probe and the address it listens on, in file order.
@@ -132,10 +173,12 @@ impl Farm {
     }
 
     /// Asks every server to stop, from any thread.
+    /// Servers that a later reload starts are not covered.
     pub fn stopper(&self) -> FarmStopper {
         FarmStopper(
             self.served
                 .iter()
+                .chain(&self.retiring)
                 .map(|served| served.handle.stopper())
                 .collect(),
         )
@@ -145,6 +188,9 @@ impl Farm {
     pub fn join(&mut self) {
         for served in &mut self.served {
             served.handle.join();
+        }
+        for retired in &mut self.retiring {
+            retired.handle.join();
         }
     }
 
@@ -182,6 +228,18 @@ fn client_filter(config: &Config) -> Option<ClientFilter> {
     }
     let allowed = config.clone();
     Some(ClientFilter::new(move |address| allowed.allows(address)))
+}
+
+/// The USB probes, listed only if an entry names one.
+fn discover_if_needed<'a>(mut entries: impl Iterator<Item = &'a ProbeEntry>) -> Discovery {
+    if entries.any(|entry| matches!(entry.probe, ProbeSelector::Serial(_))) {
+        discover_usb()
+    } else {
+        Discovery {
+            probes: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
 }
 
 fn discover_usb() -> Discovery {

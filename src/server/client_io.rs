@@ -136,6 +136,13 @@ impl EventLoop {
             }
             Err(e) => (e.id, 0, Route::Answer(Err(Failure::Request(e.message)))),
         };
+        let route = match self.retired_answer(client) {
+            Some(failure) => Route::Answer(Err(failure)),
+            None => route,
+        };
+        let Some(conn) = self.conns.get_mut(&client) else {
+            return;
+        };
         let ticket = conn.responses.reserve(id, held);
         match route {
             Route::Answer(result) => conn.responses.fill(ticket, |out, id| {

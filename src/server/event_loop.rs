@@ -24,6 +24,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::connection::{Connection, READ_CHUNK};
 use super::requests;
+use super::retire::{RetireOrder, Retiring};
 use super::ServerConfig;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
 use crate::probe::{DebugProbe, ProbeInfo};
@@ -58,6 +59,9 @@ pub struct EventLoop {
     pub(super) touched: Vec<ClientId>,
     /// A connection was closed since the arbiter was last polled.
     pub(super) released_since_poll: bool,
+    /// Where [`super::ServerHandle::retire`] sends its order.
+    pub(super) retire_orders: std::sync::mpsc::Receiver<RetireOrder>,
+    pub(super) retiring: Option<Retiring>,
 }
 
 impl EventLoop {
@@ -66,6 +70,7 @@ impl EventLoop {
         probe: Box<dyn DebugProbe>,
         config: ServerConfig,
         stop: Arc<AtomicBool>,
+        retire_orders: std::sync::mpsc::Receiver<RetireOrder>,
     ) -> io::Result<(Self, Arc<mio::Waker>)> {
         let poll = Poll::new()?;
         poll.registry()
@@ -92,6 +97,8 @@ impl EventLoop {
             last_submit: None,
             touched: Vec::new(),
             released_since_poll: false,
+            retire_orders,
+            retiring: None,
         };
         Ok((event_loop, waker))
     }
@@ -135,6 +142,9 @@ impl EventLoop {
             }
             self.close_idle();
             self.turn_end();
+            if self.retire_turn() {
+                break;
+            }
         }
         self.shut_down();
     }
@@ -188,10 +198,15 @@ impl EventLoop {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        self.config
+        let idle = self
+            .config
             .limits
             .idle_timeout
-            .map(|t| (t / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)))
+            .map(|t| (t / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
+        match (idle, self.retire_timeout()) {
+            (Some(idle), Some(grace)) => Some(idle.min(grace)),
+            (idle, grace) => idle.or(grace),
+        }
     }
 
     fn accept_all(&mut self) {

@@ -13,6 +13,7 @@ mod connection;
 mod event_loop;
 mod memory_handles;
 mod requests;
+mod retire;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -106,6 +107,7 @@ pub struct ServerHandle {
     stop: Arc<AtomicBool>,
     waker: Arc<mio::Waker>,
     thread: Option<JoinHandle<()>>,
+    retire: std::sync::mpsc::Sender<retire::RetireOrder>,
 }
 
 impl ServerHandle {
@@ -128,6 +130,33 @@ impl ServerHandle {
     pub fn shutdown(mut self) {
         self.stopper().stop();
         self.join();
+    }
+
+    /// Retires the server (the probe was removed from the configuration):
+    /// it stops accepting at once, so its port is free when this returns;
+    /// every request a client sends from now on is answered with status 2
+    /// (probe disconnected) and that client is then closed; clients that
+    /// send nothing within `grace` are closed unanswered. Requests already
+    /// with the probe are answered as usual. Once no client is left, the
+    /// probe is released and closed and the loop ends.
+    pub fn retire(&self, grace: Duration) {
+        let (listener_closed, closed) = std::sync::mpsc::channel();
+        let order = retire::RetireOrder {
+            grace,
+            listener_closed,
+        };
+        if self.retire.send(order).is_err() {
+            return; // the loop has already ended
+        }
+        let _ = self.waker.wake();
+        // Bounded: a loop turn never blocks, but a lost loop must not hang
+        // a reload.
+        let _ = closed.recv_timeout(Duration::from_secs(5));
+    }
+
+    /// Whether the loop has ended (stopped, or retired and done).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Waits until the server has stopped (after [`Stopper::stop`]).
@@ -170,11 +199,13 @@ pub fn spawn(
     let local_addr = listener.local_addr()?;
     let stop = Arc::new(AtomicBool::new(false));
     let info = probe.info().clone();
+    let (retire, retire_orders) = std::sync::mpsc::channel();
     let (event_loop, waker) = event_loop::EventLoop::new(
         mio::net::TcpListener::from_std(listener),
         probe,
         config,
         stop.clone(),
+        retire_orders,
     )?;
     let thread = std::thread::Builder::new()
         .name(format!("serve {}", info.unique_id))
@@ -191,5 +222,6 @@ pub fn spawn(
         stop,
         waker,
         thread: Some(thread),
+        retire,
     })
 }

@@ -1,0 +1,125 @@
+//! Reloading the farm from a changed configuration (SIGHUP): servers whose
+//! entry is unchanged keep running untouched, with their listener and
+//! clients; the others are retired and new ones started.
+//!
+//! An entry counts as unchanged only if everything that shapes its serving
+//! is (probe, address, description, limits, allow-list): a changed entry
+//! is a removed one and an added one. A removed probe's clients are told
+//! (status 2 on their next request) and closed, see
+//! [`ServerHandle::retire`](crate::server::ServerHandle::retire).
+
+use std::fmt;
+use std::time::Duration;
+
+use super::{discover_if_needed, EntryError, Farm, ServingKey};
+use crate::config::{Config, ProbeSelector};
+
+/// How long a removed probe's idle clients are kept, waiting for a
+/// request to answer with "removed", before they are closed unanswered.
+pub const RETIRE_GRACE: Duration = Duration::from_secs(10);
+
+/// What a reload did, by probe, in file order.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReloadReport {
+    pub started: Vec<ProbeSelector>,
+    /// Retired: removed from the file, or changed (then also `started`).
+    pub stopped: Vec<ProbeSelector>,
+    pub unchanged: Vec<ProbeSelector>,
+    /// Entries of the new file that are not served, and why.
+    pub failed: Vec<(ProbeSelector, String)>,
+}
+
+impl fmt::Display for ReloadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |probes: &[ProbeSelector]| {
+            probes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        write!(
+            f,
+            "started [{}], stopped [{}], unchanged [{}]",
+            list(&self.started),
+            list(&self.stopped),
+            list(&self.unchanged)
+        )?;
+        for (probe, why) in &self.failed {
+            write!(f, "; {probe} not served: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Farm {
+    /// Serves `new` from now on (see the module doc). Never fails as a
+    /// whole: an entry that cannot be served is in `failed`, the rest is
+    /// served. Unchanged entries that could not be opened before are
+    /// tried again (the probe may be plugged in now).
+    pub fn reload(&mut self, new: &Config) -> ReloadReport {
+        self.reload_with_grace(new, RETIRE_GRACE)
+    }
+
+    /// [`Farm::reload`] with the time a removed probe's idle clients get.
+    pub fn reload_with_grace(&mut self, new: &Config, grace: Duration) -> ReloadReport {
+        // Dropping a finished server joins a thread that has ended.
+        self.retiring
+            .retain(|retired| !retired.handle.is_finished());
+        let wanted: Vec<ServingKey> = new
+            .probes
+            .iter()
+            .map(|entry| ServingKey::of(entry, new))
+            .collect();
+        let mut report = ReloadReport::default();
+        let (mut kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.served)
+            .into_iter()
+            .partition(|served| wanted.contains(&served.serving));
+        // Retired first: that frees their ports for the entries that
+        // take them over.
+        for served in gone {
+            served.handle.retire(grace);
+            report.stopped.push(served.probe.clone());
+            self.retiring.push(served);
+        }
+        let discovery = discover_if_needed(
+            new.probes
+                .iter()
+                .zip(&wanted)
+                .filter(|(_, key)| !kept.iter().any(|served| &served.serving == *key))
+                .map(|(entry, _)| entry),
+        );
+        self.skipped.clear();
+        for (entry, key) in new.probes.iter().zip(wanted) {
+            if let Some(at) = kept.iter().position(|served| served.serving == key) {
+                report.unchanged.push(entry.probe.clone());
+                self.served.push(kept.remove(at));
+                continue;
+            }
+            if matches!(entry.probe, ProbeSelector::Serial(_)) {
+                // A USB probe opens once: a changed entry's old server
+                // must have let go of it (at most `grace`).
+                for retired in &mut self.retiring {
+                    if retired.probe == entry.probe {
+                        retired.handle.join();
+                    }
+                }
+            }
+            match self.start_entry(entry, new, &discovery) {
+                Ok(served) => {
+                    report.started.push(entry.probe.clone());
+                    self.served.push(served);
+                }
+                Err(e) => {
+                    if matches!(e, EntryError::Unopened(_)) {
+                        self.skipped.push(entry.probe.clone());
+                    } else {
+                        log::error!("{e}");
+                    }
+                    report.failed.push((entry.probe.clone(), e.to_string()));
+                }
+            }
+        }
+        report
+    }
+}
