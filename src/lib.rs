@@ -7,6 +7,7 @@ pub mod cmsis_dap;
 pub mod config;
 pub mod export;
 pub mod farm;
+pub mod management;
 pub mod memap;
 pub mod probe;
 pub mod protocol;

@@ -12,6 +12,7 @@ use signal_hook::iterator::Signals;
 
 use probeshare::cmsis_dap::usb::{self, ListedProbe};
 use probeshare::farm::{self, Farm};
+use probeshare::management::{ManagementServer, ProbeBoard};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
 use probeshare::service::Notifier;
@@ -97,6 +98,10 @@ struct ServeArgs {
         ]
     )]
     config: Option<std::path::PathBuf>,
+    /// With --config: do not start the management interface, whatever
+    /// the file's `[management] enabled` says.
+    #[arg(long, requires = "config")]
+    no_management: bool,
     /// The USB timing the virtual target's emulated CMSIS-DAP firmware
     /// models: none, fs-hid (64-byte reports, one per 1 ms frame) or
     /// hs-bulk (512-byte packets, 125 µs microframes).
@@ -242,7 +247,7 @@ fn open_probe(name: &str, sim_usb: SimUsb) -> Result<Box<dyn DebugProbe>> {
 
 fn serve(args: ServeArgs) -> Result<()> {
     let probe_name = match (&args.config, &args.probe) {
-        (Some(file), _) => return serve_farm(file, args.memory_handles),
+        (Some(file), _) => return serve_farm(file, args.memory_handles, !args.no_management),
         (None, Some(name)) => name.clone(),
         (None, None) => bail!("give --probe or --config"),
     };
@@ -274,11 +279,23 @@ fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-fn serve_farm(file: &std::path::Path, memory_handles: bool) -> Result<()> {
+fn serve_farm(file: &std::path::Path, memory_handles: bool, management: bool) -> Result<()> {
     let config = probeshare::config::load(file)?;
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
     let options = farm::FarmOptions { memory_handles };
     let mut farm = Farm::start_with(&config, &options)?;
+    let board = ProbeBoard::new();
+    board.publish(&farm, &config);
+    // A reload does not move it: a changed address needs a restart.
+    let management = if management && config.management.enabled {
+        let listen = config.management.listen;
+        let server =
+            ManagementServer::start(listen, farm::client_filter(&config), board.clone())
+                .with_context(|| format!("cannot start the management interface on {listen}"))?;
+        Some(server)
+    } else {
+        None
+    };
     let notifier = Notifier::from_env();
     notifier.ready(&serving_status(&farm, &config));
     // Signals are handled here rather than on a thread of their own: a
@@ -295,10 +312,14 @@ fn serve_farm(file: &std::path::Path, memory_handles: bool) -> Result<()> {
             Ok(new) => {
                 log::info!("reloading {}", file.display());
                 let report = farm.reload(&new);
+                board.publish(&farm, &new);
                 log::info!("reloaded: {report}");
                 notifier.ready(&serving_status(&farm, &new));
             }
         }
+    }
+    if let Some(management) = management {
+        management.shutdown();
     }
     farm.shutdown();
     Ok(())

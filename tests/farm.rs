@@ -109,8 +109,10 @@ fn serve_config_serves_every_configured_probe_on_its_own_port() {
     std::fs::write(&file, text).expect("write the configuration");
 
     let config_arg = file.to_str().expect("UTF-8 path");
-    let (mut server, served) =
-        ServerProcess::start_serving(&["serve", "--config", config_arg], names.len());
+    let (mut server, served) = ServerProcess::start_serving(
+        &["serve", "--no-management", "--config", config_arg],
+        names.len(),
+    );
     let mut ids: Vec<&str> = served.iter().map(|(id, _)| id.as_str()).collect();
     ids.sort_unstable();
     let mut expected: Vec<String> = names.iter().map(|n| format!("sim:{n}")).collect();

@@ -157,7 +157,8 @@ fn sighup_rereads_the_file_and_an_invalid_file_changes_nothing() {
     let (keep, gone, added) = (free_port(), free_port(), free_port());
     std::fs::write(&file, entry("sim:keep", keep) + &entry("sim:gone", gone)).expect("write");
     let path = file.to_str().expect("utf-8 path");
-    let (server, _) = ServerProcess::start_serving(&["serve", "--config", path], 2);
+    let (server, _) =
+        ServerProcess::start_serving(&["serve", "--no-management", "--config", path], 2);
     let mut kept_client = Client::session(local(keep));
 
     std::fs::write(&file, entry("sim:keep", keep) + &entry("sim:new", added)).expect("rewrite");

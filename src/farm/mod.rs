@@ -167,6 +167,14 @@ impl Farm {
             .collect()
     }
 
+    /// The server of `probe`, if it is served.
+    pub fn server(&self, probe: &ProbeSelector) -> Option<&ServerHandle> {
+        self.served
+            .iter()
+            .find(|served| served.probe == *probe)
+            .map(|served| &served.handle)
+    }
+
     /// The entries whose probe could not be opened at start.
     pub fn skipped(&self) -> &[ProbeSelector] {
         &self.skipped
@@ -222,7 +230,7 @@ impl FarmStopper {
 }
 
 /// The allow-list as the servers apply it; none when it allows everyone.
-fn client_filter(config: &Config) -> Option<ClientFilter> {
+pub fn client_filter(config: &Config) -> Option<ClientFilter> {
     if config.allow.is_empty() {
         return None;
     }

@@ -103,6 +103,7 @@ impl EventLoop {
                     "request line too long (limit {} bytes)",
                     self.config.limits.max_line_bytes
                 )));
+                super::status::count_answer(&mut self.answered, &result);
                 conn.responses.fill(ticket, |out, id| {
                     protocol::encode_response(out, id, &result)
                 });
@@ -145,9 +146,12 @@ impl EventLoop {
         };
         let ticket = conn.responses.reserve(id, held);
         match route {
-            Route::Answer(result) => conn.responses.fill(ticket, |out, id| {
-                protocol::encode_response(out, id, &result)
-            }),
+            Route::Answer(result) => {
+                super::status::count_answer(&mut self.answered, &result);
+                conn.responses.fill(ticket, |out, id| {
+                    protocol::encode_response(out, id, &result)
+                });
+            }
             Route::Arbitrate(request) => self.arbiter.submit(client, ticket, request),
         }
     }

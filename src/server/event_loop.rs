@@ -13,7 +13,7 @@
 //! client held (rule 4), and the arbiter is asked again in the same turn,
 //! since that release can be all that others' queued work was waiting for.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,6 +25,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::connection::{Connection, READ_CHUNK};
 use super::requests;
 use super::retire::{RetireOrder, Retiring};
+use super::status::{self, StatusWatch};
 use super::ServerConfig;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
 use crate::probe::{DebugProbe, ProbeInfo};
@@ -62,6 +63,10 @@ pub struct EventLoop {
     /// Where [`super::ServerHandle::retire`] sends its order.
     pub(super) retire_orders: std::sync::mpsc::Receiver<RetireOrder>,
     pub(super) retiring: Option<Retiring>,
+    /// Responses sent so far, by wire status code.
+    pub(super) answered: BTreeMap<u8, u64>,
+    /// Where each turn's state is published for other threads.
+    pub(super) status: StatusWatch,
 }
 
 impl EventLoop {
@@ -71,6 +76,7 @@ impl EventLoop {
         config: ServerConfig,
         stop: Arc<AtomicBool>,
         retire_orders: std::sync::mpsc::Receiver<RetireOrder>,
+        status: StatusWatch,
     ) -> io::Result<(Self, Arc<mio::Waker>)> {
         let poll = Poll::new()?;
         poll.registry()
@@ -99,6 +105,8 @@ impl EventLoop {
             released_since_poll: false,
             retire_orders,
             retiring: None,
+            answered: BTreeMap::new(),
+            status,
         };
         Ok((event_loop, waker))
     }
@@ -142,6 +150,7 @@ impl EventLoop {
             }
             self.close_idle();
             self.turn_end();
+            self.status.publish(&self);
             if self.retire_turn() {
                 break;
             }
@@ -187,6 +196,7 @@ impl EventLoop {
                     if let Some(conn) = self.conns.get_mut(&client) {
                         let result =
                             requests::finish(outcome_to_reply(outcome), &mut conn.memory_handles);
+                        status::count_answer(&mut self.answered, &result);
                         conn.responses.fill(ticket, |out, id| {
                             protocol::encode_response(out, id, &result)
                         });
@@ -310,6 +320,7 @@ impl EventLoop {
             }
             self.worker.awake();
         }
+        self.status.publish(&self);
         let _ = self.worker.join();
         let probe_state = if self.arbiter.is_open() || self.arbiter.wire_protocol().is_some() {
             "probe left open"

@@ -14,6 +14,7 @@ mod event_loop;
 mod memory_handles;
 mod requests;
 mod retire;
+mod status;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -22,9 +23,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::probe::DebugProbe;
+use crate::probe::{DebugProbe, ProbeInfo};
 
 pub use connection::{Frame, LineFramer};
+pub use status::{ProbeStatus, StatusWatch};
 
 /// Resource limits (protocol.md, "Limits"). Hitting one is an error response
 /// or a logged disconnect of that client alone.
@@ -108,12 +110,29 @@ pub struct ServerHandle {
     waker: Arc<mio::Waker>,
     thread: Option<JoinHandle<()>>,
     retire: std::sync::mpsc::Sender<retire::RetireOrder>,
+    info: ProbeInfo,
+    status: StatusWatch,
 }
 
 impl ServerHandle {
     /// The address the listener is bound to (with the real port).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// What the served probe said about itself when it was opened.
+    pub fn info(&self) -> &ProbeInfo {
+        &self.info
+    }
+
+    /// The server's state as of its loop's last turn.
+    pub fn status(&self) -> ProbeStatus {
+        self.status.get()
+    }
+
+    /// A view of the server's state for another thread.
+    pub fn status_watch(&self) -> StatusWatch {
+        self.status.clone()
     }
 
     /// A handle that can ask the server to stop from another thread (a
@@ -200,12 +219,14 @@ pub fn spawn(
     let stop = Arc::new(AtomicBool::new(false));
     let info = probe.info().clone();
     let (retire, retire_orders) = std::sync::mpsc::channel();
+    let status = StatusWatch::default();
     let (event_loop, waker) = event_loop::EventLoop::new(
         mio::net::TcpListener::from_std(listener),
         probe,
         config,
         stop.clone(),
         retire_orders,
+        status.clone(),
     )?;
     let thread = std::thread::Builder::new()
         .name(format!("serve {}", info.unique_id))
@@ -223,5 +244,7 @@ pub fn spawn(
         waker,
         thread: Some(thread),
         retire,
+        info,
+        status,
     })
 }

@@ -1,0 +1,170 @@
+//! The management interface of `serve --config`: a small HTTP server with
+//! JSON answers on its own address (`[management].listen`), for people and
+//! tools that want to see which probes are served and who is using them.
+//!
+//! It runs on a thread of its own, blocking, apart from the probe loops:
+//! it reads each server's published [`StatusWatch`] and never touches a
+//! loop or a probe, so a slow HTTP client cannot delay probe traffic. It
+//! applies the same allow-list as the probe ports, refusing with 403.
+
+mod routes;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+
+use crate::config::{Config, ProbeSelector};
+use crate::farm::Farm;
+use crate::probe::ProbeInfo;
+use crate::server::{ClientFilter, StatusWatch};
+
+/// One configured probe as the management interface shows it.
+#[derive(Clone, Debug)]
+pub struct ProbeRow {
+    pub probe: ProbeSelector,
+    pub port: u16,
+    /// The address its port is (or would be) bound to.
+    pub bind: SocketAddr,
+    /// Present only while the probe is served.
+    pub served: Option<ServedProbe>,
+}
+
+/// What a served probe offers to look at.
+#[derive(Clone, Debug)]
+pub struct ServedProbe {
+    pub info: ProbeInfo,
+    pub status: StatusWatch,
+}
+
+/// The probes on show; the thread owning the farm replaces them after a
+/// start or reload, the HTTP thread reads them.
+#[derive(Clone, Debug, Default)]
+pub struct ProbeBoard(Arc<Mutex<Vec<ProbeRow>>>);
+
+impl ProbeBoard {
+    pub fn new() -> ProbeBoard {
+        ProbeBoard::default()
+    }
+
+    /// Shows `farm`'s probes as configured by `config`, in file order.
+    pub fn publish(&self, farm: &Farm, config: &Config) {
+        let rows = config
+            .probes
+            .iter()
+            .map(|entry| ProbeRow {
+                probe: entry.probe.clone(),
+                port: entry.port,
+                bind: SocketAddr::new(config.listen, entry.port),
+                served: farm.server(&entry.probe).map(|handle| ServedProbe {
+                    info: handle.info().clone(),
+                    status: handle.status_watch(),
+                }),
+            })
+            .collect();
+        *self.0.lock() = rows;
+    }
+
+    fn rows(&self) -> Vec<ProbeRow> {
+        self.0.lock().clone()
+    }
+}
+
+/// The running HTTP server. Dropping it stops it.
+pub struct ManagementServer {
+    local_addr: SocketAddr,
+    http: Arc<tiny_http::Server>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ManagementServer {
+    /// Listens on `listen` and answers from `board`; peers `allow` refuses
+    /// get 403. When it returns, the address is listening.
+    pub fn start(
+        listen: SocketAddr,
+        allow: Option<ClientFilter>,
+        board: ProbeBoard,
+    ) -> io::Result<ManagementServer> {
+        let listener = TcpListener::bind(listen)?;
+        let local_addr = listener.local_addr()?;
+        let http = tiny_http::Server::from_listener(listener, None)
+            .map(Arc::new)
+            .map_err(io::Error::other)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (http, stop) = (http.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("management".into())
+                .spawn(move || serve(&http, &stop, allow.as_ref(), &board))?
+        };
+        log::info!("Management interface on http://{local_addr}");
+        Ok(ManagementServer {
+            local_addr,
+            http,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on (with the real port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops answering and waits for the thread to end.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.http.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ManagementServer {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+fn serve(
+    http: &tiny_http::Server,
+    stop: &AtomicBool,
+    allow: Option<&ClientFilter>,
+    board: &ProbeBoard,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let request = match http.recv() {
+            Ok(request) => request,
+            // Unblocked for shutdown, or a failed accept: the loop
+            // condition tells which.
+            Err(e) => {
+                if !stop.load(Ordering::SeqCst) {
+                    log::warn!("management interface: {e}");
+                }
+                continue;
+            }
+        };
+        let permitted = match (allow, request.remote_addr()) {
+            (None, _) => true,
+            (Some(filter), Some(peer)) => filter.permits(peer.ip()),
+            (Some(_), None) => false,
+        };
+        let answer = if permitted {
+            routes::answer(request.method(), request.url(), &board.rows())
+        } else {
+            routes::Answer::forbidden()
+        };
+        if let Err(e) = request.respond(answer.into_response()) {
+            log::debug!("management interface: cannot answer: {e}");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The live state of one served probe, published by its loop for readers
+//! on other threads (the management interface).
+//!
+//! The loop overwrites a shared snapshot at the end of every turn; a
+//! reader takes a copy under a lock held only for that copy, so reading
+//! never delays the loop by more than a few field writes.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::event_loop::EventLoop;
+use crate::probe::WireProtocol;
+use crate::protocol::{status_code, Failure, Reply};
+
+/// What a served probe is doing right now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProbeStatus {
+    /// Connections open at the moment.
+    pub clients: usize,
+    /// The peer address of the connection holding the lock.
+    pub lock_holder: Option<SocketAddr>,
+    /// Clients that currently count as having opened the probe.
+    pub open_count: u64,
+    /// Clients that currently count as having connected the target.
+    pub connect_count: u64,
+    /// The wire protocol the probe is connected with, if it is.
+    pub wire_protocol: Option<WireProtocol>,
+    /// Responses sent since the server started, by wire status code.
+    pub answered_by_status: BTreeMap<u8, u64>,
+}
+
+/// A read-only view of one server's [`ProbeStatus`], cheap to clone and
+/// send to other threads; it stays readable after the server ends.
+#[derive(Clone, Debug, Default)]
+pub struct StatusWatch(Arc<Mutex<ProbeStatus>>);
+
+impl StatusWatch {
+    /// The latest snapshot.
+    pub fn get(&self) -> ProbeStatus {
+        self.0.lock().clone()
+    }
+
+    pub(super) fn publish(&self, event_loop: &EventLoop) {
+        let lock_holder = event_loop
+            .arbiter
+            .lock_holder()
+            .and_then(|client| event_loop.conns.get(&client))
+            .map(|conn| conn.peer);
+        let mut status = self.0.lock();
+        status.clients = event_loop.conns.len();
+        status.lock_holder = lock_holder;
+        status.open_count = event_loop.arbiter.open_count();
+        status.connect_count = event_loop.arbiter.connect_count();
+        status.wire_protocol = event_loop.arbiter.wire_protocol();
+        if status.answered_by_status != event_loop.answered {
+            status.answered_by_status.clone_from(&event_loop.answered);
+        }
+    }
+}
+
+/// Counts one response about to be sent, by its wire status.
+pub(super) fn count_answer(answered: &mut BTreeMap<u8, u64>, result: &Result<Reply, Failure>) {
+    let code = match result {
+        Ok(_) => 0,
+        Err(failure) => status_code(failure),
+    };
+    *answered.entry(code).or_insert(0) += 1;
+}
