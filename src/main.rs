@@ -283,21 +283,27 @@ fn serve_farm(file: &std::path::Path, memory_handles: bool, management: bool) ->
     let config = probeshare::config::load(file)?;
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
     let options = farm::FarmOptions { memory_handles };
-    let mut farm = Farm::start_with(&config, &options)?;
+    let farm = Farm::start_with(&config, &options)?;
     let board = ProbeBoard::new();
     board.publish(&farm, &config);
+    // Shared with the management interface, which disables and enables.
+    let farm = std::sync::Arc::new(parking_lot::Mutex::new(farm));
     // A reload does not move it: a changed address needs a restart.
     let management = if management && config.management.enabled {
         let listen = config.management.listen;
-        let server =
-            ManagementServer::start(listen, farm::client_filter(&config), board.clone())
-                .with_context(|| format!("cannot start the management interface on {listen}"))?;
+        let server = ManagementServer::start_with_farm(
+            listen,
+            farm::client_filter(&config),
+            board.clone(),
+            farm.clone(),
+        )
+        .with_context(|| format!("cannot start the management interface on {listen}"))?;
         Some(server)
     } else {
         None
     };
     let notifier = Notifier::from_env();
-    notifier.ready(&serving_status(&farm, &config));
+    notifier.ready(&serving_status(&farm.lock(), &config));
     // Signals are handled here rather than on a thread of their own: a
     // reload changes the farm, which this thread owns.
     for signal in signals.forever() {
@@ -311,6 +317,7 @@ fn serve_farm(file: &std::path::Path, memory_handles: bool, management: bool) ->
             Err(e) => log::error!("not reloading, still serving as before: {e}"),
             Ok(new) => {
                 log::info!("reloading {}", file.display());
+                let mut farm = farm.lock();
                 let report = farm.reload(&new);
                 board.publish(&farm, &new);
                 log::info!("reloaded: {report}");
@@ -321,7 +328,11 @@ fn serve_farm(file: &std::path::Path, memory_handles: bool, management: bool) ->
     if let Some(management) = management {
         management.shutdown();
     }
-    farm.shutdown();
+    // The management thread has ended, so this is the last handle; were
+    // it not, dropping it would still stop every server.
+    if let Ok(farm) = std::sync::Arc::try_unwrap(farm) {
+        farm.into_inner().shutdown();
+    }
     Ok(())
 }
 

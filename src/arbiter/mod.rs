@@ -387,6 +387,12 @@ impl Arbiter {
         self.refs.total().connects
     }
 
+    /// The `open` and `connect` references `client` holds.
+    pub fn references_of(&self, client: ClientId) -> (u64, u64) {
+        let held = self.refs.of(client);
+        (held.opens, held.connects)
+    }
+
     /// Whether the hardware is open.
     pub fn is_open(&self) -> bool {
         self.hardware.open

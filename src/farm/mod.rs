@@ -9,6 +9,7 @@
 //! logged as a warning and skipped; the others are served. A port that
 //! cannot be listened on is an error: the file promised that port.
 
+mod control;
 mod open;
 mod reload;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use crate::cmsis_dap::usb::{self, Discovery};
 use crate::config::{Cidr, Config, ProbeEntry, ProbeSelector};
 use crate::server::{self, ClientFilter, Limits, ServerConfig, ServerHandle, Stopper};
 
+pub use control::ControlError;
 pub use open::{open_entry, open_usb, OpenError};
 pub use reload::ReloadReport;
 
@@ -94,6 +96,10 @@ pub struct Farm {
     skipped: Vec<ProbeSelector>,
     /// Servers removed by a reload, telling their clients before they end.
     retiring: Vec<Served>,
+    /// Probes taken out of service by [`Farm::disable`].
+    disabled: Vec<ProbeSelector>,
+    /// The configuration served, for [`Farm::enable`].
+    config: Config,
     options: FarmOptions,
 }
 
@@ -109,6 +115,8 @@ impl Farm {
             served: Vec::new(),
             skipped: Vec::new(),
             retiring: Vec::new(),
+            disabled: Vec::new(),
+            config: config.clone(),
             options: options.clone(),
         };
         let discovery = discover_if_needed(config.probes.iter());

@@ -6,7 +6,8 @@
 //! is (probe, address, description, limits, allow-list): a changed entry
 //! is a removed one and an added one. A removed probe's clients are told
 //! (status 2 on their next request) and closed, see
-//! [`ServerHandle::retire`](crate::server::ServerHandle::retire).
+//! [`ServerHandle::retire`](crate::server::ServerHandle::retire). A probe
+//! disabled by hand stays disabled while the file still names it.
 
 use std::fmt;
 use std::time::Duration;
@@ -90,7 +91,14 @@ impl Farm {
                 .map(|(entry, _)| entry),
         );
         self.skipped.clear();
+        self.disabled
+            .retain(|disabled| new.probes.iter().any(|entry| entry.probe == *disabled));
+        self.config = new.clone();
         for (entry, key) in new.probes.iter().zip(wanted) {
+            if self.disabled.contains(&entry.probe) {
+                // Stays out of service until enabled by hand.
+                continue;
+            }
             if let Some(at) = kept.iter().position(|served| served.serving == key) {
                 report.unchanged.push(entry.probe.clone());
                 self.served.push(kept.remove(at));

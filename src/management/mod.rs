@@ -6,7 +6,18 @@
 //! it reads each server's published [`StatusWatch`] and never touches a
 //! loop or a probe, so a slow HTTP client cannot delay probe traffic. It
 //! applies the same allow-list as the probe ports, refusing with 403.
+//!
+//! Kicking a probe's clients goes straight to its server through a
+//! [`Kicker`], like reading status. Disabling and enabling change the
+//! farm, so the farm is shared as `Arc<Mutex<Farm>>` between the thread
+//! that reloads it and this one: a disable holds the lock only while the
+//! port closes, and both threads take the farm's lock before the board's,
+//! so they cannot deadlock. A channel to the main thread would need that
+//! thread, which sleeps waiting for signals, to wait on two things; the
+//! mutex keeps it one. Without a farm ([`ManagementServer::start`]),
+//! disable and enable answer 503.
 
+mod metrics;
 mod routes;
 
 use std::io;
@@ -20,7 +31,10 @@ use parking_lot::Mutex;
 use crate::config::{Config, ProbeSelector};
 use crate::farm::Farm;
 use crate::probe::ProbeInfo;
-use crate::server::{ClientFilter, StatusWatch};
+use crate::server::{ClientFilter, Kicker, StatusWatch};
+
+/// The farm as shared with the management thread.
+pub type SharedFarm = Arc<Mutex<Farm>>;
 
 /// One configured probe as the management interface shows it.
 #[derive(Clone, Debug)]
@@ -31,6 +45,8 @@ pub struct ProbeRow {
     pub bind: SocketAddr,
     /// Present only while the probe is served.
     pub served: Option<ServedProbe>,
+    /// Taken out of service by hand.
+    pub disabled: bool,
 }
 
 /// What a served probe offers to look at.
@@ -38,12 +54,21 @@ pub struct ProbeRow {
 pub struct ServedProbe {
     pub info: ProbeInfo,
     pub status: StatusWatch,
+    pub kicker: Kicker,
 }
 
 /// The probes on show; the thread owning the farm replaces them after a
 /// start or reload, the HTTP thread reads them.
 #[derive(Clone, Debug, Default)]
-pub struct ProbeBoard(Arc<Mutex<Vec<ProbeRow>>>);
+pub struct ProbeBoard(Arc<Mutex<Board>>);
+
+#[derive(Debug, Default)]
+struct Board {
+    rows: Vec<ProbeRow>,
+    /// The configuration last published, to publish again after a
+    /// disable or enable.
+    config: Option<Config>,
+}
 
 impl ProbeBoard {
     pub fn new() -> ProbeBoard {
@@ -62,14 +87,26 @@ impl ProbeBoard {
                 served: farm.server(&entry.probe).map(|handle| ServedProbe {
                     info: handle.info().clone(),
                     status: handle.status_watch(),
+                    kicker: handle.kicker(),
                 }),
+                disabled: farm.is_disabled(&entry.probe),
             })
             .collect();
-        *self.0.lock() = rows;
+        let mut board = self.0.lock();
+        board.rows = rows;
+        board.config = Some(config.clone());
+    }
+
+    /// Publishes `farm` again with the configuration last published.
+    fn republish(&self, farm: &Farm) {
+        let config = self.0.lock().config.clone();
+        if let Some(config) = config {
+            self.publish(farm, &config);
+        }
     }
 
     fn rows(&self) -> Vec<ProbeRow> {
-        self.0.lock().clone()
+        self.0.lock().rows.clone()
     }
 }
 
@@ -89,6 +126,26 @@ impl ManagementServer {
         allow: Option<ClientFilter>,
         board: ProbeBoard,
     ) -> io::Result<ManagementServer> {
+        ManagementServer::start_inner(listen, allow, board, None)
+    }
+
+    /// [`ManagementServer::start`], with `farm` for disable and enable.
+    /// `board` must be published from the same farm.
+    pub fn start_with_farm(
+        listen: SocketAddr,
+        allow: Option<ClientFilter>,
+        board: ProbeBoard,
+        farm: SharedFarm,
+    ) -> io::Result<ManagementServer> {
+        ManagementServer::start_inner(listen, allow, board, Some(farm))
+    }
+
+    fn start_inner(
+        listen: SocketAddr,
+        allow: Option<ClientFilter>,
+        board: ProbeBoard,
+        farm: Option<SharedFarm>,
+    ) -> io::Result<ManagementServer> {
         let listener = TcpListener::bind(listen)?;
         let local_addr = listener.local_addr()?;
         let http = tiny_http::Server::from_listener(listener, None)
@@ -99,7 +156,7 @@ impl ManagementServer {
             let (http, stop) = (http.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("management".into())
-                .spawn(move || serve(&http, &stop, allow.as_ref(), &board))?
+                .spawn(move || serve(&http, &stop, allow.as_ref(), &board, farm.as_ref()))?
         };
         log::info!("Management interface on http://{local_addr}");
         Ok(ManagementServer {
@@ -140,6 +197,7 @@ fn serve(
     stop: &AtomicBool,
     allow: Option<&ClientFilter>,
     board: &ProbeBoard,
+    farm: Option<&SharedFarm>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         let request = match http.recv() {
@@ -159,12 +217,35 @@ fn serve(
             (Some(_), None) => false,
         };
         let answer = if permitted {
-            routes::answer(request.method(), request.url(), &board.rows())
+            let control = Control { board, farm };
+            routes::answer(request.method(), request.url(), &board.rows(), &control)
         } else {
             routes::Answer::forbidden()
         };
         if let Err(e) = request.respond(answer.into_response()) {
             log::debug!("management interface: cannot answer: {e}");
         }
+    }
+}
+
+/// What the routes may change: the farm, when there is one.
+pub(crate) struct Control<'a> {
+    board: &'a ProbeBoard,
+    farm: Option<&'a SharedFarm>,
+}
+
+impl Control<'_> {
+    /// Disables or enables `probe`, then shows the farm as it is now.
+    /// `None` when there is no farm to change.
+    fn set_enabled(&self, probe: &ProbeSelector, enabled: bool) -> Option<Result<(), String>> {
+        let farm = self.farm?;
+        let mut farm = farm.lock();
+        let result = if enabled {
+            farm.enable(probe)
+        } else {
+            farm.disable(probe)
+        };
+        self.board.republish(&farm);
+        Some(result.map_err(|e| e.to_string()))
     }
 }

@@ -4,17 +4,25 @@
 //! fields a USB listing could add (VID:PID, firmware, USB path), none is
 //! known to a server yet, so they are `null` rather than left out: a
 //! consumer can rely on every key being there.
+//!
+//! Per probe, `/probes/{id}/…` names it by the `id` of `/probes`:
+//! `GET clients` lists its connections, `POST kick` drops them all, `POST
+//! disable` and `POST enable` take it out of service and back.
+//! `GET /metrics` is the one answer that is not JSON (see [`super::metrics`]).
 
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Response, StatusCode};
 
-use super::ProbeRow;
+use super::{metrics, Control, ProbeRow};
 use crate::config::ProbeSelector;
+use crate::server::ClientStatus;
 
 /// An HTTP answer before it is turned into a response.
 pub struct Answer {
     status: u16,
     body: Value,
+    /// Sent instead of `body`, as plain text.
+    text: Option<String>,
     /// Methods the path takes, for a 405.
     allow: Option<&'static str>,
 }
@@ -24,6 +32,7 @@ impl Answer {
         Answer {
             status: 200,
             body,
+            text: None,
             allow: None,
         }
     }
@@ -32,6 +41,7 @@ impl Answer {
         Answer {
             status,
             body: json!({ "error": message }),
+            text: None,
             allow: None,
         }
     }
@@ -41,11 +51,13 @@ impl Answer {
     }
 
     pub fn into_response(self) -> Response<std::io::Cursor<Vec<u8>>> {
-        let mut body = self.body.to_string();
-        body.push('\n');
+        let (body, content_type) = match self.text {
+            Some(text) => (text, metrics::CONTENT_TYPE),
+            None => (self.body.to_string() + "\n", "application/json"),
+        };
         let mut response = Response::from_string(body)
             .with_status_code(StatusCode(self.status))
-            .with_header(header("Content-Type", "application/json"));
+            .with_header(header("Content-Type", content_type));
         if let Some(allow) = self.allow {
             response = response.with_header(header("Allow", allow));
         }
@@ -59,20 +71,96 @@ fn header(name: &str, value: &str) -> Header {
 }
 
 /// Answers `method` on `url` (path and query) from `rows`.
-pub fn answer(method: &Method, url: &str, rows: &[ProbeRow]) -> Answer {
+pub fn answer(method: &Method, url: &str, rows: &[ProbeRow], control: &Control) -> Answer {
     let path = url.split(['?', '#']).next().unwrap_or_default();
-    let body = match path {
-        "/healthz" => json!({ "status": "ok" }),
-        "/probes" => Value::Array(rows.iter().map(probe_json).collect()),
+    let readable = *method == Method::Get || *method == Method::Head;
+    match path {
+        "/healthz" if readable => Answer::ok(json!({ "status": "ok" })),
+        "/probes" if readable => Answer::ok(Value::Array(rows.iter().map(probe_json).collect())),
+        "/metrics" if readable => Answer {
+            text: Some(metrics::render(rows)),
+            ..Answer::ok(Value::Null)
+        },
+        "/healthz" | "/probes" | "/metrics" => not_allowed("GET, HEAD"),
+        _ => match path
+            .strip_prefix("/probes/")
+            .and_then(|rest| rest.rsplit_once('/'))
+        {
+            Some((id, action)) => probe_action(method, id, action, rows, control),
+            None => Answer::error(404, "no such path"),
+        },
+    }
+}
+
+fn not_allowed(allow: &'static str) -> Answer {
+    Answer {
+        allow: Some(allow),
+        ..Answer::error(405, "method not allowed")
+    }
+}
+
+/// `/probes/{id}/{action}`.
+fn probe_action(
+    method: &Method,
+    id: &str,
+    action: &str,
+    rows: &[ProbeRow],
+    control: &Control,
+) -> Answer {
+    let wanted_method = match action {
+        "clients" => "GET, HEAD",
+        "kick" | "disable" | "enable" => "POST",
         _ => return Answer::error(404, "no such path"),
     };
-    if *method != Method::Get && *method != Method::Head {
-        return Answer {
-            allow: Some("GET, HEAD"),
-            ..Answer::error(405, "method not allowed")
-        };
+    let method_fits = match wanted_method {
+        "POST" => *method == Method::Post,
+        _ => *method == Method::Get || *method == Method::Head,
+    };
+    if !method_fits {
+        return not_allowed(wanted_method);
     }
-    Answer::ok(body)
+    let Some(row) = rows.iter().find(|row| row.probe.to_string() == id) else {
+        return Answer::error(404, "no such probe");
+    };
+    let served = row.served.as_ref();
+    match action {
+        "clients" => {
+            let clients = served
+                .map(|s| s.status.get().client_list)
+                .unwrap_or_default();
+            Answer::ok(Value::Array(clients.iter().map(client_json).collect()))
+        }
+        "kick" => match served {
+            Some(served) => {
+                served.kicker.kick();
+                Answer::ok(json!({ "kicked": served.status.get().clients }))
+            }
+            None => Answer::error(409, "the probe is not served"),
+        },
+        _ => match control.set_enabled(&row.probe, action == "enable") {
+            None => Answer::error(503, "this server cannot change the farm"),
+            Some(Err(why)) => Answer::error(409, &why),
+            Some(Ok(())) => Answer::ok(json!({ "state": state_name(action == "enable") })),
+        },
+    }
+}
+
+fn state_name(enabled: bool) -> &'static str {
+    if enabled {
+        "present"
+    } else {
+        "disabled"
+    }
+}
+
+fn client_json(client: &ClientStatus) -> Value {
+    json!({
+        "peer": client.peer.to_string(),
+        "holds_lock": client.holds_lock,
+        "open_count": client.open_count,
+        "connect_count": client.connect_count,
+        "connected_seconds": client.connected_at.elapsed().as_secs_f64(),
+    })
 }
 
 fn probe_json(row: &ProbeRow) -> Value {
@@ -95,7 +183,11 @@ fn probe_json(row: &ProbeRow) -> Value {
         "usb_path": null,
         "port": row.port,
         "bind_address": row.bind.to_string(),
-        "state": if served.is_some() { "present" } else { "absent" },
+        "state": match (served.is_some(), row.disabled) {
+            (_, true) => "disabled",
+            (true, false) => "present",
+            (false, false) => "absent",
+        },
         "clients": status.map_or(0, |s| s.clients),
         "lock_holder": status.and_then(|s| s.lock_holder).map(|peer| peer.to_string()),
         "open_count": status.map_or(0, |s| s.open_count),

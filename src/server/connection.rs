@@ -252,6 +252,7 @@ pub struct Connection {
     /// The interest currently registered with the poll.
     pub interest: Option<mio::Interest>,
     pub last_activity: std::time::Instant,
+    pub connected_at: std::time::Instant,
 }
 
 impl Connection {
@@ -267,6 +268,7 @@ impl Connection {
             input_paused: false,
             interest: None,
             last_activity: std::time::Instant::now(),
+            connected_at: std::time::Instant::now(),
         }
     }
 

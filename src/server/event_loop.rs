@@ -67,6 +67,11 @@ pub struct EventLoop {
     pub(super) answered: BTreeMap<u8, u64>,
     /// Where each turn's state is published for other threads.
     pub(super) status: StatusWatch,
+    /// Counts accepts and closes, so the published client list is rebuilt
+    /// only when it changed.
+    pub(super) conns_generation: u64,
+    /// Set by [`super::ServerHandle::kick`]: close every connection.
+    pub(super) kick: Arc<AtomicBool>,
 }
 
 impl EventLoop {
@@ -77,6 +82,7 @@ impl EventLoop {
         stop: Arc<AtomicBool>,
         retire_orders: std::sync::mpsc::Receiver<RetireOrder>,
         status: StatusWatch,
+        kick: Arc<AtomicBool>,
     ) -> io::Result<(Self, Arc<mio::Waker>)> {
         let poll = Poll::new()?;
         poll.registry()
@@ -107,6 +113,8 @@ impl EventLoop {
             retiring: None,
             answered: BTreeMap::new(),
             status,
+            conns_generation: 0,
+            kick,
         };
         Ok((event_loop, waker))
     }
@@ -149,6 +157,7 @@ impl EventLoop {
                 }
             }
             self.close_idle();
+            self.kick_turn();
             self.turn_end();
             self.status.publish(&self);
             if self.retire_turn() {
@@ -262,6 +271,7 @@ impl EventLoop {
             let mut conn = Connection::new(stream, peer, self.config.limits.max_line_bytes);
             conn.interest = Some(Interest::READABLE);
             self.conns.insert(client, conn);
+            self.conns_generation += 1;
             self.arbiter.add_client(client);
             log::debug!("client {client} connected from {peer}");
         }
@@ -283,11 +293,29 @@ impl EventLoop {
         }
     }
 
+    /// Closes every connection if a kick was asked for: each client is
+    /// released as if it had died, and the listener stays open.
+    fn kick_turn(&mut self) {
+        if !self.kick.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let clients: Vec<ClientId> = self.conns.keys().copied().collect();
+        log::info!(
+            "kicking {} client(s) of {}",
+            clients.len(),
+            self.info.unique_id
+        );
+        for client in clients {
+            self.close(client);
+        }
+    }
+
     pub(super) fn close(&mut self, client: ClientId) {
         if let Some(mut conn) = self.conns.remove(&client) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.arbiter.remove_client(client);
             self.released_since_poll = true;
+            self.conns_generation += 1;
             log::debug!("client {client} ({}) closed", conn.peer);
         }
     }

@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::probe::{DebugProbe, ProbeInfo};
 
 pub use connection::{Frame, LineFramer};
-pub use status::{ProbeStatus, StatusWatch};
+pub use status::{ClientStatus, ProbeStatus, StatusWatch};
 
 /// Resource limits (protocol.md, "Limits"). Hitting one is an error response
 /// or a logged disconnect of that client alone.
@@ -112,6 +112,7 @@ pub struct ServerHandle {
     retire: std::sync::mpsc::Sender<retire::RetireOrder>,
     info: ProbeInfo,
     status: StatusWatch,
+    kicker: Kicker,
 }
 
 impl ServerHandle {
@@ -133,6 +134,16 @@ impl ServerHandle {
     /// A view of the server's state for another thread.
     pub fn status_watch(&self) -> StatusWatch {
         self.status.clone()
+    }
+
+    /// Drops every client at once (see [`Kicker::kick`]).
+    pub fn kick(&self) {
+        self.kicker.kick();
+    }
+
+    /// A handle that can drop every client from another thread.
+    pub fn kicker(&self) -> Kicker {
+        self.kicker.clone()
     }
 
     /// A handle that can ask the server to stop from another thread (a
@@ -207,6 +218,25 @@ impl Stopper {
     }
 }
 
+/// Drops every client of a server; cheap to clone and send to other
+/// threads.
+#[derive(Clone, Debug)]
+pub struct Kicker {
+    kick: Arc<AtomicBool>,
+    waker: Arc<mio::Waker>,
+}
+
+impl Kicker {
+    /// Closes every connection on the loop's next turn: each client's
+    /// references and lock are released as if it had died. The listener
+    /// stays open, so new clients can connect at once. Returns before the
+    /// connections are closed.
+    pub fn kick(&self) {
+        self.kick.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+    }
+}
+
 /// Serves `probe` on `listener` until stopped. Logs the line tools wait
 /// for: `Serving debug probe <unique_id> (<description>) on <addr>:<port>`.
 pub fn spawn(
@@ -220,6 +250,7 @@ pub fn spawn(
     let info = probe.info().clone();
     let (retire, retire_orders) = std::sync::mpsc::channel();
     let status = StatusWatch::default();
+    let kick = Arc::new(AtomicBool::new(false));
     let (event_loop, waker) = event_loop::EventLoop::new(
         mio::net::TcpListener::from_std(listener),
         probe,
@@ -227,6 +258,7 @@ pub fn spawn(
         stop.clone(),
         retire_orders,
         status.clone(),
+        kick.clone(),
     )?;
     let thread = std::thread::Builder::new()
         .name(format!("serve {}", info.unique_id))
@@ -241,10 +273,11 @@ pub fn spawn(
     Ok(ServerHandle {
         local_addr,
         stop,
-        waker,
+        waker: waker.clone(),
         thread: Some(thread),
         retire,
         info,
         status,
+        kicker: Kicker { kick, waker },
     })
 }
