@@ -288,6 +288,11 @@ fn serve_farm(file: &std::path::Path, memory_handles: bool, management: bool) ->
     board.publish(&farm, &config);
     // Shared with the management interface, which disables and enables.
     let farm = std::sync::Arc::new(parking_lot::Mutex::new(farm));
+    {
+        let board = board.clone();
+        Farm::watch_usb(&farm, move |farm| board.publish(farm, farm.config()))
+            .context("cannot start the USB rescan")?;
+    }
     // A reload does not move it: a changed address needs a restart.
     let management = if management && config.management.enabled {
         let listen = config.management.listen;

@@ -8,7 +8,7 @@
 //! the current configuration gives it.
 
 use super::reload::RETIRE_GRACE;
-use super::{discover_if_needed, EntryError, Farm};
+use super::{discover_if_needed, EntryError, Farm, Served};
 use crate::config::ProbeSelector;
 
 /// Why a probe's service could not be changed.
@@ -78,12 +78,17 @@ impl Farm {
                 why: e.to_string(),
             })?;
         self.disabled.retain(|disabled| disabled != probe);
-        // File order, so the farm lists it where it was.
+        self.insert_in_file_order(served);
+        log::info!("enabled probe {probe}");
+        Ok(())
+    }
+
+    /// Adds `served` where the file lists it, so the farm lists it there.
+    pub(super) fn insert_in_file_order(&mut self, served: Served) {
+        let config = &self.config;
         let rank = |p: &ProbeSelector| config.probes.iter().position(|e| e.probe == *p);
         self.served.push(served);
         self.served.sort_by_key(|served| rank(&served.probe));
-        log::info!("enabled probe {probe}");
-        Ok(())
     }
 
     /// Whether `probe` was disabled by hand.

@@ -8,10 +8,16 @@
 //! A USB probe that is not plugged in (or cannot be opened) at start is
 //! logged as a warning and skipped; the others are served. A port that
 //! cannot be listened on is an error: the file promised that port.
+//!
+//! Hot-plug: [`Farm::watch_usb`] starts a rescan that serves USB probes as
+//! they appear and retires those that vanish (`rescan`); virtual targets
+//! are unplugged and replugged by hand (`plug`).
 
 mod control;
 mod open;
+mod plug;
 mod reload;
+mod rescan;
 #[cfg(test)]
 mod tests;
 
@@ -21,10 +27,13 @@ use std::net::{SocketAddr, TcpListener};
 use crate::cmsis_dap::usb::{self, Discovery};
 use crate::config::{Cidr, Config, ProbeEntry, ProbeSelector};
 use crate::server::{self, ClientFilter, Limits, ServerConfig, ServerHandle, Stopper};
+use crate::sim::dap_firmware::PlugHandle;
 
 pub use control::ControlError;
-pub use open::{open_entry, open_usb, OpenError};
+pub use open::{open_entry, open_entry_with_plug, open_usb, OpenError};
+pub use plug::PlugError;
 pub use reload::ReloadReport;
+pub use rescan::RESCAN_INTERVAL;
 
 /// Settings for every probe that the configuration file does not hold.
 #[derive(Clone, Debug, Default)]
@@ -66,6 +75,8 @@ struct Served {
     /// What it is served with; a reload restarts it when that changes.
     serving: ServingKey,
     handle: ServerHandle,
+    /// A virtual target's cable, for [`Farm::unplug`].
+    plug: Option<PlugHandle>,
 }
 
 /// Everything of the configuration that shapes how one probe is served.
@@ -98,6 +109,10 @@ pub struct Farm {
     retiring: Vec<Served>,
     /// Probes taken out of service by [`Farm::disable`].
     disabled: Vec<ProbeSelector>,
+    /// Virtual targets unplugged by [`Farm::unplug`].
+    unplugged: Vec<ProbeSelector>,
+    /// The USB rescan, once [`Farm::watch_usb`] started it.
+    rescan: Option<rescan::RescanThread>,
     /// The configuration served, for [`Farm::enable`].
     config: Config,
     options: FarmOptions,
@@ -116,6 +131,8 @@ impl Farm {
             skipped: Vec::new(),
             retiring: Vec::new(),
             disabled: Vec::new(),
+            unplugged: Vec::new(),
+            rescan: None,
             config: config.clone(),
             options: options.clone(),
         };
@@ -140,7 +157,7 @@ impl Farm {
         config: &Config,
         discovery: &Discovery,
     ) -> Result<Served, EntryError> {
-        let probe = open::open_entry(entry, discovery).map_err(|e| {
+        let (probe, plug) = open::open_entry_with_plug(entry, discovery).map_err(|e| {
             log::warn!("{e}; port {} is not served", entry.port);
             EntryError::Unopened(e)
         })?;
@@ -164,6 +181,7 @@ impl Farm {
             probe: entry.probe.clone(),
             serving: ServingKey::of(entry, config),
             handle,
+            plug,
         })
     }
 
@@ -181,6 +199,11 @@ impl Farm {
             .iter()
             .find(|served| served.probe == *probe)
             .map(|served| &served.handle)
+    }
+
+    /// The configuration served.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The entries whose probe could not be opened at start.
@@ -213,6 +236,12 @@ impl Farm {
     /// Stops every server and waits for all of them: they wind down
     /// (clients released, probes closed) side by side.
     pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        // First, so that no probe is started behind the servers' backs.
+        drop(self.rescan.take());
         self.stopper().stop();
         self.join();
     }
@@ -220,8 +249,7 @@ impl Farm {
 
 impl Drop for Farm {
     fn drop(&mut self) {
-        self.stopper().stop();
-        self.join();
+        self.stop_and_join();
     }
 }
 

@@ -5,7 +5,8 @@ use crate::cmsis_dap::usb::{self, Discovery, FoundProbe};
 use crate::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
 use crate::config::{ProbeEntry, ProbeSelector};
 use crate::probe::DebugProbe;
-use crate::sim::{self, dap_firmware::FirmwareConfig, dap_firmware::UsbModel};
+use crate::sim::dap_firmware::{FirmwareConfig, PlugHandle, SimDapFirmware, UsbModel};
+use crate::sim::{self, SwdTarget};
 
 /// Why an entry's probe is not served.
 #[derive(Debug, thiserror::Error)]
@@ -24,20 +25,19 @@ pub fn open_entry(
     entry: &ProbeEntry,
     discovery: &Discovery,
 ) -> Result<Box<dyn DebugProbe>, OpenError> {
+    open_entry_with_plug(entry, discovery).map(|(probe, _)| probe)
+}
+
+/// [`open_entry`], with the virtual cable of a virtual target (none for a
+/// USB probe, whose cable is real).
+pub fn open_entry_with_plug(
+    entry: &ProbeEntry,
+    discovery: &Discovery,
+) -> Result<(Box<dyn DebugProbe>, Option<PlugHandle>), OpenError> {
     match &entry.probe {
         ProbeSelector::Sim(_) => {
-            let unique_id = entry.probe.to_string();
-            let description = entry
-                .description
-                .as_deref()
-                .unwrap_or(sim::VIRTUAL_DESCRIPTION);
-            let config = FirmwareConfig::for_model(UsbModel::None);
-            sim::virtual_probe_with(&unique_id, description, config).map_err(|e| {
-                OpenError::Unusable {
-                    serial: unique_id.clone(),
-                    problem: e.to_string(),
-                }
-            })
+            let (probe, plug) = open_virtual(entry)?;
+            Ok((probe, Some(plug)))
         }
         ProbeSelector::Serial(serial) => {
             // The file names a probe exactly: no partial matches, which
@@ -47,9 +47,34 @@ pub fn open_entry(
                 .iter()
                 .find(|probe| &probe.serial == serial)
                 .ok_or_else(|| OpenError::Absent(serial.clone()))?;
-            open_usb(found, entry.description.as_deref())
+            Ok((open_usb(found, entry.description.as_deref())?, None))
         }
     }
+}
+
+/// The virtual target as `sim::virtual_probe_with` builds it, keeping its
+/// firmware's plug handle.
+fn open_virtual(entry: &ProbeEntry) -> Result<(Box<dyn DebugProbe>, PlugHandle), OpenError> {
+    let unique_id = entry.probe.to_string();
+    let description = entry
+        .description
+        .as_deref()
+        .unwrap_or(sim::VIRTUAL_DESCRIPTION);
+    let mut config = FirmwareConfig::for_model(UsbModel::None);
+    config.serial = unique_id.clone();
+    let firmware = SimDapFirmware::new(SwdTarget::cortex_m(), config);
+    let plug = firmware.plug_handle();
+    let identity = ProbeIdentity {
+        unique_id: unique_id.clone(),
+        vendor_name: sim::dap_firmware::VENDOR_NAME.to_owned(),
+        product_name: sim::dap_firmware::PRODUCT_NAME.to_owned(),
+        description: description.to_owned(),
+    };
+    let probe = CmsisDapProbe::new(firmware, identity).map_err(|e| OpenError::Unusable {
+        serial: unique_id,
+        problem: e.to_string(),
+    })?;
+    Ok((Box::new(probe), plug))
 }
 
 /// Opens a discovered USB probe through the CMSIS-DAP driver; its

@@ -7,7 +7,8 @@
 //! is a removed one and an added one. A removed probe's clients are told
 //! (status 2 on their next request) and closed, see
 //! [`ServerHandle::retire`](crate::server::ServerHandle::retire). A probe
-//! disabled by hand stays disabled while the file still names it.
+//! disabled by hand stays disabled while the file still names it, and a
+//! virtual target unplugged by hand stays unplugged.
 
 use std::fmt;
 use std::time::Duration;
@@ -93,10 +94,12 @@ impl Farm {
         self.skipped.clear();
         self.disabled
             .retain(|disabled| new.probes.iter().any(|entry| entry.probe == *disabled));
+        self.unplugged
+            .retain(|unplugged| new.probes.iter().any(|entry| entry.probe == *unplugged));
         self.config = new.clone();
         for (entry, key) in new.probes.iter().zip(wanted) {
-            if self.disabled.contains(&entry.probe) {
-                // Stays out of service until enabled by hand.
+            if self.disabled.contains(&entry.probe) || self.unplugged.contains(&entry.probe) {
+                // Stays out of service until enabled or replugged by hand.
                 continue;
             }
             if let Some(at) = kept.iter().position(|served| served.serving == key) {

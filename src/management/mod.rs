@@ -14,8 +14,9 @@
 //! port closes, and both threads take the farm's lock before the board's,
 //! so they cannot deadlock. A channel to the main thread would need that
 //! thread, which sleeps waiting for signals, to wait on two things; the
-//! mutex keeps it one. Without a farm ([`ManagementServer::start`]),
-//! disable and enable answer 503.
+//! mutex keeps it one. Unplugging and replugging a virtual target go the
+//! same way. Without a farm ([`ManagementServer::start`]), disable,
+//! enable, unplug and replug answer 503.
 
 mod metrics;
 mod routes;
@@ -244,6 +245,20 @@ impl Control<'_> {
             farm.enable(probe)
         } else {
             farm.disable(probe)
+        };
+        self.board.republish(&farm);
+        Some(result.map_err(|e| e.to_string()))
+    }
+
+    /// Unplugs or replugs virtual target `probe`, then shows the farm as
+    /// it is now. `None` when there is no farm to change.
+    fn set_plugged(&self, probe: &ProbeSelector, plugged: bool) -> Option<Result<(), String>> {
+        let farm = self.farm?;
+        let mut farm = farm.lock();
+        let result = if plugged {
+            farm.replug(probe)
+        } else {
+            farm.unplug(probe)
         };
         self.board.republish(&farm);
         Some(result.map_err(|e| e.to_string()))

@@ -7,7 +7,9 @@
 //!
 //! Per probe, `/probes/{id}/…` names it by the `id` of `/probes`:
 //! `GET clients` lists its connections, `POST kick` drops them all, `POST
-//! disable` and `POST enable` take it out of service and back.
+//! disable` and `POST enable` take it out of service and back; `POST
+//! unplug` and `POST replug` pull a virtual target's cable and plug it back
+//! in (409 for a USB probe), as hot-plug would see it.
 //! `GET /metrics` is the one answer that is not JSON (see [`super::metrics`]).
 
 use serde_json::{json, Value};
@@ -109,7 +111,7 @@ fn probe_action(
 ) -> Answer {
     let wanted_method = match action {
         "clients" => "GET, HEAD",
-        "kick" | "disable" | "enable" => "POST",
+        "kick" | "disable" | "enable" | "unplug" | "replug" => "POST",
         _ => return Answer::error(404, "no such path"),
     };
     let method_fits = match wanted_method {
@@ -137,11 +139,37 @@ fn probe_action(
             }
             None => Answer::error(409, "the probe is not served"),
         },
-        _ => match control.set_enabled(&row.probe, action == "enable") {
-            None => Answer::error(503, "this server cannot change the farm"),
-            Some(Err(why)) => Answer::error(409, &why),
-            Some(Ok(())) => Answer::ok(json!({ "state": state_name(action == "enable") })),
-        },
+        "unplug" | "replug" => {
+            let plugged = action == "replug";
+            changed(
+                control.set_plugged(&row.probe, plugged),
+                plugged_state(plugged),
+            )
+        }
+        _ => {
+            let enabled = action == "enable";
+            changed(
+                control.set_enabled(&row.probe, enabled),
+                state_name(enabled),
+            )
+        }
+    }
+}
+
+/// The answer to a change of the farm that leaves the probe in `state`.
+fn changed(result: Option<Result<(), String>>, state: &str) -> Answer {
+    match result {
+        None => Answer::error(503, "this server cannot change the farm"),
+        Some(Err(why)) => Answer::error(409, &why),
+        Some(Ok(())) => Answer::ok(json!({ "state": state })),
+    }
+}
+
+fn plugged_state(plugged: bool) -> &'static str {
+    if plugged {
+        "present"
+    } else {
+        "absent"
     }
 }
 

@@ -44,6 +44,13 @@
 //!   an overflow ([`TransportError::Io`]) and the response is lost, as on
 //!   USB.
 //!
+//! Unplugging ([`PlugHandle::unplug`]) makes every `write_packet` and
+//! `read_packet` fail with [`TransportError::Disconnected`], as a USB
+//! transfer to a device that has gone does; responses queued before are
+//! lost with it. Plugging back in does not revive this transport (a real
+//! replugged device is opened anew); it exists so that one handle can be
+//! flipped both ways in tests.
+//!
 //! [`FirmwareConfig::extra_latency`] delays every response by a fixed
 //! amount more, independently of the bus.
 //!
@@ -65,6 +72,7 @@ mod transfer_tests;
 mod transport_tests;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,6 +151,31 @@ impl StatsHandle {
     }
 }
 
+/// Whether the emulated probe is plugged in, shared so that another
+/// thread can pull the virtual cable while a driver owns the transport.
+#[derive(Clone, Debug)]
+pub struct PlugHandle(Arc<AtomicBool>);
+
+impl Default for PlugHandle {
+    fn default() -> PlugHandle {
+        PlugHandle(Arc::new(AtomicBool::new(true)))
+    }
+}
+
+impl PlugHandle {
+    pub fn unplug(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
+    pub fn replug(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_plugged(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 struct Response {
     ready_at: Duration,
     bytes: Vec<u8>,
@@ -158,6 +191,7 @@ pub struct SimDapFirmware {
     /// DAP_QueueCommands packets waiting for a packet that runs them.
     queued: Vec<Vec<u8>>,
     stats: StatsHandle,
+    plug: PlugHandle,
 }
 
 impl SimDapFirmware {
@@ -190,6 +224,7 @@ impl SimDapFirmware {
             responses: VecDeque::new(),
             queued: Vec::new(),
             stats: StatsHandle::default(),
+            plug: PlugHandle::default(),
         }
     }
 
@@ -204,6 +239,20 @@ impl SimDapFirmware {
 
     pub fn stats(&self) -> StatsHandle {
         self.stats.clone()
+    }
+
+    /// The virtual cable: unplugging it disconnects this transport.
+    pub fn plug_handle(&self) -> PlugHandle {
+        self.plug.clone()
+    }
+
+    fn check_plugged(&mut self) -> Result<(), TransportError> {
+        if self.plug.is_plugged() {
+            return Ok(());
+        }
+        self.responses.clear();
+        self.queued.clear();
+        Err(TransportError::Disconnected("unplugged".into()))
     }
 
     /// The debug port mode DAP_Connect set up.
@@ -249,6 +298,7 @@ impl SimDapFirmware {
 
 impl Transport for SimDapFirmware {
     fn write_packet(&mut self, packet: &[u8]) -> Result<(), TransportError> {
+        self.check_plugged()?;
         let packet_size = usize::from(self.config.packet_size);
         let Some(&id) = packet.first().filter(|_| packet.len() <= packet_size) else {
             self.stats.0.lock().refused_packets += 1;
@@ -285,6 +335,7 @@ impl Transport for SimDapFirmware {
     }
 
     fn read_packet(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+        self.check_plugged()?;
         let now = self.clock.now();
         // No deadline when now + timeout overflows: wait as long as needed.
         let deadline = now.checked_add(timeout);

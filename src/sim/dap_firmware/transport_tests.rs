@@ -244,3 +244,23 @@ fn extra_latency_delays_every_response_by_that_much() {
     read(&mut probe);
     assert_eq!(clock.now(), Duration::from_millis(400));
 }
+
+#[test]
+fn an_unplugged_probe_reports_disconnected_for_queued_and_new_packets() {
+    let (mut probe, _clock) = probe_for(UsbModel::HsBulk);
+    probe.write_packet(&INFO_PACKET_COUNT).unwrap();
+    let plug = probe.plug_handle();
+    plug.unplug();
+    let mut buf = [0u8; 512];
+    assert!(matches!(
+        probe.read_packet(&mut buf, SECOND),
+        Err(TransportError::Disconnected(_))
+    ));
+    assert!(matches!(
+        probe.write_packet(&INFO_PACKET_COUNT),
+        Err(TransportError::Disconnected(_))
+    ));
+    plug.replug();
+    probe.write_packet(&INFO_PACKET_COUNT).unwrap();
+    assert_eq!(read(&mut probe)[..2], [0x00, 0x01]);
+}
