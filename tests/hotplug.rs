@@ -110,7 +110,8 @@ fn unplugging_fails_clients_with_status_2_and_replugging_serves_new_sessions() {
     }
     assert!(started.elapsed() < DEADLINE, "in-flight requests hung");
 
-    idle.err("read_dp", json!([0]), 2);
+    let message = idle.err("read_dp", json!([0]), 2);
+    assert!(message.contains("unplugged"), "{message}");
     assert!(idle.is_closed_by_server(), "then the client is closed");
     assert_eq!(probe_state(&management), "absent");
     wait_until("the port to close", || TcpStream::connect(addr).is_err());

@@ -144,7 +144,8 @@ fn disable_closes_the_port_and_enable_serves_it_again() {
     wait_until("the port to refuse connections", || {
         TcpStream::connect(addr).is_err()
     });
-    client.err("readprop", json!(["vendor_name"]), 2);
+    let message = client.err("readprop", json!(["vendor_name"]), 2);
+    assert!(message.contains("disabled"), "{message}");
     let list = get_json(management.local_addr(), "/probes");
     assert_eq!(list[0]["state"], "disabled");
     assert_eq!(list[1]["state"], "present", "beta is untouched");

@@ -38,7 +38,9 @@ impl Farm {
             .position(|served| served.probe == *probe)
             .ok_or_else(|| ControlError::NotServed(probe.clone()))?;
         let served = self.served.remove(at);
-        served.handle.retire(RETIRE_GRACE);
+        served
+            .handle
+            .retire(RETIRE_GRACE, "disabled by the administrator");
         self.retiring.push(served);
         self.disabled.push(probe.clone());
         log::info!("disabled probe {probe}");

@@ -42,7 +42,7 @@ impl Farm {
         if let Some(plug) = &served.plug {
             plug.unplug();
         }
-        served.handle.retire(RETIRE_GRACE);
+        served.handle.retire(RETIRE_GRACE, "unplugged");
         self.retiring.push(served);
         self.unplugged.push(probe.clone());
         log::info!("unplugged virtual probe {probe}");

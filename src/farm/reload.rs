@@ -80,7 +80,9 @@ impl Farm {
         // Retired first: that frees their ports for the entries that
         // take them over.
         for served in gone {
-            served.handle.retire(grace);
+            served
+                .handle
+                .retire(grace, "removed from the configuration");
             report.stopped.push(served.probe.clone());
             self.retiring.push(served);
         }

@@ -106,7 +106,9 @@ impl Farm {
             self.served = kept;
             for served in gone {
                 log::warn!("probe {} was unplugged; no longer served", served.probe);
-                served.handle.retire(VANISHED_GRACE);
+                served
+                    .handle
+                    .retire(VANISHED_GRACE, "the probe vanished from USB");
                 self.skipped.push(served.probe.clone());
                 self.retiring.push(served);
                 changed = true;

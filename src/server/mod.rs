@@ -162,17 +162,19 @@ impl ServerHandle {
         self.join();
     }
 
-    /// Retires the server (the probe was removed from the configuration):
+    /// Retires the server (its probe was removed from the configuration,
+    /// disabled, unplugged or vanished; `reason` says which, to clients):
     /// it stops accepting at once, so its port is free when this returns;
     /// every request a client sends from now on is answered with status 2
     /// (probe disconnected) and that client is then closed; clients that
     /// send nothing within `grace` are closed unanswered. Requests already
     /// with the probe are answered as usual. Once no client is left, the
     /// probe is released and closed and the loop ends.
-    pub fn retire(&self, grace: Duration) {
+    pub fn retire(&self, grace: Duration, reason: &str) {
         let (listener_closed, closed) = std::sync::mpsc::channel();
         let order = retire::RetireOrder {
             grace,
+            reason: reason.to_owned(),
             listener_closed,
         };
         if self.retire.send(order).is_err() {

@@ -1,6 +1,7 @@
-//! Retiring a server whose probe left the configuration: its clients are
-//! told (status 2, probe disconnected) on their next request and closed,
-//! rather than cut off mid-session without a word.
+//! Retiring a server whose probe went away (removed from the
+//! configuration, disabled, unplugged, vanished from USB): its clients are
+//! told (status 2, probe disconnected, with the reason) on their next
+//! request and closed, rather than cut off mid-session without a word.
 //!
 //! The listener goes at once, so the port is free for whatever the new
 //! configuration puts there. Requests already with the probe finish as
@@ -21,6 +22,8 @@ use crate::protocol::Failure;
 /// Sent by [`super::ServerHandle::retire`] to the loop.
 pub struct RetireOrder {
     pub grace: Duration,
+    /// Why, as clients are told: `probe disconnected: <reason>`.
+    pub reason: String,
     /// Told once the listener is closed.
     pub listener_closed: Sender<()>,
 }
@@ -31,13 +34,7 @@ pub struct Retiring {
     deadline: Instant,
     /// Clients that got their status 2 and close once it is written.
     told: HashSet<ClientId>,
-}
-
-/// What every request to a retiring server gets.
-fn removed() -> Failure {
-    Failure::Probe(ProbeError::Disconnected(
-        "removed from the configuration".into(),
-    ))
+    reason: String,
 }
 
 impl EventLoop {
@@ -45,7 +42,9 @@ impl EventLoop {
     pub(super) fn retired_answer(&mut self, client: ClientId) -> Option<Failure> {
         let retiring = self.retiring.as_mut()?;
         retiring.told.insert(client);
-        Some(removed())
+        Some(Failure::Probe(ProbeError::Disconnected(
+            retiring.reason.clone(),
+        )))
     }
 
     /// Runs after every turn: takes a retire order, closes the clients
@@ -90,6 +89,7 @@ impl EventLoop {
             self.retiring = Some(Retiring {
                 deadline: Instant::now() + order.grace,
                 told: HashSet::new(),
+                reason: order.reason,
             });
         }
         log::info!(
