@@ -88,7 +88,14 @@ impl Farm {
     /// Adds `served` where the file lists it, so the farm lists it there.
     pub(super) fn insert_in_file_order(&mut self, served: Served) {
         let config = &self.config;
-        let rank = |p: &ProbeSelector| config.probes.iter().position(|e| e.probe == *p);
+        // Unlisted probes after the listed ones, in the order they came.
+        let rank = |p: &ProbeSelector| {
+            config
+                .probes
+                .iter()
+                .position(|e| e.probe == *p)
+                .unwrap_or(usize::MAX)
+        };
         self.served.push(served);
         self.served.sort_by_key(|served| rank(&served.probe));
     }

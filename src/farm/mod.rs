@@ -12,6 +12,11 @@
 //! Hot-plug: [`Farm::watch_usb`] starts a rescan that serves USB probes as
 //! they appear and retires those that vanish (`rescan`); virtual targets
 //! are unplugged and replugged by hand (`plug`).
+//!
+//! USB probes that no entry names are served too, on ports from
+//! `port_range` remembered in the state file (`unlisted`), at start and as
+//! the rescan finds them; they are retired when they vanish. A reload keeps
+//! them served while their port stays free under the new configuration.
 
 mod control;
 mod open;
@@ -20,11 +25,13 @@ mod reload;
 mod rescan;
 #[cfg(test)]
 mod tests;
+mod unlisted;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
-use crate::cmsis_dap::usb::{self, Discovery};
+use crate::cmsis_dap::usb::{self, Discovery, FoundProbe};
+use crate::config::ports::PortAllocations;
 use crate::config::{Cidr, Config, ProbeEntry, ProbeSelector};
 use crate::server::{self, ClientFilter, Limits, ServerConfig, ServerHandle, Stopper};
 use crate::sim::dap_firmware::PlugHandle;
@@ -77,6 +84,8 @@ struct Served {
     handle: ServerHandle,
     /// A virtual target's cable, for [`Farm::unplug`].
     plug: Option<PlugHandle>,
+    /// A USB probe's listing, as found when it was opened.
+    usb: Option<FoundProbe>,
 }
 
 /// Everything of the configuration that shapes how one probe is served.
@@ -116,6 +125,11 @@ pub struct Farm {
     /// The configuration served, for [`Farm::enable`].
     config: Config,
     options: FarmOptions,
+    /// The unlisted probes' ports, read from the state file when first
+    /// needed (a farm that never sees one never touches the file).
+    ports: Option<PortAllocations>,
+    /// The state file could not be read; said once, not every rescan.
+    told_ports_unreadable: bool,
 }
 
 impl Farm {
@@ -135,8 +149,11 @@ impl Farm {
             rescan: None,
             config: config.clone(),
             options: options.clone(),
+            ports: None,
+            told_ports_unreadable: false,
         };
-        let discovery = discover_if_needed(config.probes.iter());
+        // Always listed: probes that no entry names are served too.
+        let discovery = discover_usb();
         for entry in &config.probes {
             // On an error, `farm` is dropped here, stopping the servers
             // already started.
@@ -146,6 +163,7 @@ impl Farm {
                 Err(EntryError::Failed(e)) => return Err(e),
             }
         }
+        farm.serve_unlisted(&discovery);
         Ok(farm)
     }
 
@@ -177,11 +195,20 @@ impl Farm {
                 probe: entry.probe.clone(),
                 source,
             })?;
+        let usb = match &entry.probe {
+            ProbeSelector::Serial(serial) => discovery
+                .probes
+                .iter()
+                .find(|found| found.serial == *serial)
+                .cloned(),
+            ProbeSelector::Sim(_) => None,
+        };
         Ok(Served {
             probe: entry.probe.clone(),
             serving: ServingKey::of(entry, config),
             handle,
             plug,
+            usb,
         })
     }
 
@@ -199,6 +226,25 @@ impl Farm {
             .iter()
             .find(|served| served.probe == *probe)
             .map(|served| &served.handle)
+    }
+
+    /// What USB listed about `probe` when it was opened, if it is a
+    /// served USB probe.
+    pub fn usb_facts(&self, probe: &ProbeSelector) -> Option<&FoundProbe> {
+        self.served
+            .iter()
+            .find(|served| served.probe == *probe)
+            .and_then(|served| served.usb.as_ref())
+    }
+
+    /// The served probes that no entry names, with their ports, in the
+    /// order they were found.
+    pub fn unlisted(&self) -> Vec<(ProbeSelector, u16)> {
+        self.served
+            .iter()
+            .filter(|served| !self.config.probes.iter().any(|e| e.probe == served.probe))
+            .map(|served| (served.probe.clone(), served.serving.addr.port()))
+            .collect()
     }
 
     /// The configuration served.

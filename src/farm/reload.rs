@@ -9,11 +9,16 @@
 //! [`ServerHandle::retire`](crate::server::ServerHandle::retire). A probe
 //! disabled by hand stays disabled while the file still names it, and a
 //! virtual target unplugged by hand stays unplugged.
+//!
+//! An unlisted USB probe keeps running if it is still unlisted and its
+//! port is still in `port_range` and no entry's, with nothing else of its
+//! serving changed; otherwise it is retired and the rescan serves it anew
+//! (on its new port) once its old server has let go of the device.
 
 use std::fmt;
 use std::time::Duration;
 
-use super::{discover_if_needed, EntryError, Farm, ServingKey};
+use super::{discover_if_needed, EntryError, Farm, Served, ServingKey};
 use crate::config::{Config, ProbeSelector};
 
 /// How long a removed probe's idle clients are kept, waiting for a
@@ -76,7 +81,9 @@ impl Farm {
         let mut report = ReloadReport::default();
         let (mut kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.served)
             .into_iter()
-            .partition(|served| wanted.contains(&served.serving));
+            .partition(|served| {
+                wanted.contains(&served.serving) || stays_unlisted(served, &self.config, new)
+            });
         // Retired first: that frees their ports for the entries that
         // take them over.
         for served in gone {
@@ -99,6 +106,9 @@ impl Farm {
         self.unplugged
             .retain(|unplugged| new.probes.iter().any(|entry| entry.probe == *unplugged));
         self.config = new.clone();
+        // Read again: the range and the listed ports may have changed.
+        self.ports = None;
+        self.told_ports_unreadable = false;
         for (entry, key) in new.probes.iter().zip(wanted) {
             if self.disabled.contains(&entry.probe) || self.unplugged.contains(&entry.probe) {
                 // Stays out of service until enabled or replugged by hand.
@@ -133,6 +143,31 @@ impl Farm {
                 }
             }
         }
+        // What is left of `kept` are the unlisted probes that stay.
+        for served in kept {
+            report.unchanged.push(served.probe.clone());
+            self.insert_in_file_order(served);
+        }
         report
     }
+}
+
+/// Whether `served`, an unlisted probe under `old`, is served just the
+/// same under `new`.
+fn stays_unlisted(served: &Served, old: &Config, new: &Config) -> bool {
+    let named = |config: &Config| config.probes.iter().any(|e| e.probe == served.probe);
+    let port = served.serving.addr.port();
+    served.usb.is_some()
+        && !named(old)
+        && !named(new)
+        && new.port_range.contains(port)
+        && !new.listed_ports().any(|listed| listed == port)
+        && served.serving
+            == ServingKey {
+                probe: served.probe.clone(),
+                addr: std::net::SocketAddr::new(new.listen, port),
+                description: None,
+                limits: new.limits.clone(),
+                allow: new.allow.clone(),
+            }
 }

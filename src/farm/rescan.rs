@@ -1,6 +1,7 @@
 //! Serving USB probes as they come and go: a thread lists the USB probes
 //! every [`RESCAN_INTERVAL`]; a configured serial number that was absent
-//! and is now there is served, and a served one that is gone is retired.
+//! and is now there is served (and so is an unlisted probe that appears),
+//! and a served one that is gone is retired.
 //! Its clients have already been getting status 2 since it vanished (its
 //! transport reports the device as disconnected); retiring closes them
 //! and frees the device for when it returns.
@@ -9,8 +10,8 @@
 //! none on some platforms (Windows, and Linux without udev in some
 //! containers), the CMSIS-DAP v1 probes are found through hidapi, which has
 //! none at all, and a rescan needs no callback context to keep alive. It
-//! costs one enumeration a second, and only while the file names a USB
-//! probe. When USB cannot be listed at all (no USB on the machine) that is
+//! costs one enumeration a second (always: probes the file does not name
+//! are served as well, see `unlisted`). When USB cannot be listed at all (no USB on the machine) that is
 //! logged once at debug level and the thread carries on; an incomplete
 //! listing retires nothing, as absence from it proves nothing.
 //!
@@ -109,7 +110,9 @@ impl Farm {
                 served
                     .handle
                     .retire(VANISHED_GRACE, "the probe vanished from USB");
-                self.skipped.push(served.probe.clone());
+                if config_names(&self.config.probes, &served.probe) {
+                    self.skipped.push(served.probe.clone());
+                }
                 self.retiring.push(served);
                 changed = true;
             }
@@ -139,8 +142,13 @@ impl Farm {
                 Err(e) => log::debug!("probe {} appeared but is not served: {e}", entry.probe),
             }
         }
+        changed |= self.serve_unlisted(discovery);
         changed
     }
+}
+
+fn config_names(entries: &[crate::config::ProbeEntry], probe: &ProbeSelector) -> bool {
+    entries.iter().any(|entry| entry.probe == *probe)
 }
 
 fn rescan_loop(farm: &Weak<Mutex<Farm>>, stopped: &Receiver<()>, on_change: &dyn Fn(&Farm)) {
@@ -153,17 +161,8 @@ fn rescan_loop(farm: &Weak<Mutex<Farm>>, stopped: &Receiver<()>, on_change: &dyn
         let Some(shared) = farm.upgrade() else {
             return;
         };
-        let wants_usb = shared
-            .lock()
-            .config
-            .probes
-            .iter()
-            .any(|entry| matches!(entry.probe, ProbeSelector::Serial(_)));
         // Not held while listing: the farm may be dropped meanwhile.
         drop(shared);
-        if !wants_usb {
-            continue;
-        }
         let discovery = usb::discover();
         let unlistable = discovery
             .problems

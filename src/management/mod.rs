@@ -29,6 +29,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
+use crate::cmsis_dap::usb::FoundProbe;
 use crate::config::{Config, ProbeSelector};
 use crate::farm::Farm;
 use crate::probe::ProbeInfo;
@@ -56,6 +57,8 @@ pub struct ServedProbe {
     pub info: ProbeInfo,
     pub status: StatusWatch,
     pub kicker: Kicker,
+    /// What USB listed about it, for a USB probe.
+    pub usb: Option<FoundProbe>,
 }
 
 /// The probes on show; the thread owning the farm replaces them after a
@@ -76,21 +79,26 @@ impl ProbeBoard {
         ProbeBoard::default()
     }
 
-    /// Shows `farm`'s probes as configured by `config`, in file order.
+    /// Shows `farm`'s probes as configured by `config`, in file order,
+    /// then the unlisted probes it serves.
     pub fn publish(&self, farm: &Farm, config: &Config) {
-        let rows = config
+        let listed = config
             .probes
             .iter()
-            .map(|entry| ProbeRow {
-                probe: entry.probe.clone(),
-                port: entry.port,
-                bind: SocketAddr::new(config.listen, entry.port),
-                served: farm.server(&entry.probe).map(|handle| ServedProbe {
+            .map(|entry| (entry.probe.clone(), entry.port));
+        let rows = listed
+            .chain(farm.unlisted())
+            .map(|(probe, port)| ProbeRow {
+                port,
+                bind: SocketAddr::new(config.listen, port),
+                served: farm.server(&probe).map(|handle| ServedProbe {
                     info: handle.info().clone(),
                     status: handle.status_watch(),
                     kicker: handle.kicker(),
+                    usb: farm.usb_facts(&probe).cloned(),
                 }),
-                disabled: farm.is_disabled(&entry.probe),
+                disabled: farm.is_disabled(&probe),
+                probe,
             })
             .collect();
         let mut board = self.0.lock();

@@ -1,9 +1,11 @@
 //! What each path of the management interface answers, as JSON.
 //!
-//! `GET /probes` gives one flat object per configured probe. Of the
-//! fields a USB listing could add (VID:PID, firmware, USB path), none is
-//! known to a server yet, so they are `null` rather than left out: a
-//! consumer can rely on every key being there.
+//! `GET /probes` gives one flat object per probe: the configured ones,
+//! then the unlisted ones served. A served USB probe shows what its USB
+//! listing said (VID:PID as `0d28:0204`, USB path); fields not known are
+//! `null` rather than left out, so a consumer can rely on every key being
+//! there. `firmware` is always `null` for now: the driver reads it
+//! (`DAP_Info`) but the served probe does not hand it out yet.
 //!
 //! Per probe, `/probes/{id}/…` names it by the `id` of `/probes`:
 //! `GET clients` lists its connections, `POST kick` drops them all, `POST
@@ -199,6 +201,7 @@ fn probe_json(row: &ProbeRow) -> Value {
     let served = row.served.as_ref();
     let status = served.map(|served| served.status.get());
     let status = status.as_ref();
+    let usb = served.and_then(|served| served.usb.as_ref());
     json!({
         "id": row.probe.to_string(),
         "serial": served.map(|s| s.info.unique_id.clone()).or(serial),
@@ -206,9 +209,9 @@ fn probe_json(row: &ProbeRow) -> Value {
         "vendor": served.map(|s| s.info.vendor_name.clone()),
         "product": served.map(|s| s.info.product_name.clone()),
         "description": served.map(|s| s.info.description.clone()),
-        "vid_pid": null,
+        "vid_pid": usb.map(|found| format!("{:04x}:{:04x}", found.vid, found.pid)),
         "firmware": null,
-        "usb_path": null,
+        "usb_path": usb.and_then(|found| found.usb_path.clone()),
         "port": row.port,
         "bind_address": row.bind.to_string(),
         "state": match (served.is_some(), row.disabled) {
@@ -222,4 +225,74 @@ fn probe_json(row: &ProbeRow) -> Value {
         "connect_count": status.map_or(0, |s| s.connect_count),
         "wire_protocol": status.and_then(|s| s.wire_protocol).map(|w| w.name()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, TcpListener};
+
+    use super::*;
+    use crate::cmsis_dap::usb::{FoundProbe, ProbeInterface};
+    use crate::management::ServedProbe;
+    use crate::server::{self, ServerConfig};
+    use crate::sim::SimProbe;
+
+    fn row_with_usb(usb: Option<FoundProbe>) -> (ProbeRow, server::ServerHandle) {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let bind = listener.local_addr().expect("address");
+        let handle = server::spawn(
+            listener,
+            Box::new(SimProbe::new("S1")),
+            ServerConfig::default(),
+        )
+        .expect("server");
+        let served = ServedProbe {
+            info: handle.info().clone(),
+            status: handle.status_watch(),
+            kicker: handle.kicker(),
+            usb,
+        };
+        let row = ProbeRow {
+            probe: ProbeSelector::Serial("S1".into()),
+            port: bind.port(),
+            bind,
+            served: Some(served),
+            disabled: false,
+        };
+        (row, handle)
+    }
+
+    #[test]
+    fn a_served_usb_probe_shows_its_vid_pid_and_usb_path() {
+        let found = FoundProbe {
+            serial: "S1".into(),
+            serial_is_generated: false,
+            vid: 0x0d28,
+            pid: 0x0204,
+            vendor: Some("ARM".into()),
+            product: Some("DAPLink CMSIS-DAP".into()),
+            interface: ProbeInterface::V1Hid {
+                path: "/dev/hidraw0".into(),
+                interface_number: None,
+            },
+            usb_path: Some("1-2.3".into()),
+            open_problem: None,
+        };
+        let (row, handle) = row_with_usb(Some(found));
+        let json = probe_json(&row);
+        assert_eq!(json["vid_pid"], "0d28:0204");
+        assert_eq!(json["usb_path"], "1-2.3");
+        assert_eq!(json["kind"], "cmsis-dap");
+        assert_eq!(json["firmware"], Value::Null);
+        handle.shutdown();
+    }
+
+    #[test]
+    fn a_probe_without_a_usb_listing_keeps_the_usb_fields_null() {
+        let (row, handle) = row_with_usb(None);
+        let json = probe_json(&row);
+        assert_eq!(json["vid_pid"], Value::Null);
+        assert_eq!(json["usb_path"], Value::Null);
+        handle.shutdown();
+    }
 }

@@ -1,0 +1,125 @@
+//! Planning which unlisted probes are served, with constructed listings.
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::cmsis_dap::usb::ProbeInterface;
+use crate::config;
+
+fn found(serial: &str) -> FoundProbe {
+    FoundProbe {
+        serial: serial.into(),
+        serial_is_generated: false,
+        vid: 0x0d28,
+        pid: 0x0204,
+        vendor: Some("ARM".into()),
+        product: Some("DAPLink CMSIS-DAP".into()),
+        interface: ProbeInterface::V1Hid {
+            path: "/dev/hidraw0".into(),
+            interface_number: Some(3),
+        },
+        usb_path: Some("1-2".into()),
+        open_problem: None,
+    }
+}
+
+fn listing(serials: &[&str]) -> Discovery {
+    Discovery {
+        probes: serials.iter().map(|s| found(s)).collect(),
+        problems: Vec::new(),
+    }
+}
+
+fn state_file(test: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("probeshare-unlisted-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("ports.toml")
+}
+
+/// A configuration with the range 7000-7002 and `listed` entries.
+fn config_with(state: &std::path::Path, listed: &str) -> Config {
+    let text = format!(
+        "port_range = \"7000-7002\"\nstate_file = \"{}\"\n{listed}",
+        state.display()
+    );
+    config::parse(&text, "test.toml").expect("valid configuration")
+}
+
+fn ports_of(plan: &[UnlistedProbe]) -> Vec<(&str, u16)> {
+    plan.iter()
+        .map(|p| (p.found.serial.as_str(), p.port))
+        .collect()
+}
+
+#[test]
+fn a_new_probe_gets_the_lowest_free_port_and_keeps_it_after_a_restart() {
+    let state = state_file("restart");
+    let config = config_with(&state, "");
+    let mut ports = load_ports(&config).unwrap();
+    let plan = plan_unlisted(&config, &listing(&["A", "B"]), |_| false, &mut ports);
+    assert_eq!(ports_of(&plan), [("A", 7000), ("B", 7001)]);
+
+    // A restart: the state file is all that is left; B is plugged first.
+    let mut reloaded = load_ports(&config).unwrap();
+    let plan = plan_unlisted(
+        &config,
+        &listing(&["C", "B", "A"]),
+        |_| false,
+        &mut reloaded,
+    );
+    assert_eq!(ports_of(&plan), [("C", 7002), ("B", 7001), ("A", 7000)]);
+}
+
+#[test]
+fn listed_probes_and_their_ports_are_never_taken() {
+    let state = state_file("listed");
+    let config = config_with(&state, "[[probe]]\nserial = \"L\"\nport = 7000\n");
+    let mut ports = load_ports(&config).unwrap();
+    let plan = plan_unlisted(&config, &listing(&["L", "U"]), |_| false, &mut ports);
+    assert_eq!(ports_of(&plan), [("U", 7001)]);
+}
+
+#[test]
+fn an_exhausted_range_leaves_out_only_the_probes_without_a_port() {
+    let state = state_file("exhausted");
+    let config = config_with(&state, "");
+    let mut ports = load_ports(&config).unwrap();
+    let plan = plan_unlisted(
+        &config,
+        &listing(&["A", "B", "C", "D", "E"]),
+        |_| false,
+        &mut ports,
+    );
+    assert_eq!(ports_of(&plan), [("A", 7000), ("B", 7001), ("C", 7002)]);
+    // Once B's line is removed, its port goes to the first probe waiting.
+    std::fs::write(&state, "[ports]\nA = 7000\nC = 7002\n").unwrap();
+    let mut reloaded = load_ports(&config).unwrap();
+    let plan = plan_unlisted(&config, &listing(&["D", "E"]), |_| false, &mut reloaded);
+    assert_eq!(ports_of(&plan), [("D", 7001)]);
+}
+
+#[test]
+fn served_and_unopenable_probes_are_not_planned_again() {
+    let state = state_file("served");
+    let config = config_with(&state, "");
+    let mut ports = load_ports(&config).unwrap();
+    let mut discovery = listing(&["A", "B", "C"]);
+    discovery.probes[2].open_problem = Some("permission denied".into());
+    let plan = plan_unlisted(&config, &discovery, |serial| serial == "A", &mut ports);
+    assert_eq!(ports_of(&plan), [("B", 7000)]);
+}
+
+#[test]
+fn the_entry_of_an_unlisted_probe_names_its_serial_and_port() {
+    let state = state_file("entry");
+    let config = config_with(&state, "");
+    let probe = UnlistedProbe {
+        found: found("S1"),
+        port: 7001,
+    };
+    let entry = probe.entry(&config);
+    assert_eq!(entry.probe, ProbeSelector::Serial("S1".into()));
+    assert_eq!(entry.port, 7001);
+    assert_eq!(entry.limits, config.limits);
+}
