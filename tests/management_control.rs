@@ -181,7 +181,11 @@ fn metrics_count_requests_per_probe() {
     let _client = Client::session(probe_addr(&farm, &config, 0));
     wait_until("the requests to be counted", || {
         let after = scrape();
-        after.contains("probeshare_requests_total{probe=\"sim:alpha\",status=\"0\"} 3")
+        ["hello", "open", "connect"].iter().all(|request| {
+            after.contains(&format!(
+                "probeshare_requests_total{{probe=\"sim:alpha\",request=\"{request}\",status=\"0\"}} 1"
+            ))
+        })
             && after.contains("probeshare_open_count{probe=\"sim:alpha\"} 1")
             && after.contains("probeshare_clients{probe=\"sim:alpha\"} 1")
     });

@@ -220,6 +220,8 @@ pub struct Arbiter {
     next_job: JobId,
     /// Replies decided outside `poll` (by completions), emitted by it.
     ready: Vec<Action>,
+    /// `lock` requests that arrived while another client held the lock.
+    lock_waits: u64,
 }
 
 impl Arbiter {
@@ -237,6 +239,7 @@ impl Arbiter {
             barriers_in_flight: 0,
             next_job: 1,
             ready: Vec::new(),
+            lock_waits: 0,
         }
     }
 
@@ -255,6 +258,11 @@ impl Arbiter {
         self.clients.insert(client);
         if matches!(request, Request::Probe(Op::Connect(_) | Op::Disconnect)) {
             self.asked_for_wire.insert(client);
+        }
+        if matches!(request, Request::Lock)
+            && self.lock.holder().is_some_and(|holder| holder != client)
+        {
+            self.lock_waits += 1;
         }
         self.schedule.push(client, (ticket, request));
     }
@@ -362,6 +370,11 @@ impl Arbiter {
             self.refs.add(client, Kind::Connect);
         }
         Some(wire)
+    }
+
+    /// How many `lock` requests found the lock held by another client.
+    pub fn lock_waits(&self) -> u64 {
+        self.lock_waits
     }
 
     pub fn lock_holder(&self) -> Option<ClientId> {

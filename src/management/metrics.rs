@@ -6,8 +6,17 @@
 //! costs one snapshot copy per probe. Counters stay monotonic because the
 //! snapshots are; a restarted server (reload, enable) starts again at
 //! zero, which Prometheus reads as a counter reset.
+//!
+//! The latency histogram is counted in fixed buckets by the loop; the
+//! crate's `Histogram` only takes observations, so it is exported as a
+//! hand-built `proto` histogram family (available with the crate's default
+//! features off, as its plain model), which the text encoder renders with
+//! the usual `_bucket`/`_sum`/`_count` lines.
 
+use prometheus::proto::{self, MetricFamily, MetricType};
 use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+
+use crate::server::{Traffic, LATENCY_BOUNDS_SECONDS};
 
 use super::ProbeRow;
 
@@ -16,7 +25,8 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The metrics of the served probes among `rows`.
 pub fn render(rows: &[ProbeRow]) -> String {
-    match build(rows).and_then(|registry| encode(&registry)) {
+    let latency = latency_family(rows);
+    match build(rows).and_then(|registry| encode(&registry, latency)) {
         Ok(text) => text,
         // Only a metric defined wrongly here can fail, never a probe's data.
         Err(e) => format!("# cannot render metrics: {e}\n"),
@@ -28,10 +38,31 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
     let requests = IntCounterVec::new(
         Opts::new(
             "probeshare_requests_total",
-            "Responses sent, by wire status code (0 is success).",
+            "Responses sent, by request and wire status code (0 is success).",
         ),
-        &["probe", "status"],
+        &["probe", "request", "status"],
     )?;
+    let counter = |name: &str, help: &str| IntCounterVec::new(Opts::new(name, help), &["probe"]);
+    let received = counter(
+        "probeshare_received_bytes_total",
+        "Bytes read from clients.",
+    )?;
+    let sent = counter("probeshare_sent_bytes_total", "Bytes written to clients.")?;
+    let connections = counter("probeshare_connections_total", "Connections accepted.")?;
+    let lock_waits = counter(
+        "probeshare_lock_waits_total",
+        "Lock requests that found the lock held by another client.",
+    )?;
+    let probe_errors = IntCounterVec::new(
+        Opts::new(
+            "probeshare_probe_errors_total",
+            "Probe errors answered, by kind.",
+        ),
+        &["probe", "kind"],
+    )?;
+    for metric in [&received, &sent, &connections, &lock_waits, &probe_errors] {
+        registry.register(Box::new(metric.clone()))?;
+    }
     let gauge = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["probe"]);
     let clients = gauge("probeshare_clients", "Connections open now.")?;
     let opens = gauge(
@@ -52,12 +83,28 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
         };
         let probe = row.probe.to_string();
         let status = served.status.get();
-        for (code, count) in &status.answered_by_status {
+        let traffic = &status.traffic;
+        for ((request, code), count) in &traffic.requests {
             requests
-                .with_label_values(&[probe.as_str(), &code.to_string()])
+                .with_label_values(&[probe.as_str(), request, &code.to_string()])
+                .inc_by(*count);
+        }
+        for (kind, count) in &traffic.probe_errors {
+            probe_errors
+                .with_label_values(&[probe.as_str(), kind])
                 .inc_by(*count);
         }
         let labels = [probe.as_str()];
+        received
+            .with_label_values(&labels)
+            .inc_by(traffic.received_bytes);
+        sent.with_label_values(&labels).inc_by(traffic.sent_bytes);
+        connections
+            .with_label_values(&labels)
+            .inc_by(traffic.connections);
+        lock_waits
+            .with_label_values(&labels)
+            .inc_by(traffic.lock_waits);
         clients
             .with_label_values(&labels)
             .set(saturate(status.clients as u64));
@@ -75,8 +122,60 @@ fn saturate(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn encode(registry: &Registry) -> prometheus::Result<String> {
+/// `probeshare_request_duration_seconds`: one histogram per served probe.
+fn latency_family(rows: &[ProbeRow]) -> MetricFamily {
+    let metrics = rows
+        .iter()
+        .filter_map(|row| {
+            let served = row.served.as_ref()?;
+            Some(latency_metric(
+                &row.probe.to_string(),
+                &served.status.get().traffic,
+            ))
+        })
+        .collect();
+    let mut family = MetricFamily::default();
+    family.set_name("probeshare_request_duration_seconds".into());
+    family.set_help(
+        "Seconds from a request's line being framed to its response being encoded.".into(),
+    );
+    family.set_field_type(MetricType::HISTOGRAM);
+    family.set_metric(metrics);
+    family
+}
+
+fn latency_metric(probe: &str, traffic: &Traffic) -> proto::Metric {
+    let mut cumulative = 0;
+    let buckets = LATENCY_BOUNDS_SECONDS
+        .iter()
+        .zip(&traffic.latency_buckets)
+        .map(|(&bound, &count)| {
+            cumulative += count;
+            let mut bucket = proto::Bucket::default();
+            bucket.set_upper_bound(bound);
+            bucket.set_cumulative_count(cumulative);
+            bucket
+        })
+        .collect();
+    let mut histogram = proto::Histogram::default();
+    histogram.set_bucket(buckets);
+    histogram.set_sample_count(traffic.latency_buckets.iter().sum());
+    histogram.set_sample_sum(traffic.latency_sum_nanos as f64 / 1e9);
+    let mut label = proto::LabelPair::default();
+    label.set_name("probe".into());
+    label.set_value(probe.into());
+    let mut metric = proto::Metric::default();
+    metric.set_label(vec![label]);
+    metric.set_histogram(histogram);
+    metric
+}
+
+fn encode(registry: &Registry, latency: MetricFamily) -> prometheus::Result<String> {
+    let mut families = registry.gather();
+    if !latency.get_metric().is_empty() {
+        families.push(latency);
+    }
     let mut text = Vec::new();
-    TextEncoder::new().encode(&registry.gather(), &mut text)?;
+    TextEncoder::new().encode(&families, &mut text)?;
     Ok(String::from_utf8_lossy(&text).into_owned())
 }

@@ -14,6 +14,7 @@ use mio::{Interest, Token};
 use super::connection::Frame;
 use super::event_loop::EventLoop;
 use super::requests::{self, ClientState, Route, ServerState};
+use super::traffic::{RequestTag, INVALID_REQUEST};
 use crate::arbiter::ClientId;
 use crate::protocol::{self, Command, Failure};
 
@@ -67,7 +68,8 @@ impl EventLoop {
                     conn.read_closed = true;
                     return;
                 }
-                Ok((_, short)) => {
+                Ok((read, short)) => {
+                    self.traffic.received_bytes += read as u64;
                     conn.last_activity = Instant::now();
                     socket_empty = short && !must_drain;
                 }
@@ -95,6 +97,7 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(&client) else {
             return;
         };
+        let framed_at = Instant::now();
         let line = match frame {
             Frame::Line(line) => line,
             Frame::TooLong => {
@@ -104,6 +107,8 @@ impl EventLoop {
                     self.config.limits.max_line_bytes
                 )));
                 super::status::count_answer(&mut self.answered, &result);
+                self.traffic
+                    .record_answer(INVALID_REQUEST, framed_at, &result);
                 conn.responses.fill(ticket, |out, id| {
                     protocol::encode_response(out, id, &result)
                 });
@@ -114,8 +119,9 @@ impl EventLoop {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        let (id, held, route) = match protocol::decode_request(line, &self.decode_limits) {
+        let (id, held, name, route) = match protocol::decode_request(line, &self.decode_limits) {
             Ok(request) => {
+                let name = request.command.name();
                 let held = requests::held_bytes(&request.command);
                 let wire_protocol = match &request.command {
                     Command::ReadProp { name } if name == "wire_protocol" => {
@@ -133,9 +139,14 @@ impl EventLoop {
                     memory_handles: self.config.memory_handles,
                 };
                 let route = requests::route(request.command, state, server);
-                (request.id, held, route)
+                (request.id, held, name, route)
             }
-            Err(e) => (e.id, 0, Route::Answer(Err(Failure::Request(e.message)))),
+            Err(e) => (
+                e.id,
+                0,
+                INVALID_REQUEST,
+                Route::Answer(Err(Failure::Request(e.message))),
+            ),
         };
         let route = match self.retired_answer(client) {
             Some(failure) => Route::Answer(Err(failure)),
@@ -144,10 +155,12 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(&client) else {
             return;
         };
-        let ticket = conn.responses.reserve(id, held);
+        let tag = RequestTag { name, framed_at };
+        let ticket = conn.responses.reserve_tagged(id, held, Some(tag));
         match route {
             Route::Answer(result) => {
                 super::status::count_answer(&mut self.answered, &result);
+                self.traffic.record_answer(name, framed_at, &result);
                 conn.responses.fill(ticket, |out, id| {
                     protocol::encode_response(out, id, &result)
                 });
@@ -164,7 +177,11 @@ impl EventLoop {
             let Some(conn) = self.conns.get_mut(&client) else {
                 continue;
             };
-            if let Err(e) = conn.responses.write_to(&mut conn.stream) {
+            let unwritten = conn.responses.unwritten();
+            let written = conn.responses.write_to(&mut conn.stream);
+            let sent = unwritten.saturating_sub(conn.responses.unwritten());
+            self.traffic.sent_bytes += sent as u64;
+            if let Err(e) = written {
                 log::debug!("client {client}: write failed: {e}");
                 self.close(client);
                 continue;

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use mio::net::TcpStream;
 
 use super::memory_handles::MemoryHandles;
+use super::traffic::RequestTag;
 use crate::arbiter::Ticket;
 
 /// How much is read from the socket per `read` call.
@@ -116,6 +117,7 @@ struct Slot {
     response: Option<Vec<u8>>,
     /// What this slot counts in `ResponseQueue::held`.
     held: usize,
+    tag: Option<RequestTag>,
 }
 
 /// Responses in request order, then bytes waiting for the socket.
@@ -137,6 +139,16 @@ impl ResponseQueue {
     /// response), so that backpressure applies before large responses
     /// exist, not once they have piled up.
     pub fn reserve(&mut self, request_id: i64, held_bytes: usize) -> Ticket {
+        self.reserve_tagged(request_id, held_bytes, None)
+    }
+
+    /// [`Self::reserve`], keeping `tag` for [`Self::fill`] to hand back.
+    pub fn reserve_tagged(
+        &mut self,
+        request_id: i64,
+        held_bytes: usize,
+        tag: Option<RequestTag>,
+    ) -> Ticket {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         self.slots.push_back(Slot {
@@ -144,6 +156,7 @@ impl ResponseQueue {
             request_id,
             response: None,
             held: held_bytes,
+            tag,
         });
         self.held = self.held.saturating_add(held_bytes);
         ticket
@@ -152,34 +165,33 @@ impl ResponseQueue {
     /// Fills a reserved slot; moves every ready response at the front to the
     /// write buffer. Unknown tickets (a slot already gone) are ignored.
     /// `encode` gets the buffer to append to and the request's wire id.
-    pub fn fill(&mut self, ticket: Ticket, encode: impl FnOnce(&mut Vec<u8>, i64)) {
-        let Some(front) = self.slots.front() else {
-            return;
-        };
-        let Some(index) = ticket.checked_sub(front.ticket) else {
-            return;
-        };
-        let Ok(index) = usize::try_from(index) else {
-            return;
-        };
-        if index == 0 {
+    /// Returns the tag the slot was reserved with, if `encode` ran.
+    pub fn fill(
+        &mut self,
+        ticket: Ticket,
+        encode: impl FnOnce(&mut Vec<u8>, i64),
+    ) -> Option<RequestTag> {
+        let front = self.slots.front()?;
+        let index = ticket.checked_sub(front.ticket)?;
+        let index = usize::try_from(index).ok()?;
+        let tag = if index == 0 {
             // The common case: the oldest request; encode straight into `out`.
-            if let Some(slot) = self.slots.pop_front() {
-                self.held = self.held.saturating_sub(slot.held);
-                encode(&mut self.out, slot.request_id);
-            }
-        } else if let Some(slot) = self.slots.get_mut(index) {
-            if slot.response.is_none() {
-                let mut line = Vec::new();
-                encode(&mut line, slot.request_id);
-                self.held = self.held.saturating_sub(slot.held) + line.len();
-                slot.held = line.len();
-                slot.response = Some(line);
-            }
-            return;
+            let slot = self.slots.pop_front()?;
+            self.held = self.held.saturating_sub(slot.held);
+            encode(&mut self.out, slot.request_id);
+            slot.tag
         } else {
-            return;
-        }
+            let slot = self.slots.get_mut(index)?;
+            if slot.response.is_some() {
+                return None;
+            }
+            let mut line = Vec::new();
+            encode(&mut line, slot.request_id);
+            self.held = self.held.saturating_sub(slot.held) + line.len();
+            slot.held = line.len();
+            slot.response = Some(line);
+            return slot.tag;
+        };
         while let Some(Slot {
             response: Some(_), ..
         }) = self.slots.front()
@@ -194,6 +206,7 @@ impl ResponseQueue {
                 self.out.extend_from_slice(&line);
             }
         }
+        tag
     }
 
     /// Requests that have no response yet.

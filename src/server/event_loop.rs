@@ -65,6 +65,8 @@ pub struct EventLoop {
     pub(super) retiring: Option<Retiring>,
     /// Responses sent so far, by wire status code.
     pub(super) answered: BTreeMap<u8, u64>,
+    /// The counters behind the metrics.
+    pub(super) traffic: super::Traffic,
     /// Where each turn's state is published for other threads.
     pub(super) status: StatusWatch,
     /// Counts accepts and closes, so the published client list is rebuilt
@@ -112,6 +114,7 @@ impl EventLoop {
             retire_orders,
             retiring: None,
             answered: BTreeMap::new(),
+            traffic: super::Traffic::default(),
             status,
             conns_generation: 0,
             kick,
@@ -206,9 +209,12 @@ impl EventLoop {
                         let result =
                             requests::finish(outcome_to_reply(outcome), &mut conn.memory_handles);
                         status::count_answer(&mut self.answered, &result);
-                        conn.responses.fill(ticket, |out, id| {
+                        let tag = conn.responses.fill(ticket, |out, id| {
                             protocol::encode_response(out, id, &result)
                         });
+                        if let Some(tag) = tag {
+                            self.traffic.record_answer(tag.name, tag.framed_at, &result);
+                        }
                         self.touched.push(client);
                     }
                 }
@@ -272,6 +278,7 @@ impl EventLoop {
             conn.interest = Some(Interest::READABLE);
             self.conns.insert(client, conn);
             self.conns_generation += 1;
+            self.traffic.connections += 1;
             self.arbiter.add_client(client);
             log::debug!("client {client} connected from {peer}");
         }

@@ -15,6 +15,7 @@ mod memory_handles;
 mod requests;
 mod retire;
 mod status;
+mod traffic;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -27,6 +28,7 @@ use crate::probe::{DebugProbe, ProbeInfo};
 
 pub use connection::{Frame, LineFramer};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};
+pub use traffic::{Traffic, LATENCY_BOUNDS_SECONDS};
 
 /// Resource limits (protocol.md, "Limits"). Hitting one is an error response
 /// or a logged disconnect of that client alone.

@@ -36,6 +36,8 @@ pub struct ProbeStatus {
     pub answered_by_status: BTreeMap<u8, u64>,
     /// Every connection open at the moment, oldest first.
     pub client_list: Vec<ClientStatus>,
+    /// The loop's counters for the metrics.
+    pub traffic: super::Traffic,
 }
 
 /// One connected client.
@@ -95,6 +97,22 @@ impl StatusWatch {
         status.wire_protocol = event_loop.arbiter.wire_protocol();
         if status.answered_by_status != event_loop.answered {
             status.answered_by_status.clone_from(&event_loop.answered);
+        }
+        if status.traffic.lock_waits != event_loop.arbiter.lock_waits() {
+            status.traffic.lock_waits = event_loop.arbiter.lock_waits();
+        }
+        let traffic = &event_loop.traffic;
+        // The arbiter owns the lock-wait count; the loop's copy leaves it 0.
+        let traffic_changed = status.traffic.requests != traffic.requests
+            || status.traffic.latency_buckets != traffic.latency_buckets
+            || status.traffic.received_bytes != traffic.received_bytes
+            || status.traffic.sent_bytes != traffic.sent_bytes
+            || status.traffic.connections != traffic.connections
+            || status.traffic.probe_errors != traffic.probe_errors;
+        if traffic_changed {
+            let lock_waits = status.traffic.lock_waits;
+            status.traffic.clone_from(traffic);
+            status.traffic.lock_waits = lock_waits;
         }
     }
 }
