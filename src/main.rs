@@ -79,15 +79,20 @@ struct ListArgs {
     json: bool,
 }
 
+/// Where `serve` looks for its configuration when neither `--probe` nor
+/// `--config` is given (the systemd unit's case).
+const DEFAULT_CONFIG_FILE: &str = "/etc/probeshare/probeshare.toml";
+
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["probe", "config"])))]
+#[command(group(clap::ArgGroup::new("source").args(["probe", "config"])))]
 struct ServeArgs {
     /// The probe to serve: `sim` for the virtual Cortex-M target, or (part
     /// of) a CMSIS-DAP probe's serial number as `probeshare list` shows it.
     #[arg(long)]
     probe: Option<String>,
-    /// Serve every probe of this configuration file (docs/configuration.md)
-    /// on its own port, with the file's address, allow-list and limits.
+    /// Serve every probe of this configuration file (README, "Configuration
+    /// file") on its own port, with the file's address, allow-list and
+    /// limits. Without --probe or --config: /etc/probeshare/probeshare.toml.
     #[arg(
         long,
         value_name = "FILE",
@@ -249,7 +254,10 @@ fn serve(args: ServeArgs) -> Result<()> {
     let probe_name = match (&args.config, &args.probe) {
         (Some(file), _) => return serve_farm(file, args.memory_handles, !args.no_management),
         (None, Some(name)) => name.clone(),
-        (None, None) => bail!("give --probe or --config"),
+        (None, None) => {
+            let file = std::path::Path::new(DEFAULT_CONFIG_FILE);
+            return serve_farm(file, args.memory_handles, !args.no_management);
+        }
     };
     if !args.bind.is_loopback() && !args.allow_remote {
         bail!(

@@ -70,3 +70,21 @@ fn sigterm_releases_clients_and_exits_zero() {
 fn sigint_releases_clients_and_exits_zero() {
     exits_cleanly_on("INT");
 }
+
+#[test]
+fn serve_without_probe_or_config_reads_the_default_configuration_file() {
+    let output = Command::new(env!("CARGO_BIN_EXE_probeshare"))
+        .arg("serve")
+        .output()
+        .expect("run probeshare");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if std::path::Path::new("/etc/probeshare/probeshare.toml").exists() {
+        // A machine with probeshare installed: only the path is checked.
+        return;
+    }
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("/etc/probeshare/probeshare.toml"),
+        "{stderr}"
+    );
+}
