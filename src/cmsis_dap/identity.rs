@@ -112,6 +112,7 @@ impl DapInfo {
             description: identity.description,
             supported_wire_protocols: self.wire_protocols(),
             capabilities: self.probe_capabilities(),
+            firmware_version: self.firmware_version.clone(),
         }
     }
 }

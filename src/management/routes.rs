@@ -4,8 +4,7 @@
 //! then the unlisted ones served. A served USB probe shows what its USB
 //! listing said (VID:PID as `0d28:0204`, USB path); fields not known are
 //! `null` rather than left out, so a consumer can rely on every key being
-//! there. `firmware` is always `null` for now: the driver reads it
-//! (`DAP_Info`) but the served probe does not hand it out yet.
+//! there. `firmware` is the version DAP_Info reported, where it did.
 //!
 //! Per probe, `/probes/{id}/…` names it by the `id` of `/probes`:
 //! `GET clients` lists its connections, `POST kick` drops them all, `POST
@@ -210,7 +209,7 @@ fn probe_json(row: &ProbeRow) -> Value {
         "product": served.map(|s| s.info.product_name.clone()),
         "description": served.map(|s| s.info.description.clone()),
         "vid_pid": usb.map(|found| format!("{:04x}:{:04x}", found.vid, found.pid)),
-        "firmware": null,
+        "firmware": served.and_then(|s| s.info.firmware_version.clone()),
         "usb_path": usb.and_then(|found| found.usb_path.clone()),
         "port": row.port,
         "bind_address": row.bind.to_string(),
@@ -235,14 +234,14 @@ mod tests {
     use crate::cmsis_dap::usb::{FoundProbe, ProbeInterface};
     use crate::management::ServedProbe;
     use crate::server::{self, ServerConfig};
-    use crate::sim::SimProbe;
 
     fn row_with_usb(usb: Option<FoundProbe>) -> (ProbeRow, server::ServerHandle) {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let bind = listener.local_addr().expect("address");
         let handle = server::spawn(
             listener,
-            Box::new(SimProbe::new("S1")),
+            crate::sim::virtual_probe("S1", crate::sim::dap_firmware::UsbModel::None)
+                .expect("virtual probe"),
             ServerConfig::default(),
         )
         .expect("server");
@@ -283,7 +282,8 @@ mod tests {
         assert_eq!(json["vid_pid"], "0d28:0204");
         assert_eq!(json["usb_path"], "1-2.3");
         assert_eq!(json["kind"], "cmsis-dap");
-        assert_eq!(json["firmware"], Value::Null);
+        // The firmware version comes from DAP_Info of the served probe.
+        assert_eq!(json["firmware"], crate::sim::dap_firmware::FIRMWARE_VERSION);
         handle.shutdown();
     }
 

@@ -79,6 +79,8 @@ pub struct ProbeInfo {
     pub description: String,
     pub supported_wire_protocols: Vec<WireProtocol>,
     pub capabilities: Vec<Capability>,
+    /// The probe firmware's own version, where the probe reports one.
+    pub firmware_version: Option<String>,
 }
 
 /// One element of an `swd_sequence` request: `cycles` TCK cycles (1..=64),

@@ -48,6 +48,7 @@ impl SimProbe {
                 description: "probeshare virtual target".to_owned(),
                 supported_wire_protocols: vec![WireProtocol::Swd],
                 capabilities: vec![Capability::SwjSequence, Capability::BankedDpRegisters],
+                firmware_version: None,
             },
             target,
             is_open: false,
