@@ -5,72 +5,24 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use common::farm::{http, managed_farm};
 use common::{free_port, wait_until, Client, DEADLINE, SIM_DPIDR};
-use probeshare::config::{self, Config};
-use probeshare::farm::{self, Farm};
-use probeshare::management::{ManagementServer, ProbeBoard, SharedFarm};
+use probeshare::config::Config;
+use probeshare::farm::{self};
+use probeshare::management::{ManagementServer, SharedFarm};
 
 /// How soon a returning probe must be served again.
 const REPLUG_DEADLINE: Duration = Duration::from_secs(2);
 
-/// A farm of the entries `probes` (TOML), shared with its management
-/// interface and USB rescan as `serve --config` does.
-fn start(probes: &str) -> (SharedFarm, ManagementServer, Config) {
-    let text = format!(
-        "[management]\nlisten = \"127.0.0.1:{}\"\n{probes}",
-        free_port()
-    );
-    let config = config::parse(&text, "test.toml").expect("valid configuration");
-    let farm = Farm::start(&config).expect("farm starts");
-    let board = ProbeBoard::new();
-    board.publish(&farm, &config);
-    let farm = Arc::new(Mutex::new(farm));
-    {
-        let board = board.clone();
-        Farm::watch_usb(&farm, move |farm| board.publish(farm, farm.config()))
-            .expect("rescan starts");
-    }
-    let management = ManagementServer::start_with_farm(
-        config.management.listen,
-        farm::client_filter(&config),
-        board,
-        farm.clone(),
-    )
-    .expect("management starts");
-    (farm, management, config)
-}
-
 fn sim_probe(port: u16) -> String {
     format!("[[probe]]\nserial = \"sim:alpha\"\nport = {port}\n")
-}
-
-/// Sends one HTTP/1.1 request and returns the status code and body.
-fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("status code");
-    (status, body.to_string())
 }
 
 fn probe_state(management: &ManagementServer) -> Value {
@@ -83,7 +35,7 @@ fn probe_state(management: &ManagementServer) -> Value {
 #[test]
 fn unplugging_fails_clients_with_status_2_and_replugging_serves_new_sessions() {
     let port = free_port();
-    let (_farm, management, _config) = start(&sim_probe(port));
+    let (_farm, management, _config) = start_watching(&sim_probe(port));
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut idle = Client::session(addr);
     assert_eq!(idle.ok("read_dp", json!([0])), SIM_DPIDR);
@@ -139,7 +91,7 @@ fn unplug_and_replug_refuse_what_they_cannot_do() {
         sim_probe(port),
         free_port()
     );
-    let (_farm, management, _config) = start(&usb);
+    let (_farm, management, _config) = start_watching(&usb);
     let addr = management.local_addr();
     assert_eq!(http(addr, "POST", "/probes/sim:nope/unplug").0, 404);
     assert_eq!(http(addr, "GET", "/probes/sim:alpha/unplug").0, 405);
@@ -163,7 +115,7 @@ fn an_absent_usb_probe_leaves_the_farm_serving_and_shutdown_prompt() {
         sim_probe(sim_port),
         free_port()
     );
-    let (farm, management, config) = start(&probes);
+    let (farm, management, config) = start_watching(&probes);
     assert_eq!(farm.lock().skipped(), [config.probes[1].probe.clone()]);
     // The sim probe keeps serving while the rescan lists USB (or finds
     // it unavailable) a few times.
@@ -195,4 +147,9 @@ fn an_absent_usb_probe_leaves_the_farm_serving_and_shutdown_prompt() {
     finished
         .recv_timeout(DEADLINE)
         .expect("the farm and its rescan stop promptly");
+}
+
+/// A farm of `probes` with management and the USB rescan running.
+fn start_watching(probes: &str) -> (SharedFarm, ManagementServer, Config) {
+    managed_farm(probes, true)
 }

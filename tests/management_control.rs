@@ -4,63 +4,15 @@
 
 mod common;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 
-use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use common::{free_port, wait_until, Client};
-use probeshare::config::{self, Config};
-use probeshare::farm::{self, Farm};
-use probeshare::management::{ManagementServer, ProbeBoard, SharedFarm};
-
-/// A farm of two virtual targets, shared with its management interface as
-/// `serve --config` does.
-fn start() -> (SharedFarm, ManagementServer, Config) {
-    let text = format!(
-        "[management]\nlisten = \"127.0.0.1:{}\"\n\
-         [[probe]]\nserial = \"sim:alpha\"\nport = {}\n\
-         [[probe]]\nserial = \"sim:beta\"\nport = {}\n",
-        free_port(),
-        free_port(),
-        free_port()
-    );
-    let config = config::parse(&text, "test.toml").expect("valid configuration");
-    let farm = Farm::start(&config).expect("farm starts");
-    let board = ProbeBoard::new();
-    board.publish(&farm, &config);
-    let farm = Arc::new(Mutex::new(farm));
-    let management = ManagementServer::start_with_farm(
-        config.management.listen,
-        farm::client_filter(&config),
-        board,
-        farm.clone(),
-    )
-    .expect("management starts");
-    (farm, management, config)
-}
-
-/// Sends one HTTP/1.1 request and returns the status code and body.
-fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(common::DEADLINE)).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("status code");
-    (status, body.to_string())
-}
+use common::farm::{http, managed_farm, sim_entries};
+use common::{wait_until, Client};
+use probeshare::config::Config;
+use probeshare::management::{ManagementServer, SharedFarm};
 
 fn get_json(addr: SocketAddr, path: &str) -> Value {
     let (status, body) = http(addr, "GET", path);
@@ -88,7 +40,7 @@ fn sees_eof(client: &mut Client) -> bool {
 
 #[test]
 fn clients_lists_each_connection_with_its_lock_and_references() {
-    let (farm, management, config) = start();
+    let (farm, management, config) = start_two();
     let addr = probe_addr(&farm, &config, 0);
     let mut holder = Client::session(addr);
     holder.ok("lock", json!([]));
@@ -115,7 +67,7 @@ fn clients_lists_each_connection_with_its_lock_and_references() {
 
 #[test]
 fn kick_drops_every_client_and_new_ones_still_connect() {
-    let (farm, management, config) = start();
+    let (farm, management, config) = start_two();
     let addr = probe_addr(&farm, &config, 0);
     let mut first = Client::session(addr);
     first.ok("lock", json!([]));
@@ -135,7 +87,7 @@ fn kick_drops_every_client_and_new_ones_still_connect() {
 
 #[test]
 fn disable_closes_the_port_and_enable_serves_it_again() {
-    let (farm, management, config) = start();
+    let (farm, management, config) = start_two();
     let addr = probe_addr(&farm, &config, 0);
     let mut client = Client::session(addr);
 
@@ -162,7 +114,7 @@ fn disable_closes_the_port_and_enable_serves_it_again() {
 
 #[test]
 fn metrics_count_requests_per_probe() {
-    let (farm, management, config) = start();
+    let (farm, management, config) = start_two();
     let scrape = || {
         let (status, body) = http(management.local_addr(), "GET", "/metrics");
         assert_eq!(status, 200, "{body}");
@@ -193,7 +145,7 @@ fn metrics_count_requests_per_probe() {
 
 #[test]
 fn unknown_probes_are_404_and_wrong_methods_405() {
-    let (_farm, management, _) = start();
+    let (_farm, management, _) = start_two();
     let addr = management.local_addr();
     let (status, body) = http(addr, "POST", "/probes/sim:nope/kick");
     assert_eq!(status, 404);
@@ -203,4 +155,9 @@ fn unknown_probes_are_404_and_wrong_methods_405() {
     assert_eq!(http(addr, "POST", "/probes/sim:alpha/clients").0, 405);
     assert_eq!(http(addr, "POST", "/metrics").0, 405);
     assert_eq!(http(addr, "GET", "/probes/sim:alpha/nothing").0, 404);
+}
+
+/// The two virtual targets `sim:alpha` and `sim:beta` with management.
+fn start_two() -> (SharedFarm, ManagementServer, Config) {
+    managed_farm(&sim_entries(&["alpha", "beta"]), false)
 }

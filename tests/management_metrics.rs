@@ -3,55 +3,17 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::net::SocketAddr;
 
-use parking_lot::Mutex;
 use serde_json::json;
 
-use common::{free_port, wait_until, Client};
-use probeshare::config::{self, Config};
-use probeshare::farm::{self, Farm};
-use probeshare::management::{ManagementServer, ProbeBoard, SharedFarm};
-
-/// A farm of one virtual target, shared with its management interface as
-/// `serve --config` does.
-fn start() -> (SharedFarm, ManagementServer, Config) {
-    let text = format!(
-        "[management]\nlisten = \"127.0.0.1:{}\"\n\
-         [[probe]]\nserial = \"sim:alpha\"\nport = {}\n",
-        free_port(),
-        free_port()
-    );
-    let config = config::parse(&text, "test.toml").expect("valid configuration");
-    let farm = Farm::start(&config).expect("farm starts");
-    let board = ProbeBoard::new();
-    board.publish(&farm, &config);
-    let farm = Arc::new(Mutex::new(farm));
-    let management = ManagementServer::start_with_farm(
-        config.management.listen,
-        farm::client_filter(&config),
-        board,
-        farm.clone(),
-    )
-    .expect("management starts");
-    (farm, management, config)
-}
+use common::farm::{http, managed_farm, sim_entries};
+use common::{wait_until, Client};
 
 fn scrape(addr: SocketAddr) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(common::DEADLINE)).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    body.to_string()
+    let (status, body) = http(addr, "GET", "/metrics");
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 /// The value of the sample line starting with `series` (name and labels).
@@ -71,7 +33,7 @@ fn total(text: &str, name: &str) -> f64 {
 
 #[test]
 fn metrics_show_requests_latency_bytes_connections_and_lock_waits() {
-    let (farm, management, config) = start();
+    let (farm, management, config) = managed_farm(&sim_entries(&["alpha"]), false);
     let probe = farm
         .lock()
         .server(&config.probes[0].probe)

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 use probeshare::server::{self, Limits, ServerConfig, ServerHandle};
 use probeshare::sim::{self, dap_firmware::UsbModel};
 
+pub mod farm;
+
 /// How long any single wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
