@@ -150,44 +150,11 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// `serve --probe sim --port 0` plus `extra`, once it is serving.
     pub fn start(extra: &[&str]) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_probeshare"))
-            .args(["serve", "--probe", "sim", "--port", "0"])
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start probeshare");
-        let stderr = child.stderr.take().unwrap();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        let log_reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                {
-                    let mut log = sink.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-                // Logged first, so whoever hears of the line finds it.
-                if let Some(rest) = line.split("Serving debug probe ").nth(1) {
-                    let _ = tx.send(rest.to_string());
-                }
-            }
-        });
-        let serving = rx.recv_timeout(DEADLINE).expect("the Serving line");
-        let addr = serving
-            .rsplit(" on ")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {serving:?}"));
-        ServerProcess {
-            child,
-            addr,
-            log,
-            log_reader: Some(log_reader),
-        }
+        let mut args = vec!["serve", "--probe", "sim", "--port", "0"];
+        args.extend_from_slice(extra);
+        ServerProcess::start_serving(&args, 1).0
     }
 
     /// Resident set size of the server process in bytes (Linux).
