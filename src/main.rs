@@ -100,6 +100,7 @@ struct ServeArgs {
             "probe", "sim_usb", "port", "bind", "allow_remote",
             "max_line_bytes", "max_block_elements", "max_connections",
             "max_unsent_bytes", "max_pending_requests", "idle_timeout_secs",
+            "register_window_ms",
         ]
     )]
     config: Option<std::path::PathBuf>,
@@ -152,6 +153,10 @@ struct LimitArgs {
     /// Close a connection silent for this many seconds (0: never).
     #[arg(long, default_value_t = 0)]
     idle_timeout_secs: u64,
+    /// Milliseconds one client's core register transfer (DCRSR/DCRDR) may
+    /// keep every other client waiting before it is given up.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    register_window_ms: u64,
 }
 
 impl LimitArgs {
@@ -164,6 +169,7 @@ impl LimitArgs {
             max_pending_requests: self.max_pending_requests.max(1),
             idle_timeout: (self.idle_timeout_secs > 0)
                 .then(|| Duration::from_secs(self.idle_timeout_secs)),
+            register_window: Duration::from_millis(self.register_window_ms),
         }
     }
 }

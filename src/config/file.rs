@@ -42,6 +42,8 @@ pub(super) struct LimitsTable {
     pub max_pending_requests: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout_secs: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register_window_ms: Option<i64>,
 }
 
 impl LimitsTable {
@@ -52,6 +54,7 @@ impl LimitsTable {
             && self.max_unsent_bytes.is_none()
             && self.max_pending_requests.is_none()
             && self.idle_timeout_secs.is_none()
+            && self.register_window_ms.is_none()
     }
 }
 

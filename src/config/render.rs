@@ -46,5 +46,8 @@ fn limits_table(limits: &Limits) -> LimitsTable {
                 .idle_timeout
                 .map_or(0, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
         ),
+        register_window_ms: Some(
+            i64::try_from(limits.register_window.as_millis()).unwrap_or(i64::MAX),
+        ),
     }
 }

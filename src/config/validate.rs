@@ -262,5 +262,16 @@ fn apply_limits(
             base.max_pending_requests,
         )?,
         idle_timeout,
+        register_window: match table.register_window_ms {
+            None => base.register_window,
+            Some(ms) => Duration::from_millis(
+                u64::try_from(ms).ok().filter(|ms| *ms >= 1).ok_or_else(|| {
+                    (
+                        format!("{prefix}.register_window_ms"),
+                        format!("{ms} is not a number of milliseconds of at least 1"),
+                    )
+                })?,
+            ),
+        },
     })
 }

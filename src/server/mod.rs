@@ -49,6 +49,10 @@ pub struct Limits {
     pub max_pending_requests: usize,
     /// Close connections that send nothing for this long.
     pub idle_timeout: Option<Duration>,
+    /// How long one client's core register transfer (its DCRSR/DCRDR
+    /// window, protocol rule 10) may hold off every other client before
+    /// the window is closed for it.
+    pub register_window: Duration,
 }
 
 impl Default for Limits {
@@ -60,6 +64,7 @@ impl Default for Limits {
             max_unsent_bytes: 4 << 20,
             max_pending_requests: 4096,
             idle_timeout: None,
+            register_window: Duration::from_secs(1),
         }
     }
 }
