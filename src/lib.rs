@@ -5,6 +5,7 @@ pub mod arbiter;
 pub mod bench;
 pub mod cmsis_dap;
 pub mod config;
+pub mod dap;
 pub mod export;
 pub mod farm;
 pub mod management;
