@@ -10,8 +10,8 @@
 //!   SWD if the probe has it, else JTAG) and DAP_SWJ_Clock, plus
 //!   DAP_JTAG_Configure for a single 4-bit IR TAP under JTAG. Line resets
 //!   and JTAG-to-SWD switching are the client's `swj_sequence`s.
-//! - DP addresses are A\[3:2\], optionally with a DP bank in bits 7:4 that
-//!   the client selects itself by writing SELECT.DPBANKSEL (pyOCD does).
+//! - DP addresses are A\[3:2\] with the DP bank in bits 7:4, which the
+//!   driver selects for banked registers (bank 0 when none is given).
 //!   AP addresses are APv1: APSEL in bits 31:24, APBANKSEL in 7:4; the
 //!   driver writes SELECT when they change, keeping the DPBANKSEL last
 //!   written. A client's own SELECT writes update that cache; any transfer
@@ -313,13 +313,13 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
 
     fn read_dp(&mut self, addr: u32) -> ProbeResult<u32> {
         self.start(Needs::Connection)?;
-        let register = addresses::dp_register(addr)?;
+        let register = self.select_dp(addr, true)?;
         self.transfers(|queue, link| queue.read(link, register))
     }
 
     fn write_dp(&mut self, addr: u32, value: u32) -> ProbeResult<()> {
         self.start(Needs::Connection)?;
-        let register = addresses::dp_register(addr)?;
+        let register = self.select_dp(addr, false)?;
         self.transfers(|queue, link| queue.write(link, register, value))?;
         self.note_dp_write(register, value);
         self.written()

@@ -1,6 +1,12 @@
 //! Register addresses for [`CmsisDapProbe`]: pyOCD-style DP and APv1
 //! addresses checked and turned into wire registers, with DP SELECT
-//! written only when the AP or its bank changes.
+//! written only when the AP, its bank or the DP bank changes.
+//!
+//! A DP address names its bank in bits 7:4 (as pyOCD encodes banked DP
+//! registers), and the driver selects it for the registers that are
+//! banked: 0x4 always (bank 0 is CTRL/STAT), 0x0 when read with a bank
+//! other than 0 (DPv3's DPIDR1 and BASEPTRs). So every DP access says
+//! fully what it reaches, whoever wrote SELECT last.
 
 use crate::probe::{ProbeError, ProbeResult};
 
@@ -17,18 +23,30 @@ const AP_ADDRESS_RESERVED: u32 = 0x00FF_FF03;
 /// Bits of a DP register address that are neither the bank nor A[3:2].
 const DP_ADDRESS_RESERVED: u32 = !0xFC;
 
-/// A DP address: A[3:2], with any DP bank in bits 7:4 left to the client
-/// (it writes SELECT.DPBANKSEL itself).
-pub(super) fn dp_register(addr: u32) -> ProbeResult<Register> {
-    if addr & DP_ADDRESS_RESERVED != 0 {
-        return Err(ProbeError::InvalidArgument(format!(
-            "invalid DP register address {addr:#x}"
-        )));
-    }
-    Ok(Register::dp(addr as u8))
-}
-
 impl<T: Transport> CmsisDapProbe<T> {
+    /// Points SELECT.DPBANKSEL at the bank of a banked DP address (queuing
+    /// the write only when it changes, keeping the AP fields); returns the
+    /// DP register.
+    pub(super) fn select_dp(&mut self, addr: u32, is_read: bool) -> ProbeResult<Register> {
+        if addr & DP_ADDRESS_RESERVED != 0 {
+            return Err(ProbeError::InvalidArgument(format!(
+                "invalid DP register address {addr:#x}"
+            )));
+        }
+        let bank = (addr >> 4) & SELECT_DPBANKSEL;
+        let banked = match addr & 0xC {
+            0x4 => true,
+            0x0 => is_read && bank != 0,
+            _ => false,
+        };
+        if banked && self.select.map(|select| select & SELECT_DPBANKSEL) != Some(bank) {
+            let wanted = self.select.unwrap_or(0) & SELECT_AP_FIELDS | bank;
+            self.transfers(|queue, link| queue.write(link, Register::dp(DP_SELECT), wanted))?;
+            self.select = Some(wanted);
+        }
+        Ok(Register::dp(addr as u8))
+    }
+
     /// Points SELECT at the AP and bank of an APv1 address (queuing the
     /// write only when they change, keeping DPBANKSEL); returns the AP
     /// register.

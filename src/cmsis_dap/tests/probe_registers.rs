@@ -94,10 +94,28 @@ fn bad_register_addresses_are_invalid_arguments() {
 }
 
 #[test]
-fn a_dp_bank_in_bits_7_4_is_the_clients_business() {
+fn a_dp_bank_in_bits_7_4_is_selected_when_it_changes() {
     let (mut probe, script) = connected_probe(FULL);
+    // DLPIDR: SELECT.DPBANKSEL = 3, then A[3:2] = 0x4.
+    script.exchange(
+        &[0x05, 0x00, 0x02, 0x08, 0x03, 0, 0, 0, 0x06],
+        &[0x05, 0x02, 0x01, 1, 0, 0, 0],
+    );
+    assert_eq!(probe.read_dp(0x34), Ok(1));
     script.exchange(&[0x05, 0x00, 0x01, 0x06], &[0x05, 0x01, 0x01, 1, 0, 0, 0]);
-    assert_eq!(probe.read_dp(0x34), Ok(1), "DLPIDR reads A[3:2] = 0x4");
+    assert_eq!(probe.read_dp(0x34), Ok(1), "bank 3 already selected");
+    // CTRL/STAT is bank 0 again; DPIDR, RDBUFF and ABORT are not banked.
+    script
+        .exchange(
+            &[0x05, 0x00, 0x02, 0x08, 0, 0, 0, 0, 0x06],
+            &[0x05, 0x02, 0x01, 0, 0, 0, 0xF0],
+        )
+        .exchange(
+            &[0x05, 0x00, 0x01, 0x02],
+            &[0x05, 0x01, 0x01, 0x77, 0x14, 0xA0, 0x2B],
+        );
+    assert_eq!(probe.read_dp(0x4), Ok(0xF000_0000));
+    assert_eq!(probe.read_dp(0x0), Ok(0x2BA0_1477));
     script.assert_done();
 }
 
@@ -157,11 +175,11 @@ fn without_deferral_a_write_reports_its_own_error() {
     let (mut probe, script) = connected_probe(FULL);
     probe.set_deferred_writes(false);
     script.exchange(
-        &[0x05, 0x00, 0x01, 0x04, 0, 0, 0, 0x50],
+        &[0x05, 0x00, 0x01, 0x00, 0x1E, 0, 0, 0],
         &[0x05, 0x00, 0x04],
     );
     assert!(matches!(
-        probe.write_dp(0x4, 0x5000_0000),
+        probe.write_dp(0x0, 0x1E),
         Err(ProbeError::TransferFault(_))
     ));
     script.assert_done();

@@ -189,10 +189,10 @@ fn swj_sequences_go_out_as_given_and_over_256_bits_are_refused() {
 #[test]
 fn close_releases_the_wire_even_after_a_deferred_error() {
     let (mut probe, script) = connected_probe(FULL);
-    probe.write_dp(0x4, 0x5000_0000).unwrap();
+    probe.write_dp(0x0, 0x1E).unwrap();
     script
         .exchange(
-            &[0x05, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x50],
+            &[0x05, 0x00, 0x01, 0x00, 0x1E, 0x00, 0x00, 0x00],
             &[0x05, 0x00, 0x04],
         )
         .exchange(&[0x03], &[0x03, 0x00])
