@@ -1,26 +1,47 @@
 //! Jobs in flight: sending them to the worker and taking their results.
 
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult};
-use crate::worker::{Completion, Job};
+use crate::worker::{Completion, Job, JobId};
 
 use super::counts::Kind;
 use super::power;
-use super::{Action, Arbiter, InFlight, JobKind, Outcome, Owner};
+use super::{Action, Arbiter, ClientId, InFlight, JobKind, Outcome, Owner};
+
+/// The client a job answers to, if it is still there.
+fn client_of(owner: Owner) -> Option<ClientId> {
+    match owner {
+        Owner::Client(client, _) => Some(client),
+        Owner::Gone | Owner::Internal => None,
+    }
+}
 
 impl Arbiter {
-    pub(super) fn send(&mut self, op: Op, owner: Owner, kind: JobKind, batch: &mut Vec<Job>) {
+    /// Queues `op` as a job in `batch`; returns its id.
+    pub(super) fn send(
+        &mut self,
+        op: Op,
+        owner: Owner,
+        kind: JobKind,
+        batch: &mut Vec<Job>,
+    ) -> JobId {
         let id = self.next_job;
         self.next_job += 1;
         if kind.is_barrier() {
             self.barriers_in_flight += 1;
         }
         let name = op.name();
+        let client = match owner {
+            Owner::Client(client, _) => Some(client),
+            Owner::Gone | Owner::Internal => None,
+        };
         self.in_flight.insert(id, InFlight { owner, kind, name });
         batch.push(Job {
             id,
+            client,
             op,
             flush_after: false,
         });
+        id
     }
 
     /// The worker finished a job: apply what it changed and queue its reply
@@ -31,6 +52,9 @@ impl Arbiter {
         };
         if job.kind.is_barrier() {
             self.barriers_in_flight -= 1;
+        }
+        if done.result.is_err() {
+            self.contexts.failed(done.id);
         }
         let result = self.apply(&job, done.result);
         match job.owner {
@@ -54,10 +78,7 @@ impl Arbiter {
     /// Records what a finished job did to the hardware, and to its client's
     /// counts when that client is still there.
     fn apply(&mut self, job: &InFlight, result: ProbeResult<OpOutput>) -> ProbeResult<OpOutput> {
-        let client = match job.owner {
-            Owner::Client(client, _) => Some(client),
-            Owner::Gone | Owner::Internal => None,
-        };
+        let client = client_of(job.owner);
         match job.kind {
             JobKind::Plain => result,
             JobKind::CtrlStatView(written) => match result {
@@ -66,6 +87,21 @@ impl Arbiter {
                 }
                 other => other,
             },
+            JobKind::DhcsrRead(index) => {
+                let others = self.clients.iter().copied();
+                match result {
+                    Ok(OpOutput::Word(value)) if index == 0 => Ok(OpOutput::Word(
+                        self.contexts.dhcsr_seen(client, value, others),
+                    )),
+                    Ok(OpOutput::Words(mut words)) => {
+                        if let Some(word) = words.get_mut(index) {
+                            *word = self.contexts.dhcsr_seen(client, *word, others);
+                        }
+                        Ok(OpOutput::Words(words))
+                    }
+                    other => other,
+                }
+            }
             JobKind::Open => {
                 if result.is_ok() {
                     self.hardware.open = true;

@@ -63,9 +63,18 @@
 //!   no client; their failures come out as [`Action::InternalFailed`].
 //! - **Errors (rule 8).** A job's result goes to the client that submitted
 //!   it and to no one else; other clients' work goes on.
+//! - **Counting needs no hardware (rule 12).** While a client holds the
+//!   lock (or a register window), another client's `open`, `close`,
+//!   `connect` or `disconnect` that only moves a count is answered at once
+//!   instead of waiting for the `unlock`.
+//! - **Each client alone on the port (rules 9–11).** See `context`: DP
+//!   addresses carry the client's own bank, a core register transfer holds
+//!   off everyone else until it is finished, and DHCSR's clear-on-read bits
+//!   reach every client. CSW, TAR and sticky flags are the worker's.
 //! - Completions with unknown job ids are ignored. A client id the server
 //!   reuses gets nothing meant for the connection that had it before.
 
+mod context;
 mod counts;
 mod error;
 mod jobs;
@@ -79,15 +88,21 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
-use crate::worker::{Completion, Job, JobId};
+use crate::worker::{Batch, Completion, Job, JobId};
 
+use context::Contexts;
 use counts::{Kind, Lock, References};
 use schedule::Schedule;
 
+pub use crate::worker::ClientId;
+pub use context::RegisterWindow;
 pub use error::SharingError;
 
-/// The server's token for a client connection.
-pub type ClientId = usize;
+/// Departed clients the worker is told of with the next batch; past this
+/// many, a batch of no jobs carries them (their state is small, but a
+/// server whose clients come and go without touching the probe should not
+/// keep a growing list).
+const MAX_DEPARTED: usize = 256;
 
 /// Chosen by the server; identifies one request of one client.
 pub type Ticket = u64;
@@ -122,8 +137,8 @@ impl From<ProbeResult<OpOutput>> for Outcome {
 /// Something for the server to do, returned by [`Arbiter::poll`].
 #[derive(Debug)]
 pub enum Action {
-    /// Send this batch to the probe worker, in this order.
-    Execute(Vec<Job>),
+    /// Send this batch to the probe worker, its jobs in this order.
+    Execute(Batch),
     /// Answer request `ticket` of `client`.
     Reply {
         client: ClientId,
@@ -176,6 +191,9 @@ enum JobKind {
     /// A CTRL/STAT read by a client whose power-down was masked: its result
     /// shows the power state that client asked for (the `u32` it wrote).
     CtrlStatView(u32),
+    /// A read of DHCSR, whose clear-on-read bits are shared out; the index
+    /// of DHCSR in a block result.
+    DhcsrRead(usize),
     Open,
     Close,
     Connect,
@@ -215,6 +233,10 @@ pub struct Arbiter {
     /// Clients that have sent `connect` or `disconnect`: they manage their
     /// own `connect` references, so reading the wire adopts nothing.
     asked_for_wire: HashSet<ClientId>,
+    /// Rules 9–11: views, register window, per-client bits.
+    contexts: Contexts,
+    /// Gone clients the worker has not been told of yet.
+    departed: Vec<ClientId>,
     in_flight: HashMap<JobId, InFlight>,
     barriers_in_flight: usize,
     next_job: JobId,
@@ -235,6 +257,8 @@ impl Arbiter {
             hardware: Hardware::default(),
             power_views: HashMap::new(),
             asked_for_wire: HashSet::new(),
+            contexts: Contexts::default(),
+            departed: Vec::new(),
             in_flight: HashMap::new(),
             barriers_in_flight: 0,
             next_job: 1,
@@ -275,6 +299,8 @@ impl Arbiter {
         self.refs.release_all(client);
         self.power_views.remove(&client);
         self.asked_for_wire.remove(&client);
+        self.contexts.remove(client);
+        self.departed.push(client);
         for job in self.in_flight.values_mut() {
             if matches!(job.owner, Owner::Client(c, _) if c == client) {
                 job.owner = Owner::Gone;
@@ -309,12 +335,27 @@ impl Arbiter {
     /// [`Action::Execute`] with every job decided in this call.
     pub fn poll(&mut self, out: &mut Vec<Action>) {
         out.append(&mut self.ready);
-        let mut batch = Vec::new();
-        self.dispatch(&mut batch, out);
-        if !batch.is_empty() {
-            self.mark_flush_points(&mut batch);
-            out.push(Action::Execute(batch));
+        let mut jobs = Vec::new();
+        self.dispatch(&mut jobs, out);
+        if !jobs.is_empty() || self.departed.len() > MAX_DEPARTED {
+            self.mark_flush_points(&mut jobs);
+            out.push(Action::Execute(Batch {
+                jobs,
+                departed: std::mem::take(&mut self.departed),
+            }));
         }
+    }
+
+    /// The core register window open now (rule 10), so the server can
+    /// bound how long it holds off the other clients.
+    pub fn register_window(&self) -> Option<RegisterWindow> {
+        self.contexts.window()
+    }
+
+    /// Closes register window `id` (its time is up), if still open; the
+    /// other clients' requests then run. True if it was open.
+    pub fn expire_register_window(&mut self, id: u64) -> bool {
+        self.contexts.expire_window(id)
     }
 
     /// Marks the last job of each run of one owner's jobs, so whatever the

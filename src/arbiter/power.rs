@@ -19,21 +19,16 @@ const POWER_UP_REQUESTS: u32 = CDBGPWRUPREQ | CSYSPWRUPREQ;
 /// bits 7:4, as pyOCD encodes banked DP registers.
 pub(super) const CTRL_STAT: u32 = 0x4;
 
-/// True for a CTRL/STAT write that would drop a power-up request.
-pub(super) fn is_power_down_write(addr: u32, value: u32) -> bool {
-    addr & 0xFF == CTRL_STAT && value & POWER_UP_REQUESTS != POWER_UP_REQUESTS
-}
-
-/// True for any write to CTRL/STAT.
-pub(super) fn is_ctrl_stat(addr: u32) -> bool {
-    addr & 0xFF == CTRL_STAT
+/// True for a CTRL/STAT value that would drop a power-up request.
+pub(super) fn is_power_down(value: u32) -> bool {
+    value & POWER_UP_REQUESTS != POWER_UP_REQUESTS
 }
 
 /// The same CTRL/STAT write with both power-up requests kept set; other
 /// operations are returned unchanged.
 pub(super) fn keep_powered(op: Op) -> Op {
     match op {
-        Op::WriteDp { addr, value } if is_ctrl_stat(addr) => Op::WriteDp {
+        Op::WriteDp { addr, value } => Op::WriteDp {
             addr,
             value: value | POWER_UP_REQUESTS,
         },
@@ -79,13 +74,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_bank_zero_ctrl_stat_writes_that_clear_a_request_are_power_downs() {
-        assert!(is_power_down_write(0x4, 0x1000_0F00));
-        assert!(is_power_down_write(0x4, 0x0000_0F00));
-        assert!(!is_power_down_write(0x4, 0x5000_0F00));
-        // Bank 1 at address 0x4 is DLCR, not CTRL/STAT.
-        assert!(!is_power_down_write(0x14, 0));
-        assert!(!is_power_down_write(0x8, 0));
+    fn values_that_clear_a_power_up_request_are_power_downs() {
+        assert!(is_power_down(0x1000_0F00));
+        assert!(is_power_down(0x0000_0F00));
+        assert!(!is_power_down(0x5000_0F00));
     }
 
     #[test]

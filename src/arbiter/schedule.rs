@@ -73,6 +73,11 @@ impl<T> Schedule<T> {
         }
     }
 
+    /// Every client with something queued, longest-waiting head first.
+    pub fn waiting_clients(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.heads.iter().map(|&(_, client)| client)
+    }
+
     pub fn head(&self, client: ClientId) -> Option<&T> {
         self.queues.get(&client).and_then(|q| q.items.front())
     }

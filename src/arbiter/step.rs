@@ -36,8 +36,9 @@ enum Plan {
     /// A CTRL/STAT write dropping a power-up request while others are
     /// connected: sent with the requests kept set (rule 7).
     MaskedPowerDown(u32),
-    /// A CTRL/STAT read by a client whose power-down was masked.
-    ViewedCtrlStatRead(u32),
+    /// A CTRL/STAT read, with the power-down the client asked for if it
+    /// was masked.
+    CtrlStatRead(Option<u32>),
     /// Any other operation, sent as it is.
     Forward {
         ctrl_stat: bool,
@@ -60,11 +61,17 @@ impl Plan {
             | Plan::HardwareClose
             | Plan::HardwareConnect(_)
             | Plan::HardwareDisconnect => Need::Barrier,
-            Plan::MaskedPowerDown(_) | Plan::ViewedCtrlStatRead(_) | Plan::Forward { .. } => {
-                Need::Slot
-            }
+            Plan::MaskedPowerDown(_) | Plan::CtrlStatRead(_) | Plan::Forward { .. } => Need::Slot,
             _ => Need::Nothing,
         }
+    }
+
+    /// Answered from the counts alone (rule 12).
+    fn only_counts(&self) -> bool {
+        matches!(
+            self,
+            Plan::CountOpen | Plan::ReleaseOpen | Plan::CountConnect(_) | Plan::ReleaseConnect
+        )
     }
 }
 
@@ -78,6 +85,7 @@ pub(super) enum Cleanup {
 impl Arbiter {
     /// Decides requests until nothing more can be decided now.
     pub(super) fn dispatch(&mut self, batch: &mut Vec<Job>, out: &mut Vec<Action>) {
+        let mut counted_for_others = false;
         while self.barriers_in_flight == 0 {
             if let Some(cleanup) = self.cleanup_needed() {
                 if self.in_flight.is_empty() {
@@ -85,7 +93,12 @@ impl Arbiter {
                 }
                 return;
             }
-            let Some(client) = self.schedule.next(self.lock.holder()) else {
+            let exclusive = self.contexts.window_holder().or(self.lock.holder());
+            if let Some(holder) = exclusive.filter(|_| !counted_for_others) {
+                counted_for_others = true;
+                self.answer_counts_of_others(holder, batch, out);
+            }
+            let Some(client) = self.schedule.next(exclusive) else {
                 return;
             };
             let Some((_, request)) = self.schedule.head(client) else {
@@ -104,6 +117,33 @@ impl Arbiter {
                 return;
             };
             self.commit(client, ticket, request, plan, batch, out);
+        }
+    }
+
+    /// Rule 12: the heads of clients waiting behind `holder` that only
+    /// move counts are answered now, each client's in its order.
+    fn answer_counts_of_others(
+        &mut self,
+        holder: ClientId,
+        batch: &mut Vec<Job>,
+        out: &mut Vec<Action>,
+    ) {
+        let waiting: Vec<ClientId> = self
+            .schedule
+            .waiting_clients()
+            .filter(|&client| client != holder)
+            .collect();
+        for client in waiting {
+            while let Some((_, request)) = self.schedule.head(client) {
+                let plan = self.plan(client, request);
+                if !plan.only_counts() {
+                    break;
+                }
+                let Some((ticket, request)) = self.schedule.pop(client) else {
+                    break;
+                };
+                self.commit(client, ticket, request, plan, batch, out);
+            }
         }
     }
 
@@ -141,17 +181,17 @@ impl Arbiter {
             }
             Op::Disconnect => Plan::ReleaseConnect,
             Op::WriteDp { addr, value }
-                if power::is_power_down_write(addr, value)
+                if self.contexts.is_ctrl_stat(client, addr, false)
+                    && power::is_power_down(value)
                     && self.refs.others_connected(client) =>
             {
                 Plan::MaskedPowerDown(value)
             }
-            Op::ReadDp(addr) if power::is_ctrl_stat(addr) => match self.power_views.get(&client) {
-                Some(&written) => Plan::ViewedCtrlStatRead(written),
-                None => Plan::Forward { ctrl_stat: false },
-            },
+            Op::ReadDp(addr) if self.contexts.is_ctrl_stat(client, addr, true) => {
+                Plan::CtrlStatRead(self.power_views.get(&client).copied())
+            }
             Op::WriteDp { addr, .. } => Plan::Forward {
-                ctrl_stat: power::is_ctrl_stat(addr),
+                ctrl_stat: self.contexts.is_ctrl_stat(client, addr, false),
             },
             _ => Plan::Forward { ctrl_stat: false },
         }
@@ -200,13 +240,15 @@ impl Arbiter {
                 self.refs.release(client, Kind::Connect);
                 answer(Outcome::Ok(OpOutput::Done));
             }
-            Plan::HardwareOpen => self.send(Op::Open, owner, JobKind::Open, batch),
+            Plan::HardwareOpen => {
+                self.send(Op::Open, owner, JobKind::Open, batch);
+            }
             Plan::HardwareClose => {
                 self.refs.release(client, Kind::Open);
                 self.send(Op::Close, owner, JobKind::Close, batch);
             }
             Plan::HardwareConnect(wanted) => {
-                self.send(Op::Connect(wanted), owner, JobKind::Connect, batch)
+                self.send(Op::Connect(wanted), owner, JobKind::Connect, batch);
             }
             Plan::HardwareDisconnect => {
                 self.refs.release(client, Kind::Connect);
@@ -216,12 +258,14 @@ impl Arbiter {
                 self.hardware.deferred_power_down = Some(value);
                 self.power_views.insert(client, value);
                 if let Request::Probe(op) = request {
-                    self.send(power::keep_powered(op), owner, JobKind::Plain, batch);
+                    let kept = power::keep_powered(op);
+                    self.send_for_client(client, owner, kept, JobKind::Plain, batch);
                 }
             }
-            Plan::ViewedCtrlStatRead(written) => {
+            Plan::CtrlStatRead(power_view) => {
                 if let Request::Probe(op) = request {
-                    self.send(op, owner, JobKind::CtrlStatView(written), batch);
+                    let kind = power_view.map_or(JobKind::Plain, JobKind::CtrlStatView);
+                    self.send_for_client(client, owner, op, kind, batch);
                 }
             }
             Plan::Forward { ctrl_stat } => {
@@ -231,10 +275,32 @@ impl Arbiter {
                 }
                 // `plan` only forwards probe operations.
                 if let Request::Probe(op) = request {
-                    self.send(op, owner, JobKind::Plain, batch);
+                    self.send_for_client(client, owner, op, JobKind::Plain, batch);
                 }
             }
         }
+    }
+
+    /// Sends a client's register or memory operation: the client's view
+    /// and register window take note of it (rules 9–11), and it goes out
+    /// as the hardware must see it for that client.
+    fn send_for_client(
+        &mut self,
+        client: ClientId,
+        owner: Owner,
+        op: Op,
+        kind: JobKind,
+        batch: &mut Vec<Job>,
+    ) {
+        let kind = match (kind, self.contexts.dhcsr_read(client, &op)) {
+            (JobKind::Plain, Some(index)) => JobKind::DhcsrRead(index),
+            (kind, _) => kind,
+        };
+        // The job about to be sent gets this id.
+        let job = self.next_job;
+        self.contexts.sent(client, &op, job);
+        let op = self.contexts.for_hardware(client, op);
+        self.send(op, owner, kind, batch);
     }
 
     /// What the counts no longer justify: a wire up that nobody is
@@ -253,7 +319,9 @@ impl Arbiter {
     fn run_cleanup(&mut self, cleanup: Cleanup, batch: &mut Vec<Job>) {
         match cleanup {
             Cleanup::Disconnect => self.disconnect_wire(Owner::Internal, batch),
-            Cleanup::Close => self.send(Op::Close, Owner::Internal, JobKind::Close, batch),
+            Cleanup::Close => {
+                self.send(Op::Close, Owner::Internal, JobKind::Close, batch);
+            }
         }
     }
 

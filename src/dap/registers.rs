@@ -138,7 +138,10 @@ mod tests {
         assert_eq!(tar_after(0x2000_0001, bytes, 2), Some(0x2000_0003));
         let fixed = 0b010;
         assert_eq!(tar_after(0x2000_0000, fixed, 1000), Some(0x2000_0000));
-        assert_eq!(tar_after(0x2000_0000, CSW_ADDRINC_PACKED | 1, 2), Some(0x2000_0008));
+        assert_eq!(
+            tar_after(0x2000_0000, CSW_ADDRINC_PACKED | 1, 2),
+            Some(0x2000_0008)
+        );
     }
 
     #[test]

@@ -202,7 +202,10 @@ mod tests {
     fn a_banked_dp_register_without_a_bank_is_in_the_clients_own_bank() {
         let mut view = ClientView::default();
         assert_eq!(view.dp_address(0x4, true), 0x4);
-        view.observe(&Op::WriteDp { addr: 0x8, value: 1 });
+        view.observe(&Op::WriteDp {
+            addr: 0x8,
+            value: 1,
+        });
         assert_eq!(view.dp_address(0x4, true), 0x14);
         assert!(!view.is_ctrl_stat(0x4, false), "bank 1 is DLCR");
         assert_eq!(view.dp_address(0x24, true), 0x24, "an explicit bank stays");

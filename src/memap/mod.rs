@@ -27,6 +27,7 @@
 //! cleaned up after a failed one, in `recovery`.
 
 mod recovery;
+pub use recovery::{leaves_sticky_flags, recover};
 mod registers;
 mod runs;
 mod transfer;
@@ -125,6 +126,11 @@ impl MemAps {
             }
             _ => {}
         }
+    }
+
+    /// The wire protocol in use, as far as the operations seen tell.
+    pub fn wire(&self) -> Option<WireProtocol> {
+        self.wire
     }
 
     /// The wire is up with `wire` (how sticky errors are cleared depends on it).

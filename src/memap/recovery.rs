@@ -1,9 +1,10 @@
 //! Leaving the debug port clean after a transfer the server issued failed.
 //!
-//! A client that drives AP registers itself clears the sticky flags its
-//! own faults set (pyOCD does). The transfers of a memory-handle request
-//! are the server's, so the server clears after them: otherwise every AP
-//! access of every client would be refused until someone did.
+//! The transfers of a memory-handle request are the server's, so the
+//! server clears after them; and the worker clears after any client's run
+//! whose transfers failed (protocol rule 11: the flags are that client's,
+//! and must not fail anyone else's transfers). Otherwise every AP access
+//! of every client would be refused until someone did.
 //!
 //! - FAULT: the sticky error flags are cleared: under SWD by writing
 //!   ABORT's four clear bits, under JTAG (where those ABORT bits do not
@@ -30,8 +31,16 @@ const ABORT_CLEAR_STICKY: u32 = 0x1E;
 /// STICKYCMP, STICKYERR.
 const CTRL_STAT_STICKY: u32 = (1 << 1) | (1 << 4) | (1 << 5);
 
+/// Whether `error` leaves something in the DP that [`recover`] clears.
+pub fn leaves_sticky_flags(error: &ProbeError) -> bool {
+    matches!(
+        error,
+        ProbeError::TransferFault(_) | ProbeError::TransferTimeout(_)
+    )
+}
+
 /// Cleans up after `error`; `wire` is the protocol in use (SWD if unknown).
-pub(super) fn recover(probe: &mut dyn DebugProbe, wire: Option<WireProtocol>, error: &ProbeError) {
+pub fn recover(probe: &mut dyn DebugProbe, wire: Option<WireProtocol>, error: &ProbeError) {
     let abort = match error {
         ProbeError::TransferFault(_) => false,
         ProbeError::TransferTimeout(_) => true,

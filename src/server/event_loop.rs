@@ -27,7 +27,7 @@ use super::requests;
 use super::retire::{RetireOrder, Retiring};
 use super::status::{self, StatusWatch};
 use super::ServerConfig;
-use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId};
+use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId, RegisterWindow};
 use crate::probe::{DebugProbe, ProbeInfo};
 use crate::protocol::{self, DecodeLimits, Failure, Reply};
 use crate::worker::{ProbeWorker, SPIN};
@@ -60,6 +60,8 @@ pub struct EventLoop {
     pub(super) touched: Vec<ClientId>,
     /// A connection was closed since the arbiter was last polled.
     pub(super) released_since_poll: bool,
+    /// The core register window open now, and since when (rule 10).
+    pub(super) register_window: Option<(RegisterWindow, Instant)>,
     /// Where [`super::ServerHandle::retire`] sends its order.
     pub(super) retire_orders: std::sync::mpsc::Receiver<RetireOrder>,
     pub(super) retiring: Option<Retiring>,
@@ -111,6 +113,7 @@ impl EventLoop {
             last_submit: None,
             touched: Vec::new(),
             released_since_poll: false,
+            register_window: None,
             retire_orders,
             retiring: None,
             answered: BTreeMap::new(),
@@ -182,11 +185,48 @@ impl EventLoop {
         loop {
             self.released_since_poll = false;
             self.apply_arbiter();
+            let expired = self.expire_register_window();
             self.flush_touched();
-            if !self.released_since_poll {
+            if !self.released_since_poll && !expired {
                 break;
             }
         }
+    }
+
+    /// Rule 10's bound: a core register window open longer than the limit
+    /// is closed, so a client that stopped halfway cannot hold off the
+    /// others for good. True if one was closed (the others may run now).
+    fn expire_register_window(&mut self) -> bool {
+        let now = Instant::now();
+        let Some(window) = self.arbiter.register_window() else {
+            self.register_window = None;
+            return false;
+        };
+        let opened = match self.register_window {
+            Some((known, opened)) if known == window => opened,
+            _ => {
+                self.register_window = Some((window, now));
+                now
+            }
+        };
+        if now.duration_since(opened) < self.config.limits.register_window {
+            return false;
+        }
+        log::info!(
+            "core register transfer of client {} left unfinished for {:?}: others may use the core again",
+            window.client,
+            self.config.limits.register_window
+        );
+        self.register_window = None;
+        self.arbiter.expire_register_window(window.id)
+    }
+
+    /// How long until the open register window expires.
+    fn register_window_timeout(&self) -> Option<Duration> {
+        let (_, opened) = self.register_window?;
+        Some(
+            (opened + self.config.limits.register_window).saturating_duration_since(Instant::now()),
+        )
     }
 
     pub(super) fn apply_arbiter(&mut self) {
@@ -228,10 +268,10 @@ impl EventLoop {
             .limits
             .idle_timeout
             .map(|t| (t / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
-        match (idle, self.retire_timeout()) {
-            (Some(idle), Some(grace)) => Some(idle.min(grace)),
-            (idle, grace) => idle.or(grace),
-        }
+        [idle, self.retire_timeout(), self.register_window_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn accept_all(&mut self) {

@@ -5,6 +5,13 @@
 //! them in order and sends the [`Completion`]s back, then wakes the loop
 //! through the shared `mio::Waker`. Batching matters: a pipelining client's
 //! sixteen requests cost one channel hop each way, not sixteen.
+//!
+//! The worker is also where each client gets the debug port as if it were
+//! alone at the hardware (protocol rules 8, 9 and 11): it restores the
+//! client's CSW and TAR before its accesses (`context`), and at the end of
+//! a client's run in a batch it settles the probe's deferred writes and,
+//! if a transfer of that run failed, clears the sticky error flags, so the
+//! next client's transfers start on a clean port.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,11 +20,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::probe::{DebugProbe, Op, OpOutput, ProbeResult};
+use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, ProbeResult};
 
+mod context;
 mod execute;
-use crate::memap::MemAps;
+mod sticky;
+use crate::memap::{self, MemAps};
+pub use context::DapContexts;
 pub use execute::execute;
+pub use sticky::StickyFlags;
 
 /// How long each side busy-waits for the other before sleeping. A
 /// ping-pong client's next request, or the worker's reply, usually comes
@@ -29,16 +40,30 @@ pub const SPIN: Duration = Duration::from_micros(50);
 /// Identifies one job between the arbiter and the worker.
 pub type JobId = u64;
 
+/// The server's token for a client connection.
+pub type ClientId = usize;
+
 /// One operation for the worker to run.
 #[derive(Debug)]
 pub struct Job {
     pub id: JobId,
+    /// Whose operation it is (`None`: the server's own); its DAP context
+    /// is restored before it runs.
+    pub client: Option<ClientId>,
     pub op: Op,
     /// Complete every queued transfer after this op and report a failure
     /// as its result. Set on the last job of each client's run in a batch:
     /// probes may defer writes (CMSIS-DAP does), and a deferred write's
     /// error must reach the client that wrote, not the next one (rule 8).
     pub flush_after: bool,
+}
+
+/// What the worker is given at once: jobs to run in order, and clients
+/// whose connection has gone (their saved DAP context is dropped first).
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub jobs: Vec<Job>,
+    pub departed: Vec<ClientId>,
 }
 
 /// The outcome of one [`Job`].
@@ -84,7 +109,7 @@ impl Doorbell {
 /// Handle to a running worker thread.
 pub struct ProbeWorker {
     doorbell: Arc<Doorbell>,
-    jobs: Option<Sender<Vec<Job>>>,
+    jobs: Option<Sender<Batch>>,
     completions: Receiver<Vec<Completion>>,
     thread: Option<JoinHandle<Box<dyn DebugProbe>>>,
 }
@@ -92,7 +117,7 @@ pub struct ProbeWorker {
 impl ProbeWorker {
     /// Starts a worker that owns `probe` and wakes `waker` after each batch.
     pub fn spawn(probe: Box<dyn DebugProbe>, waker: Arc<dyn Wake>) -> std::io::Result<Self> {
-        let (job_tx, job_rx) = crossbeam_channel::unbounded::<Vec<Job>>();
+        let (job_tx, job_rx) = crossbeam_channel::unbounded::<Batch>();
         let (done_tx, done_rx) = crossbeam_channel::unbounded();
         let name = format!("probe {}", probe.info().unique_id);
         let doorbell = Arc::new(Doorbell {
@@ -112,7 +137,7 @@ impl ProbeWorker {
     }
 
     /// Queues a batch; results arrive through [`ProbeWorker::try_completions`].
-    pub fn submit(&self, batch: Vec<Job>) {
+    pub fn submit(&self, batch: Batch) {
         if let Some(tx) = &self.jobs {
             // The worker only exits once `jobs` is dropped, so this cannot fail.
             let _ = tx.send(batch);
@@ -163,35 +188,107 @@ impl Drop for ProbeWorker {
 
 fn run(
     mut probe: Box<dyn DebugProbe>,
-    jobs: Receiver<Vec<Job>>,
+    jobs: Receiver<Batch>,
     done: Sender<Vec<Completion>>,
     doorbell: Arc<Doorbell>,
 ) -> Box<dyn DebugProbe> {
-    let mut memaps = MemAps::default();
+    let mut runner = Runner::default();
     loop {
         // Catch a prompt next batch without sleeping; else block in recv.
         spin_until(|| !jobs.is_empty());
         let Ok(batch) = jobs.recv() else {
             break;
         };
-        let results = batch
-            .into_iter()
-            .map(|job| {
-                let mut result = execute(probe.as_mut(), &mut memaps, &job.op);
-                if job.flush_after && result.is_ok() {
-                    if let Err(error) = probe.flush() {
-                        result = Err(error);
-                    }
-                }
-                Completion { id: job.id, result }
-            })
-            .collect();
+        let results = runner.run_batch(probe.as_mut(), batch);
         if done.send(results).is_err() {
             break;
         }
         doorbell.ring();
     }
     probe
+}
+
+/// What the worker keeps between jobs: the MEM-APs it drives for memory
+/// handles, every client's DAP context and sticky flags, and the transfer
+/// failures of the current client's run.
+#[derive(Debug, Default)]
+pub struct Runner {
+    memaps: MemAps,
+    contexts: DapContexts,
+    sticky: StickyFlags,
+    run: RunFailures,
+}
+
+/// What failed in the run of jobs since the last flush point.
+#[derive(Debug, Default)]
+struct RunFailures {
+    /// The first failure that left something in the DP to clear.
+    to_clear: Option<ProbeError>,
+    /// A client's register transfer FAULTed: its STICKYERR, by rule 11.
+    register_fault: Option<ClientId>,
+}
+
+impl Runner {
+    /// Runs a batch in order and returns one completion per job.
+    pub fn run_batch(&mut self, probe: &mut dyn DebugProbe, batch: Batch) -> Vec<Completion> {
+        for client in batch.departed {
+            self.contexts.forget_client(client);
+            self.sticky.forget_client(client);
+        }
+        batch
+            .jobs
+            .into_iter()
+            .map(|job| Completion {
+                id: job.id,
+                result: self.run_job(probe, &job),
+            })
+            .collect()
+    }
+
+    fn run_job(&mut self, probe: &mut dyn DebugProbe, job: &Job) -> ProbeResult<OpOutput> {
+        let refusal = self.sticky.refusal(job.client, &job.op);
+        let refused = refusal.is_some();
+        let mut result = match refusal {
+            Some(refused) => Err(refused),
+            None => self
+                .contexts
+                .run(probe, &mut self.memaps, job.client, &job.op),
+        };
+        if job.flush_after && result.is_ok() {
+            if let Err(error) = probe.flush() {
+                self.contexts.forget_hardware();
+                result = Err(error);
+            }
+        }
+        match &mut result {
+            Ok(output) => {
+                let wire = self.memaps.wire();
+                self.sticky.after(job.client, &job.op, wire, output);
+            }
+            // A refusal never reached the probe: nothing to clear.
+            Err(_) if refused => {}
+            Err(error) => {
+                if self.run.to_clear.is_none() && memap::leaves_sticky_flags(error) {
+                    self.run.to_clear = Some(error.clone());
+                }
+            }
+        }
+        if !refused && sticky::is_register_fault(&job.op, &result) {
+            self.run.register_fault = self.run.register_fault.or(job.client);
+        }
+        // The run ends here: whatever its failures left set in the DP is
+        // cleared before anyone else's transfer (rule 11).
+        if job.flush_after {
+            let run = std::mem::take(&mut self.run);
+            if let Some(failure) = run.to_clear {
+                memap::recover(probe, self.memaps.wire(), &failure);
+            }
+            if let Some(client) = run.register_fault {
+                self.sticky.faulted(client);
+            }
+        }
+        result
+    }
 }
 
 /// Spins until `ready` or [`SPIN`] has passed; returns the last `ready()`.

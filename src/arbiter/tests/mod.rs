@@ -93,6 +93,7 @@ impl Bench {
         for action in actions {
             match action {
                 Action::Execute(batch) => {
+                    let batch = batch.jobs;
                     executes += 1;
                     jobs += batch.len();
                     self.batches.push(batch.len());

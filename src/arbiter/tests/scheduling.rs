@@ -177,7 +177,7 @@ fn flush_marks(bench: &mut Bench) -> Vec<bool> {
     bench.arbiter.poll(&mut out);
     out.iter()
         .filter_map(|a| match a {
-            Action::Execute(batch) => Some(batch.iter().map(|j| j.flush_after)),
+            Action::Execute(batch) => Some(batch.jobs.iter().map(|j| j.flush_after)),
             _ => None,
         })
         .flatten()
