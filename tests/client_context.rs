@@ -18,6 +18,9 @@ mod common;
 #[path = "sharing/support.rs"]
 mod support;
 
+#[path = "sharing/core_debug.rs"]
+mod core_debug;
+
 #[path = "client_context/steps.rs"]
 mod steps;
 
@@ -29,3 +32,6 @@ mod tar;
 
 #[path = "client_context/dp_bank.rs"]
 mod dp_bank;
+
+#[path = "client_context/register_window.rs"]
+mod register_window;

@@ -5,12 +5,20 @@ use std::net::SocketAddr;
 
 use serde_json::json;
 
+use crate::common::Client;
 use crate::support::*;
 
 /// Banked data register 1: the word at (TAR & !0xF) + 4; TAR unchanged.
 pub const AP_BD1: u32 = 0x14;
 /// What a CSW read shows on top of what was written (DeviceEn reads one).
 pub const CSW_READ_EXTRA: u32 = 1 << 6;
+
+/// A powered session with the AP set to 32-bit transfers, TAR fixed.
+pub fn memory_session(addr: SocketAddr) -> Client {
+    let mut client = powered_session(addr);
+    write_ap(&mut client, AP_CSW, CSW_WORD);
+    client
+}
 
 /// Fills `words` words from `base` with `value`, through a client of its
 /// own (which writes its own CSW, so it changes every client's hardware
