@@ -35,3 +35,9 @@ mod dp_bank;
 
 #[path = "client_context/register_window.rs"]
 mod register_window;
+
+#[path = "client_context/clear_on_read.rs"]
+mod clear_on_read;
+
+#[path = "client_context/sticky_errors.rs"]
+mod sticky_errors;
