@@ -41,3 +41,6 @@ mod clear_on_read;
 
 #[path = "client_context/sticky_errors.rs"]
 mod sticky_errors;
+
+#[path = "client_context/counting.rs"]
+mod counting;

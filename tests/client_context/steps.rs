@@ -2,16 +2,23 @@
 //! (facts about the virtual target) and `sharing/core_debug.rs`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::common::Client;
+use crate::common::{Client, DEADLINE};
 use crate::support::*;
 
 /// Banked data register 1: the word at (TAR & !0xF) + 4; TAR unchanged.
 pub const AP_BD1: u32 = 0x14;
 /// What a CSW read shows on top of what was written (DeviceEn reads one).
 pub const CSW_READ_EXTRA: u32 = 1 << 6;
+
+/// How soon a request that needs no hardware must be answered while
+/// another client holds the lock. Generous for a loaded machine; a request
+/// that waits for the lock is never answered within it, because the holder
+/// unlocks only after the check.
+pub const PROMPTLY: Duration = Duration::from_secs(3);
 
 /// A powered session with the AP set to 32-bit transfers, TAR fixed.
 pub fn memory_session(addr: SocketAddr) -> Client {
@@ -42,6 +49,20 @@ pub fn words_at(addr: SocketAddr, base: u32, words: u32) -> Vec<u32> {
         .iter()
         .map(as_u32)
         .collect()
+}
+
+/// Reads the response to `id`, which must come within [`PROMPTLY`] and
+/// succeed; `what` names the request in the failure message.
+pub fn recv_promptly(client: &mut Client, id: i64, what: &str) -> Value {
+    client.stream.set_read_timeout(Some(PROMPTLY)).unwrap();
+    let response = client.try_recv();
+    client.stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let response = response.unwrap_or_else(|| {
+        panic!("{what} was not answered within {PROMPTLY:?} while another client held the lock")
+    });
+    assert_eq!(response["id"], id, "responses out of order: {response}");
+    assert_eq!(response["status"], 0, "{what} failed: {response}");
+    response.get("result").cloned().unwrap_or(Value::Null)
 }
 
 /// Asserts that a 32-bit value read is the one expected, in hex.
