@@ -44,3 +44,6 @@ mod sticky_errors;
 
 #[path = "client_context/counting.rs"]
 mod counting;
+
+#[path = "client_context/batch_errors.rs"]
+mod batch_errors;
