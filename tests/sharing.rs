@@ -14,6 +14,9 @@ mod common;
 #[path = "sharing/support.rs"]
 mod support;
 
+#[path = "sharing/core_debug.rs"]
+mod core_debug;
+
 #[path = "sharing/hello_first.rs"]
 mod hello_first;
 

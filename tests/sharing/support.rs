@@ -15,6 +15,14 @@ pub use probeshare::sim::RAM_BASE;
 pub const DP_IDR: u32 = 0x0;
 pub const DP_ABORT: u32 = 0x0;
 pub const DP_CTRL_STAT: u32 = 0x4;
+pub const DP_SELECT: u32 = 0x8;
+/// DLCR: DP address 0x4 in DPBANKSEL bank 1 (a DPv1 banks only 0x4).
+pub const DP_DLCR: u32 = 0x4;
+/// SELECT with DPBANKSEL = 1 (APSEL 0, APBANKSEL 0): DP 0x4 is DLCR.
+pub const SELECT_DLCR_BANK: u32 = 0x1;
+/// DLCR as the virtual DP resets it: bit 6 reads as one, TURNROUND 0
+/// (one cycle).
+pub const DLCR_RESET: u32 = 1 << 6;
 
 /// CDBGPWRUPREQ | CSYSPWRUPREQ, what pyOCD writes to power the port up.
 pub const POWER_UP_REQUESTS: u32 = 0x5000_0000;
@@ -30,6 +38,9 @@ pub const AP_IDR: u32 = 0xFC;
 /// CSW: 32-bit transfers, TAR fixed / TAR incremented after each one.
 pub const CSW_WORD: u32 = 0x0300_0002;
 pub const CSW_WORD_INCREMENT: u32 = 0x0300_0012;
+/// CSW: 8-bit and 16-bit transfers, TAR fixed.
+pub const CSW_BYTE: u32 = 0x0300_0000;
+pub const CSW_HALFWORD: u32 = 0x0300_0001;
 
 /// Nothing is mapped here: a DRW access faults.
 pub const UNMAPPED: u32 = 0x1000_0000;
