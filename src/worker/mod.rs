@@ -306,3 +306,6 @@ fn spin_until(ready: impl Fn() -> bool) -> bool {
         std::thread::yield_now();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,6 @@
 //! Behaviour tests of the sharing rules, driven through a fake worker.
 
+mod contexts;
 mod counting;
 mod death;
 mod locking;
@@ -30,6 +31,7 @@ pub(super) struct Bench {
     replies: HashMap<Ticket, (ClientId, Outcome)>,
     pub internal_failures: Vec<&'static str>,
     failures: Vec<(Op, ProbeError)>,
+    answers: Vec<(Op, OpOutput)>,
     next_ticket: Ticket,
 }
 
@@ -47,6 +49,7 @@ impl Bench {
             replies: HashMap::new(),
             internal_failures: Vec::new(),
             failures: Vec::new(),
+            answers: Vec::new(),
             next_ticket: 100,
         }
     }
@@ -82,6 +85,11 @@ impl Bench {
     /// The next time the worker runs `op`, it fails with `error`.
     pub fn fail_next(&mut self, op: Op, error: ProbeError) {
         self.failures.push((op, error));
+    }
+
+    /// The next time the worker runs `op`, it answers `output`.
+    pub fn answer_next(&mut self, op: Op, output: OpOutput) {
+        self.answers.push((op, output));
     }
 
     /// One `poll`; returns the number of jobs it handed to the worker.
@@ -180,6 +188,9 @@ impl Bench {
     fn run(&mut self, op: &Op) -> ProbeResult<OpOutput> {
         if let Some(at) = self.failures.iter().position(|(failing, _)| failing == op) {
             return Err(self.failures.remove(at).1);
+        }
+        if let Some(at) = self.answers.iter().position(|(answered, _)| answered == op) {
+            return Ok(self.answers.remove(at).1);
         }
         Ok(match op {
             Op::Connect(ProtocolRequest::Default) => OpOutput::Connected(WireProtocol::Swd),

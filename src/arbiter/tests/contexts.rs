@@ -1,0 +1,180 @@
+//! Rules 9–12 in the arbiter: DP addresses in each client's own bank, the
+//! core register window, DHCSR's clear-on-read bits for every client, and
+//! counts answered while another client holds the lock.
+
+use super::*;
+use crate::dap::registers::{DCRDR, DCRSR, DCRSR_REGWNR, DHCSR, S_RESET_ST};
+use crate::probe::{ApAddress, MemoryOp};
+
+const TAR: u32 = 0x04;
+const DRW: u32 = 0x0C;
+const WORDS: u32 = 0x2300_0002;
+
+fn write_ap(addr: u32, value: u32) -> Op {
+    Op::WriteAp { addr, value }
+}
+
+/// A and B connected, each with word-sized CSW of its own.
+fn two_clients() -> Bench {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    for client in [A, B] {
+        bench.op(client, write_ap(0x00, WORDS));
+    }
+    bench.settle();
+    bench
+}
+
+/// `client` starts a read of core register `register`: DCRSR without REGWnR.
+fn start_register_read(bench: &mut Bench, client: ClientId, register: u32) {
+    bench.op(client, write_ap(TAR, DCRSR));
+    bench.op(client, write_ap(DRW, register));
+}
+
+#[test]
+fn a_banked_dp_register_is_sent_in_the_bank_of_its_clients_own_select() {
+    let mut bench = two_clients();
+    bench.op(
+        A,
+        Op::WriteDp {
+            addr: 0x8,
+            value: 1,
+        },
+    );
+    bench.op(A, Op::ReadDp(0x4));
+    bench.op(B, Op::ReadDp(0x4));
+    bench.settle();
+    assert_eq!(bench.sent_count(&Op::ReadDp(0x14)), 1, "A's DLCR");
+    assert_eq!(bench.sent_count(&Op::ReadDp(0x4)), 1, "B's CTRL/STAT");
+}
+
+#[test]
+fn a_register_read_holds_off_other_clients_until_its_dcrdr_read() {
+    let mut bench = two_clients();
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    let other = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    assert_eq!(bench.reply(B, other), None, "B waits inside A's window");
+    bench.op(A, write_ap(TAR, DHCSR));
+    bench.op(A, Op::ReadAp(DRW));
+    bench.op(A, write_ap(TAR, DCRDR));
+    let data = bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    bench.assert_ok(A, data);
+    bench.assert_ok(B, other);
+    assert_eq!(bench.arbiter.register_window(), None);
+}
+
+#[test]
+fn a_register_write_holds_off_other_clients_until_its_dcrsr_write() {
+    let mut bench = two_clients();
+    bench.op(A, write_ap(TAR, DCRDR));
+    bench.op(A, write_ap(DRW, 0x1234));
+    bench.settle();
+    let other = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    assert_eq!(bench.reply(B, other), None);
+    bench.op(A, write_ap(TAR, DCRSR));
+    bench.op(A, write_ap(DRW, DCRSR_REGWNR | 4));
+    bench.settle();
+    bench.assert_ok(B, other);
+}
+
+#[test]
+fn a_window_ends_when_its_client_goes_or_its_time_is_up() {
+    let mut bench = two_clients();
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    let window = bench.arbiter.register_window().expect("window open");
+    assert_eq!(window.client, A);
+    let waiting = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    assert!(bench.arbiter.expire_register_window(window.id));
+    bench.settle();
+    bench.assert_ok(B, waiting);
+    assert!(
+        !bench.arbiter.expire_register_window(window.id),
+        "only once"
+    );
+
+    start_register_read(&mut bench, B, 5);
+    bench.settle();
+    let held = bench.op(A, Op::ReadDp(0x0));
+    bench.settle();
+    assert_eq!(bench.reply(A, held), None);
+    bench.arbiter.remove_client(B);
+    bench.settle();
+    bench.assert_ok(A, held);
+}
+
+#[test]
+fn a_register_transfer_through_a_memory_handle_opens_the_window_too() {
+    let mut bench = two_clients();
+    let handle_write = |addr, value| Op::Memory {
+        ap: ApAddress::V1(0),
+        op: MemoryOp::Write {
+            addr,
+            value,
+            size: 32,
+        },
+    };
+    bench.op(A, handle_write(DCRSR, 4));
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
+    bench.op(
+        A,
+        Op::Memory {
+            ap: ApAddress::V1(0),
+            op: MemoryOp::Read {
+                addr: DCRDR,
+                size: 32,
+            },
+        },
+    );
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window(), None);
+}
+
+#[test]
+fn a_reset_seen_in_one_clients_dhcsr_read_is_shown_to_every_other_client_once() {
+    let mut bench = two_clients();
+    for client in [A, B] {
+        bench.op(client, write_ap(TAR, DHCSR));
+    }
+    bench.settle();
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST | 0x3));
+    let a_first = bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(A, a_first), word(S_RESET_ST | 0x3));
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x3));
+    let b_first = bench.op(B, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(B, b_first), word(S_RESET_ST | 0x3), "owed to B");
+    for client in [A, B] {
+        bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x3));
+        let again = bench.op(client, Op::ReadAp(DRW));
+        bench.settle();
+        assert_eq!(bench.reply(client, again), word(0x3), "client {client}");
+    }
+}
+
+#[test]
+fn counts_are_answered_while_another_client_holds_the_lock() {
+    let mut bench = two_clients();
+    let lock = bench.lock(A);
+    bench.settle();
+    bench.assert_ok(A, lock);
+    let read = bench.op(B, Op::ReadDp(0x0));
+    let open = bench.op(C, Op::Open);
+    let connect = bench.op(C, Op::Connect(ProtocolRequest::Default));
+    let close = bench.op(C, Op::Close);
+    bench.settle();
+    bench.assert_ok(C, open);
+    bench.assert_ok(C, connect);
+    bench.assert_ok(C, close);
+    assert_eq!(bench.reply(B, read), None, "probe work still waits");
+    bench.unlock(A);
+    bench.settle();
+    bench.assert_ok(B, read);
+}
