@@ -11,6 +11,8 @@ mod common;
 mod e2e;
 #[path = "pyocd_e2e/memory_handles.rs"]
 mod memory_handles;
+#[path = "pyocd_e2e/overlapping.rs"]
+mod overlapping;
 
 use std::process::Command;
 use std::time::Instant;
