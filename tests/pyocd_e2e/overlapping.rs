@@ -1,6 +1,7 @@
 //! Real pyOCD sessions in separate processes working the one virtual target
 //! at the same time, each checking every value it writes: protocol.md's
-//! rule 9 (each client's own MEM-AP CSW and TAR) as pyOCD meets it.
+//! rules 9 (each client's own MEM-AP CSW and TAR) and 10 (a core register
+//! transfer is atomic across clients) as pyOCD meets them.
 //!
 //! The processes start their rounds together and each goes on until all
 //! have done their quota, and the test proves from the printed times that
@@ -98,6 +99,21 @@ fn word_halfword_and_byte_sessions_overlap_without_disturbing_each_other() {
             ("words", false, Work::Words(WORDS)),
             ("halfwords", false, Work::Halfwords(HALFWORDS)),
             ("bytes", false, Work::Bytes(BYTES)),
+        ],
+    );
+    assert_clean_overlap(&finished, |_| QUOTA);
+}
+
+#[test]
+fn two_sessions_round_trip_their_own_core_registers_at_once() {
+    let _timed = Timed::start("r4 beside r5");
+    let scratch = ScratchDir::new("registers");
+    // One session halts the core, before either starts its rounds.
+    let finished = pyocd_sessions(
+        &scratch,
+        &[
+            ("r4", true, Work::Register("r4")),
+            ("r5", false, Work::Register("r5")),
         ],
     );
     assert_clean_overlap(&finished, |_| QUOTA);
