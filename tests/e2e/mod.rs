@@ -7,7 +7,7 @@
 //! - `commander`: one `pyocd commander` session, output split per command.
 //! - `api`: sessions through pyOCD's Python API (`pyocd_api.py`).
 //! - `rounds`: sessions that prove they ran at the same time as others
-//!   (`pyocd_rounds.py`, `overlap.py`).
+//!   (`pyocd_rounds.py`, `gdb_rounds.py`, `overlap.py`).
 //! - `scratch`: per-test directories and random test data.
 #![allow(dead_code)]
 

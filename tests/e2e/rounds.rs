@@ -1,6 +1,7 @@
 //! Sessions that do rounds of checked work at the same time as others and
-//! prove it: `pyocd_rounds.py` (pyOCD's Python API), built on `overlap.py`,
-//! whose docstring gives the barrier and the quota. Each prints one line per
+//! prove it: `pyocd_rounds.py` (pyOCD's Python API) and `gdb_rounds.py`
+//! (GDB through `pyocd gdbserver`), both built on `overlap.py`, whose
+//! docstring gives the barrier and the quota. Each prints one line per
 //! round, `round N START_NS END_NS OUTCOME`, on CLOCK_MONOTONIC (one clock
 //! for every process on Linux), which [`Rounds`] reads back.
 
@@ -73,6 +74,27 @@ pub fn pyocd(venv: &Venv, uid: &str, party: &Party, halt: bool, work: &[Work]) -
         };
         command.arg(option).arg(value);
     }
+    command
+}
+
+/// GDB attached to `pyocd gdbserver` on `port`: each round writes four
+/// words at `address` and `register`, steps, and checks them.
+pub fn gdb(port: u16, party: &Party, address: u32, register: &str) -> Command {
+    let mut argv = vec!["gdb_rounds.py".to_string(), port.to_string()];
+    argv.extend(party.args());
+    argv.extend(["--address".into(), format!("{address:#x}")]);
+    argv.extend(["--register".into(), register.into()]);
+    let quoted: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
+    let mut command = Command::new("gdb-multiarch");
+    command
+        .current_dir(party.dir)
+        .args(["-nx", "-batch", "-ex"])
+        .arg(format!(
+            "python import sys; sys.argv = [{}]",
+            quoted.join(", ")
+        ))
+        .arg("-x")
+        .arg(script("gdb_rounds.py"));
     command
 }
 

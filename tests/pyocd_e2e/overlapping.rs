@@ -1,7 +1,7 @@
 //! Real pyOCD sessions in separate processes working the one virtual target
 //! at the same time, each checking every value it writes: protocol.md's
 //! rules 9 (each client's own MEM-AP CSW and TAR) and 10 (a core register
-//! transfer is atomic across clients) as pyOCD meets them.
+//! transfer is atomic across clients) as pyOCD and GDB meet them.
 //!
 //! The processes start their rounds together and each goes on until all
 //! have done their quota, and the test proves from the printed times that
@@ -24,9 +24,16 @@ use probeshare::sim::RAM_BASE;
 /// Rounds of each pyOCD session that must run inside every other's.
 const QUOTA: usize = 300;
 
+/// Rounds of GDB that must run inside the pyOCD session's: each costs a
+/// step, after which pyOCD's GDB server reads all 40-odd core and FPU
+/// registers, about 150 ms alone and several times that beside a busy
+/// session, so 300 would take minutes.
+const GDB_QUOTA: usize = 60;
+
 const WORDS: u32 = RAM_BASE + 0x1000;
 const HALFWORDS: u32 = RAM_BASE + 0x2002;
 const BYTES: u32 = RAM_BASE + 0x3001;
+const GDB_WORDS: u32 = RAM_BASE + 0x4000;
 
 /// Starts every command at once and waits for all (each has a deadline).
 fn side_by_side(commands: Vec<(&str, Command)>) -> Vec<Finished> {
@@ -117,4 +124,57 @@ fn two_sessions_round_trip_their_own_core_registers_at_once() {
         ],
     );
     assert_clean_overlap(&finished, |_| QUOTA);
+}
+
+#[test]
+fn gdb_steps_while_a_python_api_session_works_registers_and_memory() {
+    let venv = venv();
+    crate::require_gdb_multiarch();
+    let _timed = Timed::start("gdb stepping beside a python API session");
+    let scratch = ScratchDir::new("gdb-beside-api");
+    let server = crate::common::start_server();
+    let uid = remote_uid(server.local_addr());
+    let mut gdbserver = Spawned::start(
+        "pyocd gdbserver",
+        venv.pyocd(scratch.path())
+            .args(["gdbserver", "-u", &uid])
+            .args(["-t", "cortex_m", "--port", "0"]),
+    );
+    gdbserver.wait_for("GDB server listening on port ");
+    let gdb_port = crate::listening_port(&gdbserver.output().1);
+
+    // GDB's attach halts the core before GDB says it is ready.
+    let api = Party {
+        dir: scratch.path(),
+        name: "api",
+        peers: &["gdb"],
+        quota: QUOTA,
+    };
+    let gdb = Party {
+        dir: scratch.path(),
+        name: "gdb",
+        peers: &["api"],
+        quota: GDB_QUOTA,
+    };
+    let finished = side_by_side(vec![
+        (
+            "api",
+            rounds::pyocd(
+                venv,
+                &uid,
+                &api,
+                false,
+                &[Work::Register("r7"), Work::Words(WORDS)],
+            ),
+        ),
+        ("gdb", rounds::gdb(gdb_port, &gdb, GDB_WORDS, "r5")),
+    ]);
+    // Without --persist, the GDB server ends when GDB detaches.
+    let served = gdbserver.finish();
+
+    assert_clean_overlap(&finished, |session| match session.name.as_str() {
+        "gdb" => GDB_QUOTA,
+        _ => QUOTA,
+    });
+    served.assert_success();
 }
