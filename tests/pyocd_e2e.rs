@@ -11,6 +11,8 @@ mod common;
 mod e2e;
 #[path = "pyocd_e2e/memory_handles.rs"]
 mod memory_handles;
+#[path = "pyocd_e2e/overlapping.rs"]
+mod overlapping;
 
 use std::process::Command;
 use std::time::Instant;
@@ -19,6 +21,7 @@ use e2e::api::{self, Region};
 use e2e::commander::CommanderScript;
 use e2e::process::{run, Spawned};
 use e2e::remote_uid;
+use e2e::rounds::Rounds;
 use e2e::scratch::{assert_file_holds, ScratchDir};
 use e2e::venv::venv;
 use probeshare::sim::RAM_BASE;
@@ -173,7 +176,9 @@ fn commander_and_python_api_sessions_work_side_by_side() {
     let scratch = ScratchDir::new("side-by-side");
     let server = common::start_server();
     let uid = remote_uid(server.local_addr());
-    let api_data = scratch.random_file("api-written.bin", 16 * 1024);
+    // Small rounds, so that several fit in the commander's steps (about
+    // 0.1 s of its 1 s or so, the rest being pyOCD starting and stopping).
+    let api_data = scratch.random_file("api-written.bin", 2 * 1024);
     let image = scratch.random_file("loadmem.bin", 8 * 1024);
     let api_region = Region {
         address: RAM_BASE + 0x1_0000,
@@ -194,10 +199,10 @@ fn commander_and_python_api_sessions_work_side_by_side() {
             ("r6", 0x600d_f00d),
         ),
     );
-    soak.wait_for("round 1 passed");
-    let rounds_before = passed_rounds(&soak);
+    wait_for_rounds(&mut soak, 1);
 
     let mut s = CommanderScript::new();
+    let first_step = s.clock();
     s.step("halt");
     s.step("wreg r1 0x5a5a1234");
     let r1 = s.step("reg r1");
@@ -206,9 +211,15 @@ fn commander_and_python_api_sessions_work_side_by_side() {
     s.step("write32 0x20004000 0x11223344");
     let word = s.step("read32 0x20004000 4");
     let r1_again = s.step("reg r1");
+    let last_step = s.clock();
     let t = s.run("commander beside soak", venv, &scratch, &uid);
+    let commander_steps = (t.clock(first_step), t.clock(last_step));
 
-    let rounds_during = passed_rounds(&soak) - rounds_before;
+    // The soak goes on past the commander's last step.
+    soak.wait_until("a round after the commander's last step", |out, _| {
+        let rounds = Rounds::parse("soak", out);
+        rounds.rounds.iter().any(|r| r.start_ns > commander_steps.1)
+    });
     soak.send_line("finish");
     let soaked = soak.finish();
     soaked.assert_success();
@@ -227,13 +238,23 @@ fn commander_and_python_api_sessions_work_side_by_side() {
         soaked.report()
     );
     // Interleaved, not one after the other: the API session kept passing
-    // rounds while the commander session ran.
-    assert!(
-        rounds_during >= 1,
-        "the API session stalled during the commander session"
+    // rounds between the commander session's first step and its last, not
+    // only while commander started up or shut down.
+    let soak_rounds = Rounds::parse("soak", &soaked.stdout);
+    let rounds_during = soak_rounds.within(commander_steps);
+    eprintln!(
+        "[e2e] the API session passed {rounds_during} rounds during the commander session's {:.2?} of steps",
+        std::time::Duration::from_nanos(commander_steps.1 - commander_steps.0)
     );
-    eprintln!("[e2e] the API session passed {rounds_during} rounds during the commander session");
+    assert!(
+        rounds_during >= ROUNDS_BESIDE_COMMANDER,
+        "the API session passed only {rounds_during} rounds during the commander session's steps"
+    );
 }
+
+/// Rounds of the soak that must fall between the commander's first and last
+/// step.
+const ROUNDS_BESIDE_COMMANDER: usize = 3;
 
 #[test]
 fn killed_session_leaves_the_other_session_working() {
@@ -262,15 +283,13 @@ fn killed_session_leaves_the_other_session_working() {
     };
     let mut victim = soak("victim", RAM_BASE, "r4");
     let mut survivor = soak("survivor", RAM_BASE + 0x1_0000, "r6");
-    victim.wait_for("round 1 passed");
-    survivor.wait_for("round 1 passed");
+    wait_for_rounds(&mut victim, 1);
+    wait_for_rounds(&mut survivor, 1);
 
     victim.kill();
     // Two more rounds: at least one started after the victim was gone.
-    let rounds_at_kill = passed_rounds(&survivor);
-    survivor.wait_until("two more rounds after the kill", |out, _| {
-        count_rounds(out) >= rounds_at_kill + 2
-    });
+    let rounds_at_kill = Rounds::parse("survivor", &survivor.output().0).len();
+    wait_for_rounds(&mut survivor, rounds_at_kill + 2);
     survivor.send_line("finish");
     let survived = survivor.finish();
 
@@ -283,12 +302,11 @@ fn killed_session_leaves_the_other_session_working() {
     );
 }
 
-fn count_rounds(stdout: &str) -> usize {
-    stdout.lines().filter(|l| l.ends_with(" passed")).count()
-}
-
-fn passed_rounds(soak: &Spawned) -> usize {
-    count_rounds(&soak.output().0)
+/// Waits until `soak` has passed `count` rounds.
+fn wait_for_rounds(soak: &mut Spawned, count: usize) {
+    soak.wait_until(&format!("{count} rounds"), |out, _| {
+        Rounds::parse("soak", out).len() >= count
+    });
 }
 
 #[test]

@@ -32,6 +32,12 @@ impl CommanderScript {
         Step(self.commands.len() - 1)
     }
 
+    /// Appends a step that prints the time on CLOCK_MONOTONIC, the clock of
+    /// `rounds.rs`, for [`Transcript::clock`].
+    pub fn clock(&mut self) -> Step {
+        self.step("$ 'clock %d' % __import__('time').monotonic_ns()")
+    }
+
     /// Runs the whole script in one commander session on `uid`.
     pub fn run(&self, name: &str, venv: &Venv, scratch: &ScratchDir, uid: &str) -> Transcript {
         let mut file = String::new();
@@ -106,6 +112,17 @@ impl Transcript {
             self.of(step),
             self.finished.report()
         );
+    }
+
+    /// The time a [`CommanderScript::clock`] step printed, in nanoseconds.
+    pub fn clock(&self, step: Step) -> u64 {
+        let output = self.of(step);
+        output
+            .trim()
+            .strip_prefix("'clock ")
+            .and_then(|rest| rest.strip_suffix('\''))
+            .and_then(|ns| ns.parse().ok())
+            .unwrap_or_else(|| panic!("a clock step printed {output:?}"))
     }
 
     /// Word `index` of the first line of a `read32` hex dump printed by

@@ -13,13 +13,12 @@ sessions running side by side disturb each other no more than that.
 
   soak UID ADDRESS SIZE INPUT OUTPUT REGISTER VALUE
       Over and over: writes SIZE random bytes at ADDRESS, reads them back,
-      checks them and prints "round N passed". When a line (or end of file)
-      arrives on stdin it ends with a roundtrip as above. Gives up after
-      SOAK_LIMIT_S seconds so that it can never run forever. The rounds
-      leave core registers alone: a Cortex-M has one DCRSR/DCRDR pair, and
-      pyOCD does not hold the probe lock across the several transfers of one
-      register access, so two sessions touching core registers at the same
-      moment can swap their values (as two debuggers on one core would).
+      checks them and prints "round N START_NS END_NS ok" (CLOCK_MONOTONIC,
+      as overlap.py, so the test can tell which rounds ran during another
+      session). When a line (or end of file) arrives on stdin it ends with a
+      roundtrip as above. Gives up after SOAK_LIMIT_S seconds so that it can
+      never run forever. The rounds leave core registers alone
+      (pyocd_rounds.py has sessions racing on them).
 
 Any mismatch or error exits non-zero with a message on stderr.
 """
@@ -97,8 +96,9 @@ def main():
                 if time.monotonic() > deadline:
                     sys.exit(f"not told to finish within {SOAK_LIMIT_S} s")
                 rounds += 1
+                start = time.monotonic_ns()
                 soak_round(target, args.address, args.size, rounds)
-                print(f"round {rounds} passed", flush=True)
+                print(f"round {rounds} {start} {time.monotonic_ns()} ok", flush=True)
         roundtrip(target, args.address, args.input, args.output, args.register, args.value)
 
 
