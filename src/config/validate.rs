@@ -264,14 +264,16 @@ fn apply_limits(
         idle_timeout,
         register_window: match table.register_window_ms {
             None => base.register_window,
-            Some(ms) => Duration::from_millis(
-                u64::try_from(ms).ok().filter(|ms| *ms >= 1).ok_or_else(|| {
-                    (
-                        format!("{prefix}.register_window_ms"),
-                        format!("{ms} is not a number of milliseconds of at least 1"),
-                    )
-                })?,
-            ),
+            Some(ms) => {
+                Duration::from_millis(u64::try_from(ms).ok().filter(|ms| *ms >= 1).ok_or_else(
+                    || {
+                        (
+                            format!("{prefix}.register_window_ms"),
+                            format!("{ms} is not a number of milliseconds of at least 1"),
+                        )
+                    },
+                )?)
+            }
         },
     })
 }
