@@ -16,7 +16,10 @@ use probeshare::management::{ManagementServer, ProbeBoard};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
 use probeshare::service::Notifier;
-use probeshare::sim::{self, dap_firmware::UsbModel};
+use probeshare::sim::{
+    self,
+    dap_firmware::{FirmwareConfig, UsbModel},
+};
 
 #[derive(Parser)]
 #[command(
@@ -182,8 +185,9 @@ struct BenchArgs {
     /// Rounds per scenario; medians are reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
-    /// Run only these scenarios, each CLIENTSxDEPTH (depth 1 = ping-pong),
-    /// e.g. `--scenario 16x1 --scenario 1x16`.
+    /// Run only these scenarios, each CLIENTSxDEPTH (depth 1 = ping-pong)
+    /// or `csw-switch` (two clients alternating on one AP with different
+    /// CSW sizes), e.g. `--scenario 16x1 --scenario csw-switch`.
     #[arg(long = "scenario", value_parser = parse_scenario)]
     scenarios: Vec<probeshare::bench::Scenario>,
     /// Instead: memory throughput over the emulated USB links (fs-hid,
@@ -193,19 +197,7 @@ struct BenchArgs {
 }
 
 fn parse_scenario(text: &str) -> Result<probeshare::bench::Scenario, String> {
-    let (clients, depth) = text
-        .split_once('x')
-        .ok_or_else(|| format!("expected CLIENTSxDEPTH, got '{text}'"))?;
-    let number = |s: &str| {
-        s.parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| format!("'{s}' is not a positive whole number"))
-    };
-    Ok(probeshare::bench::Scenario {
-        clients: number(clients)?,
-        depth: number(depth)?,
-    })
+    text.parse()
 }
 
 fn main() {
@@ -433,14 +425,16 @@ fn bench(args: BenchArgs) -> Result<()> {
         return bench_usb(args.rounds);
     }
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let handle = server::spawn(
-        listener,
-        sim::virtual_probe("sim", UsbModel::None)?,
-        ServerConfig::default(),
+    let (probe, firmware) = sim::virtual_probe_with_stats(
+        "sim",
+        sim::VIRTUAL_DESCRIPTION,
+        FirmwareConfig::for_model(UsbModel::None),
     )?;
+    let handle = server::spawn(listener, probe, ServerConfig::default())?;
     let mut config = probeshare::bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),
+        firmware: Some(firmware),
         ..Default::default()
     };
     if !args.scenarios.is_empty() {

@@ -7,7 +7,7 @@
 //! as it took out, in one write — what a pipelining client does, and with
 //! `depth == 1` it is plain ping-pong.
 
-use super::{Figures, Scenario};
+use super::{Figures, Load};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -20,7 +20,7 @@ const MAX_RESPONSE_LINE: u64 = 64 * 1024;
 /// A server that stops answering fails the run instead of hanging it.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs `scenario` against the server at `addr` for about `duration`.
+/// Runs `load` against the server at `addr` for about `duration`.
 ///
 /// Each client sends `setup` (one line each, answered before the next) and
 /// then `request_line` over and over; a line may be given with or without its
@@ -29,12 +29,12 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// whose status is not 0 fails the whole run: an error is not a measurement.
 pub fn drive(
     addr: SocketAddr,
-    scenario: &Scenario,
+    load: &Load,
     setup: &[String],
     request_line: &str,
     duration: Duration,
 ) -> io::Result<Figures> {
-    if scenario.clients == 0 || scenario.depth == 0 {
+    if load.clients == 0 || load.depth == 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "a scenario needs at least one client and a depth of at least one",
@@ -44,11 +44,11 @@ pub fn drive(
     let request: Arc<[u8]> = with_lf(request_line).into();
     // Everyone, this thread included, starts the clock together once every
     // client has finished its setup.
-    let start = Arc::new(Barrier::new(scenario.clients + 1));
-    let clients = (0..scenario.clients)
+    let start = Arc::new(Barrier::new(load.clients + 1));
+    let clients = (0..load.clients)
         .map(|_| {
             let (setup, request, start) = (setup.clone(), request.clone(), start.clone());
-            let depth = scenario.depth;
+            let depth = load.depth;
             thread::Builder::new()
                 .name("bench-client".into())
                 .spawn(move || run_client(addr, &setup, &request, depth, duration, &start))
@@ -124,7 +124,9 @@ fn run_client(
     })
 }
 
-fn connect_and_setup(
+/// Connects and sends `setup`, each line answered (with success) before
+/// the next.
+pub(super) fn connect_and_setup(
     addr: SocketAddr,
     setup: &[Vec<u8>],
 ) -> io::Result<(TcpStream, BufReader<TcpStream>)> {
@@ -157,8 +159,11 @@ fn send_burst(
     Ok(())
 }
 
-/// Reads one response line and insists it reports success.
-fn read_success(reader: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> io::Result<()> {
+/// Reads one response line, whatever its status.
+pub(super) fn read_response(
+    reader: &mut BufReader<TcpStream>,
+    line: &mut Vec<u8>,
+) -> io::Result<()> {
     line.clear();
     reader
         .by_ref()
@@ -170,6 +175,12 @@ fn read_success(reader: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> io::Re
             "server closed the connection or sent an overlong line",
         ));
     }
+    Ok(())
+}
+
+/// Reads one response line and insists it reports success.
+fn read_success(reader: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> io::Result<()> {
+    read_response(reader, line)?;
     if !reports_success(line) {
         let shown = String::from_utf8_lossy(line.get(..200).unwrap_or(line));
         return Err(io::Error::other(format!(
@@ -194,7 +205,7 @@ pub(crate) fn reports_success(line: &[u8]) -> bool {
     matches!(value, [b'0', next, ..] if !next.is_ascii_digit())
 }
 
-fn with_lf(line: &str) -> Vec<u8> {
+pub(super) fn with_lf(line: &str) -> Vec<u8> {
     let mut bytes = line.as_bytes().to_vec();
     if bytes.last() != Some(&b'\n') {
         bytes.push(b'\n');
@@ -202,7 +213,8 @@ fn with_lf(line: &str) -> Vec<u8> {
     bytes
 }
 
-fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> io::Result<Figures> {
+/// Throughput and latency percentiles of requests completed in `elapsed`.
+pub(super) fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> io::Result<Figures> {
     if latencies.is_empty() || elapsed.is_zero() {
         return Err(io::Error::other("no request completed during the run"));
     }
@@ -235,11 +247,11 @@ mod tests {
     #[test]
     fn ping_pong_against_the_floor_completes_operations() {
         let floor = spawn_floor_server().unwrap();
-        let scenario = Scenario {
+        let load = Load {
             clients: 2,
             depth: 1,
         };
-        let figures = drive(floor.addr(), &scenario, &setup(), REQUEST, SHORT).unwrap();
+        let figures = drive(floor.addr(), &load, &setup(), REQUEST, SHORT).unwrap();
         assert!(figures.ops_per_sec > 0.0);
         assert!(figures.p50 <= figures.p99);
     }
@@ -247,11 +259,11 @@ mod tests {
     #[test]
     fn pipelined_load_against_the_floor_completes_operations() {
         let floor = spawn_floor_server().unwrap();
-        let scenario = Scenario {
+        let load = Load {
             clients: 1,
             depth: 16,
         };
-        let figures = drive(floor.addr(), &scenario, &setup(), REQUEST, SHORT).unwrap();
+        let figures = drive(floor.addr(), &load, &setup(), REQUEST, SHORT).unwrap();
         assert!(figures.ops_per_sec > 0.0);
         assert!(figures.p50 <= figures.p99);
     }
@@ -260,11 +272,11 @@ mod tests {
     fn an_error_response_fails_the_run() {
         let failing =
             spawn_fixed_line_server("{\"id\":3,\"status\":3,\"error\":\"no\"}\n").unwrap();
-        let scenario = Scenario {
+        let load = Load {
             clients: 1,
             depth: 4,
         };
-        let error = drive(failing.addr(), &scenario, &[], REQUEST, SHORT).unwrap_err();
+        let error = drive(failing.addr(), &load, &[], REQUEST, SHORT).unwrap_err();
         assert!(error.to_string().contains("\"status\":3"), "{error}");
     }
 
@@ -272,11 +284,11 @@ mod tests {
     fn an_error_during_setup_fails_the_run() {
         let failing =
             spawn_fixed_line_server("{\"id\":0,\"status\":1,\"error\":\"no\"}\n").unwrap();
-        let scenario = Scenario {
+        let load = Load {
             clients: 3,
             depth: 1,
         };
-        assert!(drive(failing.addr(), &scenario, &setup(), REQUEST, SHORT).is_err());
+        assert!(drive(failing.addr(), &load, &setup(), REQUEST, SHORT).is_err());
     }
 
     #[test]

@@ -10,11 +10,13 @@
 //! median of the per-round figures. The ratio is probeshare's median ops/s
 //! over the floor's.
 
+pub mod csw_switch;
 mod floor;
 mod load;
 mod table;
 pub mod throughput;
 
+pub use csw_switch::{SwitchCounts, SwitchSummary};
 pub use floor::{spawn_floor_server, FloorServer, FLOOR_RESPONSE};
 pub use load::drive;
 pub use table::print_table;
@@ -22,18 +24,21 @@ pub use table::print_table;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::Duration;
+
+use crate::sim::dap_firmware::StatsHandle;
 
 /// One load shape: how many clients, each keeping `depth` requests
 /// outstanding (1 is ping-pong).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scenario {
+pub struct Load {
     pub clients: usize,
     pub depth: usize,
 }
 
-impl Scenario {
-    /// The lowest acceptable probeshare/floor ops ratio for this scenario,
+impl Load {
+    /// The lowest acceptable probeshare/floor ops ratio for this load,
     /// when the project has set one.
     pub fn target_ratio(&self) -> Option<f64> {
         match (self.clients, self.depth) {
@@ -45,7 +50,7 @@ impl Scenario {
     }
 }
 
-impl fmt::Display for Scenario {
+impl fmt::Display for Load {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = if self.clients == 1 { "" } else { "s" };
         let text = if self.depth == 1 {
@@ -61,6 +66,65 @@ impl fmt::Display for Scenario {
     }
 }
 
+/// What one row of the bench measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// The bench's request (`read_dp` of DPIDR) under a [`Load`].
+    Load(Load),
+    /// Two clients taking turns on one AP with different CSW sizes, each
+    /// written once ([`csw_switch`]); `--scenario csw-switch`.
+    CswSwitch,
+}
+
+impl Scenario {
+    /// `clients` clients keeping `depth` requests outstanding each.
+    pub const fn load(clients: usize, depth: usize) -> Scenario {
+        Scenario::Load(Load { clients, depth })
+    }
+
+    /// The lowest acceptable probeshare/floor ops ratio for this scenario,
+    /// when the project has set one.
+    pub fn target_ratio(&self) -> Option<f64> {
+        match self {
+            Scenario::Load(load) => load.target_ratio(),
+            Scenario::CswSwitch => None,
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scenario::Load(load) => load.fmt(f),
+            Scenario::CswSwitch => f.pad("2 clients csw-switch"),
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+
+    /// `csw-switch`, or CLIENTSxDEPTH (depth 1 = ping-pong), e.g. `16x1`.
+    fn from_str(text: &str) -> Result<Scenario, String> {
+        if text == csw_switch::NAME {
+            return Ok(Scenario::CswSwitch);
+        }
+        let (clients, depth) = text.split_once('x').ok_or_else(|| {
+            format!(
+                "expected CLIENTSxDEPTH or {}, got '{text}'",
+                csw_switch::NAME
+            )
+        })?;
+        let number = |s: &str| {
+            s.parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| format!("'{s}' is not a positive whole number"))
+        };
+        Ok(Scenario::load(number(clients)?, number(depth)?))
+    }
+}
+
 pub struct BenchConfig {
     pub scenarios: Vec<Scenario>,
     /// How long each server is driven in each round of each scenario.
@@ -68,28 +132,26 @@ pub struct BenchConfig {
     pub rounds: usize,
     /// Sent by every client on connecting, each answered before the next.
     pub setup: Vec<String>,
-    /// The measured request, one JSON object (the LF is added if missing).
+    /// The measured request of the [`Load`] scenarios, one JSON object
+    /// (the LF is added if missing).
     pub request: String,
+    /// The counters of the emulated firmware behind the probeshare server,
+    /// when it serves the virtual target: `csw-switch` counts the DAP
+    /// transfers the server runs with them. Without, that figure is not
+    /// reported.
+    pub firmware: Option<StatsHandle>,
 }
 
 impl Default for BenchConfig {
     /// The project's targets: `read_dp` of DPIDR after hello, open and an
-    /// SWD connect, five rounds of one second per server.
+    /// SWD connect, then `csw-switch`; five rounds of one second per server.
     fn default() -> Self {
         BenchConfig {
             scenarios: vec![
-                Scenario {
-                    clients: 1,
-                    depth: 1,
-                },
-                Scenario {
-                    clients: 16,
-                    depth: 1,
-                },
-                Scenario {
-                    clients: 1,
-                    depth: 16,
-                },
+                Scenario::load(1, 1),
+                Scenario::load(16, 1),
+                Scenario::load(1, 16),
+                Scenario::CswSwitch,
             ],
             duration_per_round: Duration::from_secs(1),
             rounds: 5,
@@ -99,6 +161,7 @@ impl Default for BenchConfig {
                 r#"{"id":2,"request":"connect","arguments":["SWD"]}"#.to_string(),
             ],
             request: r#"{"id":3,"request":"read_dp","arguments":[0]}"#.to_string(),
+            firmware: None,
         }
     }
 }
@@ -120,6 +183,8 @@ pub struct Row {
     /// probeshare's median ops/s over the floor's.
     pub ratio: f64,
     pub target: Option<f64>,
+    /// For `csw-switch`: probeshare's switch counts over its rounds.
+    pub switching: Option<SwitchSummary>,
 }
 
 impl Row {
@@ -144,33 +209,68 @@ pub fn run(config: &BenchConfig, probeshare_addr: SocketAddr) -> io::Result<Vec<
     for scenario in &config.scenarios {
         let mut floor_rounds = Vec::with_capacity(config.rounds);
         let mut probeshare_rounds = Vec::with_capacity(config.rounds);
+        let mut switch_rounds = Vec::new();
         for round in 0..config.rounds {
-            let measure = |addr| {
-                drive(
-                    addr,
-                    scenario,
-                    &config.setup,
-                    &config.request,
-                    config.duration_per_round,
-                )
+            // The floor's switch counts mean nothing: it touches no probe
+            // and answers every read with the same value.
+            let mut measure_floor = || -> io::Result<()> {
+                floor_rounds.push(measure(config, scenario, floor.addr(), None)?.0);
+                Ok(())
+            };
+            let mut measure_probeshare = || -> io::Result<()> {
+                let (figures, switching) =
+                    measure(config, scenario, probeshare_addr, config.firmware.as_ref())?;
+                probeshare_rounds.push(figures);
+                switch_rounds.extend(switching);
+                Ok(())
             };
             if round.is_multiple_of(2) {
-                floor_rounds.push(measure(floor.addr())?);
-                probeshare_rounds.push(measure(probeshare_addr)?);
+                measure_floor()?;
+                measure_probeshare()?;
             } else {
-                probeshare_rounds.push(measure(probeshare_addr)?);
-                floor_rounds.push(measure(floor.addr())?);
+                measure_probeshare()?;
+                measure_floor()?;
             }
             log::debug!(
-                "{scenario} round {round}: floor {:?}, probeshare {:?}",
+                "{scenario} round {round}: floor {:?}, probeshare {:?} {:?}",
                 floor_rounds.last(),
-                probeshare_rounds.last()
+                probeshare_rounds.last(),
+                switch_rounds.last()
             );
         }
-        rows.push(row(*scenario, &floor_rounds, &probeshare_rounds));
+        let mut row = row(*scenario, &floor_rounds, &probeshare_rounds);
+        if !switch_rounds.is_empty() {
+            row.switching = Some(SwitchSummary::of_rounds(&switch_rounds));
+        }
+        rows.push(row);
     }
     print_table(config, &rows, &mut io::stdout().lock())?;
     Ok(rows)
+}
+
+/// One round of `scenario` against the server at `addr`.
+fn measure(
+    config: &BenchConfig,
+    scenario: &Scenario,
+    addr: SocketAddr,
+    firmware: Option<&StatsHandle>,
+) -> io::Result<(Figures, Option<SwitchCounts>)> {
+    match scenario {
+        Scenario::Load(load) => {
+            let figures = drive(
+                addr,
+                load,
+                &config.setup,
+                &config.request,
+                config.duration_per_round,
+            )?;
+            Ok((figures, None))
+        }
+        Scenario::CswSwitch => {
+            let run = csw_switch::drive(addr, config.duration_per_round, firmware)?;
+            Ok((run.figures, Some(run.counts)))
+        }
+    }
 }
 
 fn row(scenario: Scenario, floor_rounds: &[Figures], probeshare_rounds: &[Figures]) -> Row {
@@ -182,6 +282,7 @@ fn row(scenario: Scenario, floor_rounds: &[Figures], probeshare_rounds: &[Figure
         probeshare,
         ratio: probeshare.ops_per_sec / floor.ops_per_sec,
         target: scenario.target_ratio(),
+        switching: None,
     }
 }
 
@@ -199,7 +300,7 @@ fn median_figures(rounds: &[Figures]) -> Figures {
 }
 
 /// The middle value, or the mean of the middle two; 0 for no values.
-fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
     match (values.get(middle.wrapping_sub(1)), values.get(middle)) {
@@ -251,10 +352,7 @@ mod tests {
             figures(10.0, 12, 30),
             figures(125.0, 12, 30),
         ];
-        let scenario = Scenario {
-            clients: 1,
-            depth: 1,
-        };
+        let scenario = Scenario::load(1, 1);
         let result = row(scenario, &floor, &probeshare);
         assert!((result.ratio - 120.0 / 150.0).abs() < 1e-9);
         assert_eq!(result.target, Some(0.85));
@@ -263,16 +361,22 @@ mod tests {
 
     #[test]
     fn scenarios_read_as_the_issue_names_them() {
-        let pipelined = Scenario {
-            clients: 1,
-            depth: 16,
-        };
-        let many = Scenario {
-            clients: 16,
-            depth: 1,
-        };
+        let pipelined = Scenario::load(1, 16);
+        let many = Scenario::load(16, 1);
         assert_eq!(pipelined.to_string(), "1 client pipelined 16 deep");
         assert_eq!(many.to_string(), "16 clients ping-pong");
+        assert_eq!(Scenario::CswSwitch.to_string(), "2 clients csw-switch");
+    }
+
+    #[test]
+    fn scenarios_parse_from_their_command_line_names() {
+        assert_eq!("16x1".parse(), Ok(Scenario::load(16, 1)));
+        assert_eq!("csw-switch".parse(), Ok(Scenario::CswSwitch));
+        assert!("0x1".parse::<Scenario>().is_err());
+        assert!("csw"
+            .parse::<Scenario>()
+            .unwrap_err()
+            .contains("csw-switch"));
     }
 
     #[test]
@@ -287,5 +391,7 @@ mod tests {
         let scenarios: Vec<Scenario> = rows.iter().map(|r| r.scenario).collect();
         assert_eq!(scenarios, config.scenarios);
         assert!(rows.iter().all(|r| r.ratio > 0.0));
+        let switching: Vec<bool> = rows.iter().map(|r| r.switching.is_some()).collect();
+        assert_eq!(switching, [false, false, false, true]);
     }
 }

@@ -1,7 +1,8 @@
 //! The bench's report: one line per scenario, floor and probeshare side by
-//! side, then the ratio and whether it met the project's target.
+//! side, then the ratio and whether it met the project's target; under the
+//! table, probeshare's switch counts for `csw-switch`.
 
-use super::{BenchConfig, Figures, Row};
+use super::{BenchConfig, Figures, Row, SwitchSummary};
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use std::time::Duration;
 pub fn print_table(config: &BenchConfig, rows: &[Row], out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
-        "request {}; {} round(s) of {:.2} s per server, order alternating; medians of rounds",
+        "request {} (csw-switch: write_ap TAR, read_ap DRW); {} round(s) of {:.2} s per server, \
+         order alternating; medians of rounds",
         config.request.trim_end(),
         config.rounds,
         config.duration_per_round.as_secs_f64()
@@ -32,7 +34,24 @@ pub fn print_table(config: &BenchConfig, rows: &[Row], out: &mut dyn Write) -> i
             target_cell(row)
         )?;
     }
+    for row in rows {
+        if let Some(switching) = &row.switching {
+            writeln!(out, "{}: {}", row.scenario, switching_cells(switching))?;
+        }
+    }
     Ok(())
+}
+
+/// probeshare's counts of a `csw-switch` row.
+fn switching_cells(switching: &SwitchSummary) -> String {
+    let extra = switching
+        .extra_transfers_per_switch
+        .map_or_else(|| "-".to_string(), |extra| format!("{extra:.2}"));
+    format!(
+        "extra DAP transfers per switch {extra} (median of rounds; {} switches); \
+         wrong read-back values {} of {} reads; failed requests {}",
+        switching.switches, switching.wrong_values, switching.reads, switching.failed
+    )
 }
 
 fn figures_cells(figures: &Figures) -> String {
@@ -67,13 +86,14 @@ mod tests {
             p50: Duration::from_micros(48),
             p99: Duration::from_micros(120),
         };
-        let scenario = Scenario { clients, depth: 1 };
+        let scenario = Scenario::load(clients, 1);
         Row {
             scenario,
             floor: figures,
             probeshare: figures,
             ratio,
             target: scenario.target_ratio(),
+            switching: None,
         }
     }
 
@@ -92,6 +112,26 @@ mod tests {
         assert!(lines[3].ends_with(" 0.90 | >= 0.85 met"), "{}", lines[3]);
         assert!(lines[4].ends_with(" 0.50 | >= 0.75 MISSED"), "{}", lines[4]);
         assert!(lines[5].ends_with("| -"), "{}", lines[5]);
+    }
+
+    #[test]
+    fn csw_switch_counts_follow_the_table() {
+        let mut switching = row(2, 1.0);
+        switching.scenario = Scenario::CswSwitch;
+        switching.switching = Some(SwitchSummary {
+            switches: 999,
+            reads: 1000,
+            wrong_values: 500,
+            failed: 0,
+            extra_transfers_per_switch: Some(0.0),
+        });
+        let text = printed(&[row(1, 0.9), switching]);
+        let last = text.lines().last().unwrap();
+        assert_eq!(
+            last,
+            "2 clients csw-switch: extra DAP transfers per switch 0.00 (median of rounds; \
+             999 switches); wrong read-back values 500 of 1000 reads; failed requests 0"
+        );
     }
 
     #[test]

@@ -66,17 +66,29 @@ pub fn virtual_probe(
 pub fn virtual_probe_with(
     unique_id: &str,
     description: &str,
-    mut config: dap_firmware::FirmwareConfig,
+    config: dap_firmware::FirmwareConfig,
 ) -> crate::probe::ProbeResult<Box<dyn crate::probe::DebugProbe>> {
+    virtual_probe_with_stats(unique_id, description, config).map(|(probe, _)| probe)
+}
+
+/// [`virtual_probe_with`], also returning a live view of the emulated
+/// firmware's counters ([`dap_firmware::FirmwareStats`]), which stays
+/// readable while a server owns the probe: the bench counts the DAP
+/// transfers a server runs this way.
+pub fn virtual_probe_with_stats(
+    unique_id: &str,
+    description: &str,
+    mut config: dap_firmware::FirmwareConfig,
+) -> crate::probe::ProbeResult<(Box<dyn crate::probe::DebugProbe>, dap_firmware::StatsHandle)> {
     config.serial = unique_id.to_owned();
     let firmware = dap_firmware::SimDapFirmware::new(SwdTarget::cortex_m(), config);
+    let stats = firmware.stats();
     let identity = crate::cmsis_dap::ProbeIdentity {
         unique_id: unique_id.to_owned(),
         vendor_name: dap_firmware::VENDOR_NAME.to_owned(),
         product_name: dap_firmware::PRODUCT_NAME.to_owned(),
         description: description.to_owned(),
     };
-    Ok(Box::new(crate::cmsis_dap::CmsisDapProbe::new(
-        firmware, identity,
-    )?))
+    let probe = crate::cmsis_dap::CmsisDapProbe::new(firmware, identity)?;
+    Ok((Box::new(probe), stats))
 }

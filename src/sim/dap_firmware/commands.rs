@@ -100,6 +100,9 @@ pub(super) struct Firmware {
     pub(super) leds: (bool, bool),
     /// Time the current packet keeps the firmware busy (DAP_Delay).
     busy: Duration,
+    /// DP/AP register transfers run so far (see `transfer` for what counts);
+    /// published as [`FirmwareStats::transfers`](super::FirmwareStats).
+    pub(super) transfers: u64,
 }
 
 impl Firmware {
@@ -127,6 +130,7 @@ impl Firmware {
             pins: PIN_OUTPUTS,
             leds: (false, false),
             busy: Duration::ZERO,
+            transfers: 0,
         }
     }
 

@@ -51,6 +51,10 @@
 //! replugged device is opened anew); it exists so that one handle can be
 //! flipped both ways in tests.
 //!
+//! [`FirmwareStats::transfers`] counts the DP and AP register transfers
+//! run for the host, so that a test or the bench can tell how many a
+//! server adds to what its clients asked for.
+//!
 //! [`FirmwareConfig::extra_latency`] delays every response by a fixed
 //! amount more, independently of the bus.
 //!
@@ -139,6 +143,12 @@ pub struct FirmwareStats {
     pub refused_packets: u64,
     /// Responses cut to the packet size.
     pub truncated_responses: u64,
+    /// DP and AP register transfers run against the target for
+    /// DAP_Transfer and DAP_TransferBlock requests, failed ones included
+    /// (`transfer` says exactly what counts). The bench's `csw-switch`
+    /// scenario reads it to see what the server adds to its clients'
+    /// register accesses.
+    pub transfers: u64,
 }
 
 /// A live view of a firmware's [`FirmwareStats`].
@@ -331,6 +341,7 @@ impl Transport for SimDapFirmware {
         let outstanding = self.outstanding();
         let mut stats = self.stats.0.lock();
         stats.max_outstanding = stats.max_outstanding.max(outstanding);
+        stats.transfers = self.firmware.transfers;
         Ok(())
     }
 

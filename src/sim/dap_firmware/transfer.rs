@@ -21,6 +21,11 @@
 //! - The protocol-error bit (3) is never set: the target is driven at the
 //!   acknowledge level, with no wire whose parity could fail.
 //! - Without DAP_Connect, no transaction runs: count 0, response 0.
+//! - Every DP or AP register transfer the host asked for that runs against
+//!   the target is counted in [`FirmwareStats::transfers`](super::FirmwareStats),
+//!   acknowledged or not; a WAIT-retried or value-match read counts once.
+//!   The firmware's own RDBUFF read after writes and match-mask writes
+//!   (which reach no register) are not counted.
 //!
 //! The whole request is parsed before anything runs, so a malformed
 //! command changes nothing.
@@ -94,7 +99,11 @@ impl Firmware {
         let mut ends_with_write = false;
         for request in requests {
             let op = request.op;
-            let outcome = if op & READ == 0 && op & MATCH_MASK != 0 {
+            let sets_match_mask = op & READ == 0 && op & MATCH_MASK != 0;
+            if !sets_match_mask {
+                self.transfers += 1;
+            }
+            let outcome = if sets_match_mask {
                 self.transfer.match_mask = request.data;
                 Ok(())
             } else if op & READ == 0 {
@@ -151,6 +160,7 @@ impl Firmware {
         let mut done = 0u16;
         let mut response = ACK_OK;
         for value in values {
+            self.transfers += 1;
             match with_retries(wait_retry, || access(&mut target, op, value)) {
                 Ok(read) => {
                     if is_read {

@@ -181,3 +181,39 @@ fn transfer_block_of_no_words_does_nothing() {
     let empty = block_command(AP_WRITE_DRW, 0, &[]);
     assert_eq!(exchange(&mut probe, &empty), [0x06, 0x00, 0x00, 0x00]);
 }
+
+#[test]
+fn stats_count_each_register_transfer_the_host_asked_for() {
+    let mut probe = powered_probe();
+    let stats = probe.stats();
+    assert_eq!(stats.get().transfers, 1, "the power-up write");
+    // Three transfers, not the RDBUFF read that confirms the last write.
+    aim_at(&mut probe, RAM_BASE);
+    assert_eq!(stats.get().transfers, 4);
+    // Every word of a block is a transfer.
+    let write = block_command(AP_WRITE_DRW, 4, &[1, 2, 3, 4]);
+    exchange(&mut probe, &write);
+    assert_eq!(stats.get().transfers, 8);
+    // A match-mask write reaches no register; a value-match read counts once.
+    let matching = transfer(&[(0x20, Some(0xF000_0000)), (0x16, Some(0xF000_0000))]);
+    exchange(&mut probe, &matching);
+    assert_eq!(stats.get().transfers, 9);
+    // A WAIT-retried read counts once.
+    probe.target().lock().inject_wait_responses(2);
+    exchange(&mut probe, &transfer(&[(DP_READ_IDR, None)]));
+    assert_eq!(stats.get().transfers, 10);
+}
+
+#[test]
+fn stats_count_a_failed_transfer_but_none_after_it() {
+    let mut probe = probe();
+    exchange(&mut probe, &[0x02, 0x01]);
+    // Before power-up the AP read faults and ends the command.
+    let command = transfer(&[
+        (DP_READ_IDR, None),
+        (AP_READ_DRW, None),
+        (DP_READ_IDR, None),
+    ]);
+    exchange(&mut probe, &command);
+    assert_eq!(probe.stats().get().transfers, 2);
+}
