@@ -5,7 +5,7 @@
 //! Three transports implement it: USB bulk (CMSIS-DAP v2, rusb), USB HID
 //! (v1, hidapi), and the emulated firmware in front of the virtual target,
 //! so `--probe sim` runs through exactly the driver code hardware does.
-//! Facts and layouts: `../shared/reference/cmsis-dap.md`.
+//! Facts and layouts: `docs/reference/cmsis-dap.md`.
 //!
 //! [`DebugProbe`]: crate::probe::DebugProbe
 

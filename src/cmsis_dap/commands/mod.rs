@@ -8,7 +8,7 @@
 //! Trailing bytes are allowed, because HID reports arrive padded to the
 //! report size. Multi-byte fields are little-endian throughout.
 //!
-//! Layouts: `../shared/reference/cmsis-dap.md` §3 (from the CMSIS-DAP
+//! Layouts: `docs/reference/cmsis-dap.md` §3 (from the CMSIS-DAP
 //! specification, `ref_dap.txt`).
 
 pub mod info;

@@ -3,7 +3,7 @@
 //! values, so every rule is tested with constructed devices. Filling those
 //! values from rusb and hidapi is `enumerate`'s job.
 //!
-//! The rules (`../shared/reference/cmsis-dap.md` §1):
+//! The rules (`docs/reference/cmsis-dap.md` §1):
 //! - device class 0x00 or 0xEF (or old DAPLink's 0x02), then the device must
 //!   name CMSIS-DAP in its product or an interface string, be on the known
 //!   VID:PID list, or be a WCH-Link;

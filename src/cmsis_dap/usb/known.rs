@@ -1,7 +1,7 @@
 //! What marks a USB device as a CMSIS-DAP probe when its strings alone do
 //! not: the known VID:PID list, the name test, and the vendors whose HID
 //! probes carry extra HID collections. Facts from
-//! `../shared/reference/cmsis-dap.md` §1.
+//! `docs/reference/cmsis-dap.md` §1.
 
 /// VID:PID pairs of probes that speak CMSIS-DAP whatever their strings say.
 pub const KNOWN_PROBE_IDS: &[(u16, u16, &str)] = &[
