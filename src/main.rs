@@ -93,8 +93,8 @@ struct ServeArgs {
     /// of) a CMSIS-DAP probe's serial number as `probeshare list` shows it.
     #[arg(long)]
     probe: Option<String>,
-    /// Serve every probe of this configuration file (README, "Configuration
-    /// file") on its own port, with the file's address, allow-list and
+    /// Serve every probe of this configuration file (docs/configuration.md)
+    /// on its own port, with the file's address, allow-list and
     /// limits. Without --probe or --config: /etc/probeshare/probeshare.toml.
     #[arg(
         long,
