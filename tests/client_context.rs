@@ -1,4 +1,4 @@
-//! Each client's context, pinned over real sockets (protocol.md, "Sharing",
+//! Each client's context, pinned over real sockets (docs/protocol.md, "Sharing",
 //! rules 8-12): what one client set up in the debug port and the core stays
 //! its own while other clients use the same probe, mostly without `lock`.
 //!

@@ -1,4 +1,4 @@
-//! Every limit of protocol.md ("Limits") hit on purpose, through the real
+//! Every limit of docs/protocol.md ("Limits") hit on purpose, through the real
 //! `probeshare serve` flag that sets it: hitting a limit is an error
 //! response or a disconnect of that client alone, never a crash, never
 //! unbounded memory. The memory-bound tests are in `limits/memory.rs`,

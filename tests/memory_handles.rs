@@ -1,4 +1,4 @@
-//! Memory handles (protocol.md, "Memory handles") over real sockets against
+//! Memory handles (docs/protocol.md, "Memory handles") over real sockets against
 //! the virtual target: every access size and alignment, blocks across
 //! auto-increment pages, faults, CSW attribute bits, handles per connection,
 //! and handle accesses interleaved with another client's AP-level accesses

@@ -1,4 +1,4 @@
-//! Every non-register request of protocol.md through a real socket: the
+//! Every non-register request of docs/protocol.md through a real socket: the
 //! hello gate, properties, open/close and connect/disconnect, sequences,
 //! clock and reset; the malformed-request messages of the status table,
 //! id echoing, void results, and a 1000-request pipelined burst.

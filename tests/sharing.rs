@@ -1,4 +1,4 @@
-//! The sharing contract of protocol.md ("Sharing (the arbiter)", rules 1-8)
+//! The sharing contract of docs/protocol.md ("Sharing", rules 1-8)
 //! pinned over real sockets: several clients against one in-process server
 //! serving the virtual target on port 0.
 //!

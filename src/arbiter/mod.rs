@@ -1,7 +1,7 @@
 //! The arbiter: how many clients share one probe.
 //!
 //! A pure state machine (no I/O, no threads, no clock) holding everything
-//! the sharing rules of `protocol.md` need: each client's queue of requests,
+//! the sharing rules of `docs/protocol.md` need: each client's queue of requests,
 //! the `open`/`connect` reference counts, the wire protocol in place, the
 //! lock, and the jobs the probe worker is running. The server feeds it
 //! ([`Arbiter::submit`], [`Arbiter::complete`], [`Arbiter::remove_client`])

@@ -10,7 +10,7 @@
 //! switch of client at the probe: the switches are counted exactly, not
 //! guessed. Each client rewrites its own TAR on each turn, so what the other
 //! client disturbs in between is CSW (and TAR's auto-increment): a server
-//! that keeps each client's DAP view (protocol.md, sharing rule 9) restores
+//! that keeps each client's DAP view (docs/protocol.md, Sharing, rule 9) restores
 //! CSW before a client's read; one that does not reads with the other
 //! client's size.
 //!

@@ -1,7 +1,8 @@
 //! What one client believes the debug port holds: the SELECT it last
 //! wrote, and per AP the CSW it last wrote and where its own TAR writes
-//! and auto-increments left TAR (protocol rule 9). Built only from that
-//! client's own requests, so it is the same whatever other clients do.
+//! and auto-increments left TAR (docs/protocol.md, Sharing, rule 9).
+//! Built only from that client's own requests, so it is the same whatever
+//! other clients do.
 //!
 //! The arbiter keeps one per client to rewrite DP addresses with the
 //! client's bank and to tell which memory a DRW access reaches (DHCSR,

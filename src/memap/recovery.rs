@@ -2,8 +2,8 @@
 //!
 //! The transfers of a memory-handle request are the server's, so the
 //! server clears after them; and the worker clears after any client's run
-//! whose transfers failed (protocol rule 11: the flags are that client's,
-//! and must not fail anyone else's transfers). Otherwise every AP access
+//! whose transfers failed (docs/protocol.md, Sharing, rule 11: the flags
+//! are that client's, and must not fail anyone else's transfers). Otherwise every AP access
 //! of every client would be refused until someone did.
 //!
 //! - FAULT: the sticky error flags are cleared: under SWD by writing

@@ -1,7 +1,7 @@
 //! The wire format of pyOCD's remote probe protocol, version 1.
 //!
 //! This is the one place the format is written down in code; the sharing
-//! semantics live in the arbiter and in `protocol.md`.
+//! semantics live in the arbiter and in `docs/protocol.md` ("Sharing").
 //!
 //! # Framing
 //!

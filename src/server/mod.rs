@@ -30,7 +30,7 @@ pub use connection::{Frame, LineFramer};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};
 pub use traffic::{Traffic, LATENCY_BOUNDS_SECONDS};
 
-/// Resource limits (protocol.md, "Limits"). Hitting one is an error response
+/// Resource limits (docs/protocol.md, "Limits"). Hitting one is an error response
 /// or a logged disconnect of that client alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -50,8 +50,8 @@ pub struct Limits {
     /// Close connections that send nothing for this long.
     pub idle_timeout: Option<Duration>,
     /// How long one client's core register transfer (its DCRSR/DCRDR
-    /// window, protocol rule 10) may hold off every other client before
-    /// the window is closed for it.
+    /// window, docs/protocol.md, Sharing, rule 10) may hold off every
+    /// other client before the window is closed for it.
     pub register_window: Duration,
 }
 
@@ -73,7 +73,7 @@ impl Default for Limits {
 #[derive(Clone, Debug, Default)]
 pub struct ServerConfig {
     pub limits: Limits,
-    /// Hand out memory handles for MEM-APs (protocol.md, "Memory
+    /// Hand out memory handles for MEM-APs (docs/protocol.md, "Memory
     /// handles"): one request per memory block instead of one per AP
     /// register access, which is what makes a distant client usable. Off
     /// by default: with a handle, pyOCD 0.46's client sends the data of

@@ -7,11 +7,11 @@
 //! sixteen requests cost one channel hop each way, not sixteen.
 //!
 //! The worker is also where each client gets the debug port as if it were
-//! alone at the hardware (protocol rules 8, 9 and 11): it restores the
-//! client's CSW and TAR before its accesses (`context`), and at the end of
-//! a client's run in a batch it settles the probe's deferred writes and,
-//! if a transfer of that run failed, clears the sticky error flags, so the
-//! next client's transfers start on a clean port.
+//! alone at the hardware (docs/protocol.md, Sharing, rules 8, 9 and 11):
+//! it restores the client's CSW and TAR before its accesses (`context`),
+//! and at the end of a client's run in a batch it settles the probe's
+//! deferred writes and, if a transfer of that run failed, clears the sticky
+//! error flags, so the next client's transfers start on a clean port.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;

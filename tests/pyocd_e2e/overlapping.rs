@@ -1,6 +1,6 @@
 //! Real pyOCD sessions in separate processes working the one virtual target
-//! at the same time, each checking every value it writes: protocol.md's
-//! rules 9 (each client's own MEM-AP CSW and TAR) and 10 (a core register
+//! at the same time, each checking every value it writes: docs/protocol.md,
+//! Sharing, rules 9 (each client's own MEM-AP CSW and TAR) and 10 (a core register
 //! transfer is atomic across clients) as pyOCD and GDB meet them.
 //!
 //! The processes start their rounds together and each goes on until all
