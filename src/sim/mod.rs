@@ -22,6 +22,12 @@
 //!
 //! The module docs of `target` and `mem_ap` list every choice made where
 //! ADIv5 leaves room, and every simplification of the SWD protocol.
+//!
+//! The target defines its own register addresses and fields (`dp`,
+//! `mem_ap`, `cortex`) rather than taking them from `dap::registers`,
+//! which the server and the driver share: it is an independent reading of
+//! the specification, so a wrong constant there shows up as a target that
+//! disagrees with the driver instead of two that agree on the mistake.
 
 pub mod bus;
 pub mod cortex;
