@@ -11,7 +11,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use probeshare::cmsis_dap::usb::{self, ListedProbe};
-use probeshare::farm::{self, Farm};
+use probeshare::farm::{self, Farm, ProbeSource};
 use probeshare::management::{ManagementServer, ProbeBoard};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
@@ -19,6 +19,7 @@ use probeshare::service::Notifier;
 use probeshare::sim::{
     self,
     dap_firmware::{FirmwareConfig, UsbModel},
+    VirtualProbe,
 };
 
 #[derive(Parser)]
@@ -234,18 +235,25 @@ impl From<SimUsb> for UsbModel {
 }
 
 fn open_probe(name: &str, sim_usb: SimUsb) -> Result<Box<dyn DebugProbe>> {
-    if name == "sim" {
-        return Ok(sim::virtual_probe("sim", sim_usb.into())?);
-    }
-    let discovery = usb::discover();
-    let found = usb::select_probe(&discovery.probes, name).map_err(|e| {
-        let mut message = e.to_string();
-        for problem in &discovery.problems {
-            message.push_str(&format!("\n  {problem}"));
+    let discovery;
+    let source = if name == "sim" {
+        ProbeSource::Virtual {
+            unique_id: "sim",
+            usb: sim_usb.into(),
         }
-        anyhow::anyhow!(message)
-    })?;
-    Ok(farm::open_usb(found, None)?)
+    } else {
+        discovery = usb::discover();
+        let found = usb::select_probe(&discovery.probes, name).map_err(|e| {
+            let mut message = e.to_string();
+            for problem in &discovery.problems {
+                message.push_str(&format!("\n  {problem}"));
+            }
+            anyhow::anyhow!(message)
+        })?;
+        ProbeSource::Usb(found)
+    };
+    let (probe, _plug) = farm::open_probe(source, None)?;
+    Ok(probe)
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
@@ -425,16 +433,16 @@ fn bench(args: BenchArgs) -> Result<()> {
         return bench_usb(args.rounds);
     }
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let (probe, firmware) = sim::virtual_probe_with_stats(
+    let sim = VirtualProbe::new(
         "sim",
         sim::VIRTUAL_DESCRIPTION,
         FirmwareConfig::for_model(UsbModel::None),
     )?;
-    let handle = server::spawn(listener, probe, ServerConfig::default())?;
+    let handle = server::spawn(listener, sim.probe, ServerConfig::default())?;
     let mut config = probeshare::bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),
-        firmware: Some(firmware),
+        firmware: Some(sim.stats),
         ..Default::default()
     };
     if !args.scenarios.is_empty() {

@@ -280,15 +280,15 @@ mod tests {
     const SHORT: Duration = Duration::from_millis(100);
 
     fn virtual_server() -> (server::ServerHandle, StatsHandle) {
-        let (probe, stats) = crate::sim::virtual_probe_with_stats(
+        let sim = crate::sim::VirtualProbe::new(
             "sim",
             crate::sim::VIRTUAL_DESCRIPTION,
             FirmwareConfig::for_model(UsbModel::None),
         )
         .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let handle = server::spawn(listener, probe, ServerConfig::default()).unwrap();
-        (handle, stats)
+        let handle = server::spawn(listener, sim.probe, ServerConfig::default()).unwrap();
+        (handle, sim.stats)
     }
 
     #[test]

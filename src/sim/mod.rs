@@ -50,6 +50,8 @@ pub use bus::{AccessSize, BusDevice, BusFault, MapError, MemoryBus, Ram, WordRea
 pub use probe::SimProbe;
 pub use target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};
 
+use crate::probe::{DebugProbe, ProbeResult};
+
 /// What a virtual target calls itself when nobody names it otherwise.
 pub const VIRTUAL_DESCRIPTION: &str = "probeshare virtual target";
 
@@ -59,7 +61,7 @@ pub const VIRTUAL_DESCRIPTION: &str = "probeshare virtual target";
 pub fn virtual_probe(
     unique_id: &str,
     usb: dap_firmware::UsbModel,
-) -> crate::probe::ProbeResult<Box<dyn crate::probe::DebugProbe>> {
+) -> ProbeResult<Box<dyn DebugProbe>> {
     virtual_probe_with(
         unique_id,
         VIRTUAL_DESCRIPTION,
@@ -73,28 +75,51 @@ pub fn virtual_probe_with(
     unique_id: &str,
     description: &str,
     config: dap_firmware::FirmwareConfig,
-) -> crate::probe::ProbeResult<Box<dyn crate::probe::DebugProbe>> {
-    virtual_probe_with_stats(unique_id, description, config).map(|(probe, _)| probe)
+) -> ProbeResult<Box<dyn DebugProbe>> {
+    VirtualProbe::new(unique_id, description, config).map(|virtual_probe| virtual_probe.probe)
 }
 
-/// [`virtual_probe_with`], also returning a live view of the emulated
-/// firmware's counters ([`dap_firmware::FirmwareStats`]), which stays
-/// readable while a server owns the probe: the bench counts the DAP
-/// transfers a server runs this way.
-pub fn virtual_probe_with_stats(
-    unique_id: &str,
-    description: &str,
-    mut config: dap_firmware::FirmwareConfig,
-) -> crate::probe::ProbeResult<(Box<dyn crate::probe::DebugProbe>, dap_firmware::StatsHandle)> {
-    config.serial = unique_id.to_owned();
-    let firmware = dap_firmware::SimDapFirmware::new(SwdTarget::cortex_m(), config);
-    let stats = firmware.stats();
-    let identity = crate::cmsis_dap::ProbeIdentity {
-        unique_id: unique_id.to_owned(),
-        vendor_name: dap_firmware::VENDOR_NAME.to_owned(),
-        product_name: dap_firmware::PRODUCT_NAME.to_owned(),
-        description: description.to_owned(),
-    };
-    let probe = crate::cmsis_dap::CmsisDapProbe::new(firmware, identity)?;
-    Ok((Box::new(probe), stats))
+/// A virtual target behind the CMSIS-DAP driver, with what reaches past
+/// the driver: the emulated firmware's counters, its virtual cable and the
+/// target itself. Each stays usable while a server owns the probe.
+pub struct VirtualProbe {
+    /// The driver, as a server takes it.
+    pub probe: Box<dyn DebugProbe>,
+    /// The firmware's counters ([`dap_firmware::FirmwareStats`]): the bench
+    /// counts the DAP transfers a server runs this way.
+    pub stats: dap_firmware::StatsHandle,
+    /// The virtual USB cable.
+    pub plug: dap_firmware::PlugHandle,
+    /// The target, for looking at or changing it directly (tests).
+    pub target: dap_firmware::SharedTarget,
+}
+
+impl VirtualProbe {
+    /// The one way a virtual target is put behind the driver: a fresh
+    /// Cortex-M ([`SwdTarget::cortex_m`]) on firmware configured by
+    /// `config`, whose serial becomes `unique_id`.
+    pub fn new(
+        unique_id: &str,
+        description: &str,
+        mut config: dap_firmware::FirmwareConfig,
+    ) -> ProbeResult<VirtualProbe> {
+        config.serial = unique_id.to_owned();
+        let firmware = dap_firmware::SimDapFirmware::new(SwdTarget::cortex_m(), config);
+        let stats = firmware.stats();
+        let plug = firmware.plug_handle();
+        let target = firmware.target();
+        let identity = crate::cmsis_dap::ProbeIdentity {
+            unique_id: unique_id.to_owned(),
+            vendor_name: dap_firmware::VENDOR_NAME.to_owned(),
+            product_name: dap_firmware::PRODUCT_NAME.to_owned(),
+            description: description.to_owned(),
+        };
+        let probe = crate::cmsis_dap::CmsisDapProbe::new(firmware, identity)?;
+        Ok(VirtualProbe {
+            probe: Box::new(probe),
+            stats,
+            plug,
+            target,
+        })
+    }
 }
