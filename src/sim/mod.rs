@@ -2,14 +2,13 @@
 //! ADIv5.2 so that the real pyOCD client can debug it.
 //!
 //! Layers, from the wire inwards:
-//! - [`SimProbe`] (`probe`): the [`DebugProbe`](crate::probe::DebugProbe)
-//!   adapter. It turns full APv1 register addresses into SELECT writes plus
-//!   A\[3:2\] transactions, and acknowledges into probe errors
-//!   (FAULT → `TransferFault`, WAIT → `TransferTimeout`, none → `Transfer`).
-//! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
-//!   with an [`Ack`]. Emulated probe firmware drives the target here.
+//! - [`VirtualProbe`] / [`virtual_driver`]: the real CMSIS-DAP driver
+//!   ([`CmsisDapProbe`]) on the emulated firmware, the
+//!   [`DebugProbe`](crate::probe::DebugProbe) that `--probe sim` serves.
 //! - `dap_firmware`: that emulated CMSIS-DAP firmware, a packet transport
 //!   for the CMSIS-DAP driver, with a USB latency model.
+//! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
+//!   with an [`Ack`]. The emulated firmware drives the target here.
 //! - `dp`: the SW-DP registers (DPIDR, CTRL/STAT with power-up handshake
 //!   and sticky flags, ABORT, SELECT, RDBUFF, RESEND, DLCR).
 //! - `mem_ap`: the Cortex-M3/M4 AHB-AP (CSW, TAR, DRW, BD0-BD3, CFG, BASE,
@@ -34,7 +33,6 @@ pub mod cortex;
 pub mod dap_firmware;
 pub mod dp;
 pub mod mem_ap;
-pub mod probe;
 pub mod target;
 
 #[cfg(test)]
@@ -44,12 +42,12 @@ mod dp_tests;
 #[cfg(test)]
 mod mem_ap_tests;
 #[cfg(test)]
-mod probe_tests;
+mod virtual_probe_tests;
 
 pub use bus::{AccessSize, BusDevice, BusFault, MapError, MemoryBus, Ram, WordReader};
-pub use probe::SimProbe;
 pub use target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};
 
+use crate::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
 use crate::probe::{DebugProbe, ProbeResult};
 
 /// What a virtual target calls itself when nobody names it otherwise.
@@ -95,31 +93,39 @@ pub struct VirtualProbe {
 }
 
 impl VirtualProbe {
-    /// The one way a virtual target is put behind the driver: a fresh
-    /// Cortex-M ([`SwdTarget::cortex_m`]) on firmware configured by
-    /// `config`, whose serial becomes `unique_id`.
+    /// [`virtual_driver`], boxed as a server takes it, with its handles.
     pub fn new(
         unique_id: &str,
         description: &str,
-        mut config: dap_firmware::FirmwareConfig,
+        config: dap_firmware::FirmwareConfig,
     ) -> ProbeResult<VirtualProbe> {
-        config.serial = unique_id.to_owned();
-        let firmware = dap_firmware::SimDapFirmware::new(SwdTarget::cortex_m(), config);
-        let stats = firmware.stats();
-        let plug = firmware.plug_handle();
-        let target = firmware.target();
-        let identity = crate::cmsis_dap::ProbeIdentity {
-            unique_id: unique_id.to_owned(),
-            vendor_name: dap_firmware::VENDOR_NAME.to_owned(),
-            product_name: dap_firmware::PRODUCT_NAME.to_owned(),
-            description: description.to_owned(),
-        };
-        let probe = crate::cmsis_dap::CmsisDapProbe::new(firmware, identity)?;
+        let driver = virtual_driver(unique_id, description, config)?;
+        let firmware = driver.transport();
         Ok(VirtualProbe {
-            probe: Box::new(probe),
-            stats,
-            plug,
-            target,
+            stats: firmware.stats(),
+            plug: firmware.plug_handle(),
+            target: firmware.target(),
+            probe: Box::new(driver),
         })
     }
+}
+
+/// The one way a virtual target is put behind the CMSIS-DAP driver: a
+/// fresh Cortex-M ([`SwdTarget::cortex_m`]) on emulated firmware configured
+/// by `config`, whose serial becomes `unique_id`. The driver has read
+/// DAP_Info and is not open yet.
+pub fn virtual_driver(
+    unique_id: &str,
+    description: &str,
+    mut config: dap_firmware::FirmwareConfig,
+) -> ProbeResult<CmsisDapProbe<dap_firmware::SimDapFirmware>> {
+    config.serial = unique_id.to_owned();
+    let firmware = dap_firmware::SimDapFirmware::new(SwdTarget::cortex_m(), config);
+    let identity = ProbeIdentity {
+        unique_id: unique_id.to_owned(),
+        vendor_name: dap_firmware::VENDOR_NAME.to_owned(),
+        product_name: dap_firmware::PRODUCT_NAME.to_owned(),
+        description: description.to_owned(),
+    };
+    CmsisDapProbe::new(firmware, identity)
 }
