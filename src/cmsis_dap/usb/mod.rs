@@ -89,6 +89,28 @@ impl FoundProbe {
     }
 }
 
+#[cfg(test)]
+impl FoundProbe {
+    /// A DAPLink on CMSIS-DAP v1 (HID) with serial number `serial`, at USB
+    /// place `usb_path`: the one fixture of a found probe for tests.
+    pub(crate) fn daplink(serial: &str, usb_path: &str) -> FoundProbe {
+        FoundProbe {
+            serial: serial.to_owned(),
+            serial_is_generated: false,
+            vid: 0x0d28,
+            pid: 0x0204,
+            vendor: Some("ARM".into()),
+            product: Some("DAPLink CMSIS-DAP".into()),
+            interface: ProbeInterface::V1Hid {
+                path: "/dev/hidraw0".into(),
+                interface_number: Some(3),
+            },
+            usb_path: Some(usb_path.to_owned()),
+            open_problem: None,
+        }
+    }
+}
+
 /// The interface a probe is driven through.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProbeInterface {
