@@ -1,6 +1,10 @@
 //! The `probeshare` command line: `serve` a probe, `list` the probes,
 //! `bench` the server, `config check` a configuration file, `export`
 //! the configured probes for lab schedulers.
+//!
+//! Its own modules, not the library's: `listing` (what `list` prints).
+
+mod listing;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -10,7 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use probeshare::cmsis_dap::usb::{self, ListedProbe};
+use listing::ListedProbe;
+use probeshare::cmsis_dap::usb;
 use probeshare::farm::{self, Farm, ProbeSource};
 use probeshare::management::{ManagementServer, ProbeBoard};
 use probeshare::probe::DebugProbe;
@@ -423,7 +428,7 @@ fn list(args: ListArgs) -> Result<()> {
             eprintln!("probeshare: {problem}");
         }
     } else {
-        print!("{}", usb::render_text(&probes, &discovery.problems));
+        print!("{}", listing::render_text(&probes, &discovery.problems));
     }
     Ok(())
 }

@@ -18,7 +18,6 @@ mod enumerate;
 mod hid;
 mod info;
 mod known;
-mod listing;
 mod report_descriptor;
 mod select;
 
@@ -36,7 +35,6 @@ pub use discovery::{assemble, bulk_interface, generated_id, match_usb_device, Us
 pub use hid::HidTransport;
 pub use info::{read_dap_info, DapInfo};
 pub use known::{is_known_probe, names_cmsis_dap, KNOWN_PROBE_IDS};
-pub use listing::{render_text, ListedProbe};
 pub use report_descriptor::{parse_report_sizes, DescriptorError, ReportSizes};
 pub use select::{select_probe, SelectError};
 
