@@ -2,8 +2,10 @@
 //! `bench` the server, `config check` a configuration file, `export`
 //! the configured probes for lab schedulers.
 //!
-//! Its own modules, not the library's: `listing` (what `list` prints).
+//! Its own modules, not the library's: `bench` (the load generator and
+//! floor server of `bench`) and `listing` (what `list` prints).
 
+mod bench;
 mod listing;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
@@ -195,14 +197,14 @@ struct BenchArgs {
     /// or `csw-switch` (two clients alternating on one AP with different
     /// CSW sizes), e.g. `--scenario 16x1 --scenario csw-switch`.
     #[arg(long = "scenario", value_parser = parse_scenario)]
-    scenarios: Vec<probeshare::bench::Scenario>,
+    scenarios: Vec<bench::Scenario>,
     /// Instead: memory throughput over the emulated USB links (fs-hid,
     /// hs-bulk) against the ceiling each allows.
     #[arg(long)]
     usb: bool,
 }
 
-fn parse_scenario(text: &str) -> Result<probeshare::bench::Scenario, String> {
+fn parse_scenario(text: &str) -> Result<bench::Scenario, String> {
     text.parse()
 }
 
@@ -444,7 +446,7 @@ fn bench(args: BenchArgs) -> Result<()> {
         FirmwareConfig::for_model(UsbModel::None),
     )?;
     let handle = server::spawn(listener, sim.probe, ServerConfig::default())?;
-    let mut config = probeshare::bench::BenchConfig {
+    let mut config = bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),
         firmware: Some(sim.stats),
@@ -453,13 +455,13 @@ fn bench(args: BenchArgs) -> Result<()> {
     if !args.scenarios.is_empty() {
         config.scenarios = args.scenarios;
     }
-    probeshare::bench::run(&config, handle.local_addr())?;
+    bench::run(&config, handle.local_addr())?;
     handle.shutdown();
     Ok(())
 }
 
 fn bench_usb(rounds: usize) -> Result<()> {
-    use probeshare::bench::throughput;
+    use bench::throughput;
     const BYTES: usize = 64 * 1024;
     let mut rows = Vec::new();
     for model in [UsbModel::FsHid, UsbModel::HsBulk] {

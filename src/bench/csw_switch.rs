@@ -18,7 +18,7 @@
 //! a round counts:
 //! - **extra DAP transfers per switch**: the DP/AP register transfers the
 //!   emulated firmware ran during the turns
-//!   ([`FirmwareStats::transfers`](crate::sim::dap_firmware::FirmwareStats)),
+//!   ([`FirmwareStats::transfers`](probeshare::sim::dap_firmware::FirmwareStats)),
 //!   less one per request (what a `write_ap` or `read_ap` asks for; a lone
 //!   client's requests cost exactly that, as a test here pins), divided by
 //!   the switches. Only when the served probe's firmware counters are
@@ -35,8 +35,8 @@ use std::time::{Duration, Instant};
 
 use super::load::{connect_and_setup, figures, read_response, reports_success, with_lf};
 use super::{median, Figures};
-use crate::dap::registers::{CSW_SIZE_32, CSW_SIZE_8, MEM_AP_CSW, MEM_AP_DRW, MEM_AP_TAR};
-use crate::sim::dap_firmware::StatsHandle;
+use probeshare::dap::registers::{CSW_SIZE_32, CSW_SIZE_8, MEM_AP_CSW, MEM_AP_DRW, MEM_AP_TAR};
+use probeshare::sim::dap_firmware::StatsHandle;
 
 /// The scenario's name on the command line.
 pub const NAME: &str = "csw-switch";
@@ -273,16 +273,16 @@ fn result_u32(line: &[u8]) -> Option<u32> {
 mod tests {
     use super::super::spawn_floor_server;
     use super::*;
-    use crate::server::{self, ServerConfig};
-    use crate::sim::dap_firmware::{FirmwareConfig, UsbModel};
+    use probeshare::server::{self, ServerConfig};
+    use probeshare::sim::dap_firmware::{FirmwareConfig, UsbModel};
     use std::net::TcpListener;
 
     const SHORT: Duration = Duration::from_millis(100);
 
     fn virtual_server() -> (server::ServerHandle, StatsHandle) {
-        let sim = crate::sim::VirtualProbe::new(
+        let sim = probeshare::sim::VirtualProbe::new(
             "sim",
-            crate::sim::VIRTUAL_DESCRIPTION,
+            probeshare::sim::VIRTUAL_DESCRIPTION,
             FirmwareConfig::for_model(UsbModel::None),
         )
         .unwrap();
