@@ -79,6 +79,7 @@ pub struct FoundProbe {
 
 impl FoundProbe {
     /// "v1 (HID)" or "v2 (bulk)".
+    #[cfg(test)]
     pub fn protocol_label(&self) -> &'static str {
         match self.interface {
             ProbeInterface::V1Hid { .. } => "v1 (HID)",
