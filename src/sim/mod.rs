@@ -4,7 +4,7 @@
 //! Layers, from the wire inwards:
 //! - [`VirtualProbe`] / [`virtual_driver`]: the real CMSIS-DAP driver
 //!   ([`CmsisDapProbe`]) on the emulated firmware, the
-//!   [`DebugProbe`](crate::probe::DebugProbe) that `--probe sim` serves.
+//!   [`DebugProbe`] that `--probe sim` serves.
 //! - `dap_firmware`: that emulated CMSIS-DAP firmware, a packet transport
 //!   for the CMSIS-DAP driver, with a USB latency model.
 //! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
