@@ -1,6 +1,12 @@
 //! The `probeshare` command line: `serve` a probe, `list` the probes,
 //! `bench` the server, `config check` a configuration file, `export`
 //! the configured probes for lab schedulers.
+//!
+//! Its own modules, not the library's: `bench` (the load generator and
+//! floor server of `bench`) and `listing` (what `list` prints).
+
+mod bench;
+mod listing;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -10,8 +16,9 @@ use clap::{Args, Parser, Subcommand};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use probeshare::cmsis_dap::usb::{self, ListedProbe};
-use probeshare::farm::{self, Farm};
+use listing::ListedProbe;
+use probeshare::cmsis_dap::usb;
+use probeshare::farm::{self, Farm, ProbeSource};
 use probeshare::management::{ManagementServer, ProbeBoard};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
@@ -19,6 +26,7 @@ use probeshare::service::Notifier;
 use probeshare::sim::{
     self,
     dap_firmware::{FirmwareConfig, UsbModel},
+    VirtualProbe,
 };
 
 #[derive(Parser)]
@@ -189,14 +197,14 @@ struct BenchArgs {
     /// or `csw-switch` (two clients alternating on one AP with different
     /// CSW sizes), e.g. `--scenario 16x1 --scenario csw-switch`.
     #[arg(long = "scenario", value_parser = parse_scenario)]
-    scenarios: Vec<probeshare::bench::Scenario>,
+    scenarios: Vec<bench::Scenario>,
     /// Instead: memory throughput over the emulated USB links (fs-hid,
     /// hs-bulk) against the ceiling each allows.
     #[arg(long)]
     usb: bool,
 }
 
-fn parse_scenario(text: &str) -> Result<probeshare::bench::Scenario, String> {
+fn parse_scenario(text: &str) -> Result<bench::Scenario, String> {
     text.parse()
 }
 
@@ -234,18 +242,25 @@ impl From<SimUsb> for UsbModel {
 }
 
 fn open_probe(name: &str, sim_usb: SimUsb) -> Result<Box<dyn DebugProbe>> {
-    if name == "sim" {
-        return Ok(sim::virtual_probe("sim", sim_usb.into())?);
-    }
-    let discovery = usb::discover();
-    let found = usb::select_probe(&discovery.probes, name).map_err(|e| {
-        let mut message = e.to_string();
-        for problem in &discovery.problems {
-            message.push_str(&format!("\n  {problem}"));
+    let discovery;
+    let source = if name == "sim" {
+        ProbeSource::Virtual {
+            unique_id: "sim",
+            usb: sim_usb.into(),
         }
-        anyhow::anyhow!(message)
-    })?;
-    Ok(farm::open_usb(found, None)?)
+    } else {
+        discovery = usb::discover();
+        let found = usb::select_probe(&discovery.probes, name).map_err(|e| {
+            let mut message = e.to_string();
+            for problem in &discovery.problems {
+                message.push_str(&format!("\n  {problem}"));
+            }
+            anyhow::anyhow!(message)
+        })?;
+        ProbeSource::Usb(found)
+    };
+    let (probe, _plug) = farm::open_probe(source, None)?;
+    Ok(probe)
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
@@ -415,7 +430,7 @@ fn list(args: ListArgs) -> Result<()> {
             eprintln!("probeshare: {problem}");
         }
     } else {
-        print!("{}", usb::render_text(&probes, &discovery.problems));
+        print!("{}", listing::render_text(&probes, &discovery.problems));
     }
     Ok(())
 }
@@ -425,28 +440,28 @@ fn bench(args: BenchArgs) -> Result<()> {
         return bench_usb(args.rounds);
     }
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let (probe, firmware) = sim::virtual_probe_with_stats(
+    let sim = VirtualProbe::new(
         "sim",
         sim::VIRTUAL_DESCRIPTION,
         FirmwareConfig::for_model(UsbModel::None),
     )?;
-    let handle = server::spawn(listener, probe, ServerConfig::default())?;
-    let mut config = probeshare::bench::BenchConfig {
+    let handle = server::spawn(listener, sim.probe, ServerConfig::default())?;
+    let mut config = bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),
-        firmware: Some(firmware),
+        firmware: Some(sim.stats),
         ..Default::default()
     };
     if !args.scenarios.is_empty() {
         config.scenarios = args.scenarios;
     }
-    probeshare::bench::run(&config, handle.local_addr())?;
+    bench::run(&config, handle.local_addr())?;
     handle.shutdown();
     Ok(())
 }
 
 fn bench_usb(rounds: usize) -> Result<()> {
-    use probeshare::bench::throughput;
+    use bench::throughput;
     const BYTES: usize = 64 * 1024;
     let mut rows = Vec::new();
     for model in [UsbModel::FsHid, UsbModel::HsBulk] {

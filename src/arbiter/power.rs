@@ -7,17 +7,11 @@
 //! power-down the client asked for is applied when the last connected
 //! client leaves.
 
+// CTRL/STAT is DP register 0x4 in bank 0: its address names no bank.
+use crate::dap::registers::{CDBGPWRUPREQ, CSYSPWRUPREQ, DP_CTRL_STAT as CTRL_STAT};
 use crate::probe::Op;
 
-/// CTRL/STAT bit requesting debug power.
-pub(super) const CDBGPWRUPREQ: u32 = 1 << 28;
-/// CTRL/STAT bit requesting system power.
-pub(super) const CSYSPWRUPREQ: u32 = 1 << 30;
 const POWER_UP_REQUESTS: u32 = CDBGPWRUPREQ | CSYSPWRUPREQ;
-
-/// CTRL/STAT is DP register 0x4 in bank 0; the bank travels in address
-/// bits 7:4, as pyOCD encodes banked DP registers.
-pub(super) const CTRL_STAT: u32 = 0x4;
 
 /// True for a CTRL/STAT value that would drop a power-up request.
 pub(super) fn is_power_down(value: u32) -> bool {

@@ -18,7 +18,7 @@
 //! a round counts:
 //! - **extra DAP transfers per switch**: the DP/AP register transfers the
 //!   emulated firmware ran during the turns
-//!   ([`FirmwareStats::transfers`](crate::sim::dap_firmware::FirmwareStats)),
+//!   ([`FirmwareStats::transfers`](probeshare::sim::dap_firmware::FirmwareStats)),
 //!   less one per request (what a `write_ap` or `read_ap` asks for; a lone
 //!   client's requests cost exactly that, as a test here pins), divided by
 //!   the switches. Only when the served probe's firmware counters are
@@ -35,22 +35,21 @@ use std::time::{Duration, Instant};
 
 use super::load::{connect_and_setup, figures, read_response, reports_success, with_lf};
 use super::{median, Figures};
-use crate::sim::dap_firmware::StatsHandle;
+use probeshare::dap::registers::{CSW_SIZE_32, CSW_SIZE_8, MEM_AP_CSW, MEM_AP_DRW, MEM_AP_TAR};
+use probeshare::sim::dap_firmware::StatsHandle;
 
 /// The scenario's name on the command line.
 pub const NAME: &str = "csw-switch";
 
 /// Register addresses on AP 0 (APSEL in bits 31:24, bank in 7:4).
-const AP_CSW: u32 = 0x00;
-const AP_TAR: u32 = 0x04;
-const AP_DRW: u32 = 0x0C;
+const AP_CSW: u32 = MEM_AP_CSW as u32;
+const AP_TAR: u32 = MEM_AP_TAR as u32;
+const AP_DRW: u32 = MEM_AP_DRW as u32;
 /// DP CTRL/STAT with CSYSPWRUPREQ and CDBGPWRUPREQ.
 const POWER_UP: &str = "[4,1342177280]";
 /// Debug software access, privileged data HPROT, MasterType debugger,
 /// auto-increment single; the size in bits 2:0.
 const CSW_BASE: u32 = 0x2300_0010;
-const SIZE8: u32 = 0b000;
-const SIZE32: u32 = 0b010;
 
 /// One client of the scenario: its CSW, the address it reads and the
 /// value its read must give.
@@ -64,7 +63,7 @@ struct Role {
 
 /// A: a 32-bit CSW and the word at the start of RAM.
 const A: Role = Role {
-    csw: CSW_BASE | SIZE32,
+    csw: CSW_BASE | CSW_SIZE_32,
     preload: &[(AP_TAR, 0x2000_0000), (AP_DRW, 0x1234_5678)],
     address: 0x2000_0000,
     expected: 0x1234_5678,
@@ -73,7 +72,7 @@ const A: Role = Role {
 /// B: an 8-bit CSW and byte lane 2 of its own word, which it fills a byte
 /// at a time (0x99AA_BBCC): a word-sized read of it gives the whole word.
 const B: Role = Role {
-    csw: CSW_BASE | SIZE8,
+    csw: CSW_BASE | CSW_SIZE_8,
     preload: &[
         (AP_TAR, 0x2000_0100),
         (AP_DRW, 0x0000_00CC),
@@ -274,22 +273,22 @@ fn result_u32(line: &[u8]) -> Option<u32> {
 mod tests {
     use super::super::spawn_floor_server;
     use super::*;
-    use crate::server::{self, ServerConfig};
-    use crate::sim::dap_firmware::{FirmwareConfig, UsbModel};
+    use probeshare::server::{self, ServerConfig};
+    use probeshare::sim::dap_firmware::{FirmwareConfig, UsbModel};
     use std::net::TcpListener;
 
     const SHORT: Duration = Duration::from_millis(100);
 
     fn virtual_server() -> (server::ServerHandle, StatsHandle) {
-        let (probe, stats) = crate::sim::virtual_probe_with_stats(
+        let sim = probeshare::sim::VirtualProbe::new(
             "sim",
-            crate::sim::VIRTUAL_DESCRIPTION,
+            probeshare::sim::VIRTUAL_DESCRIPTION,
             FirmwareConfig::for_model(UsbModel::None),
         )
         .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let handle = server::spawn(listener, probe, ServerConfig::default()).unwrap();
-        (handle, stats)
+        let handle = server::spawn(listener, sim.probe, ServerConfig::default()).unwrap();
+        (handle, sim.stats)
     }
 
     #[test]

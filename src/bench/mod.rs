@@ -17,7 +17,7 @@ mod table;
 pub mod throughput;
 
 pub use csw_switch::{SwitchCounts, SwitchSummary};
-pub use floor::{spawn_floor_server, FloorServer, FLOOR_RESPONSE};
+pub use floor::spawn_floor_server;
 pub use load::drive;
 pub use table::print_table;
 
@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::sim::dap_firmware::StatsHandle;
+use probeshare::sim::dap_firmware::StatsHandle;
 
 /// One load shape: how many clients, each keeping `depth` requests
 /// outstanding (1 is ping-pong).

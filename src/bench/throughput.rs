@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::server::{self, ServerConfig};
-use crate::sim::dap_firmware::UsbModel;
+use probeshare::server::{self, ServerConfig};
+use probeshare::sim::dap_firmware::UsbModel;
 
 /// How the client reads memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub fn measure(
 ) -> io::Result<ThroughputRow> {
     let ceiling_bytes_per_sec = ceiling(model)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "model has no frames"))?;
-    let probe = crate::sim::virtual_probe("sim", model).map_err(io::Error::other)?;
+    let probe = probeshare::sim::virtual_probe("sim", model).map_err(io::Error::other)?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let config = ServerConfig {
         memory_handles: path == ReadPath::MemoryHandle,

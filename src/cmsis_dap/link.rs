@@ -56,18 +56,10 @@ impl<T: Transport> Link<T> {
         &self.transport
     }
 
-    pub fn transport_mut(&mut self) -> &mut T {
-        &mut self.transport
-    }
-
     /// Adopts the packet size DAP_Info reported.
     pub fn set_packet_size(&mut self, size: usize) {
         self.reply.resize(size, 0);
         self.transport.set_packet_size(size);
-    }
-
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        self.timeout = timeout;
     }
 
     /// Replies can no longer be matched to requests; resynchronise before

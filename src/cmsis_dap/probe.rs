@@ -99,6 +99,7 @@ impl<T: Transport> CmsisDapProbe<T> {
         })
     }
 
+    #[cfg(test)]
     pub fn dap_info(&self) -> &DapInfo {
         &self.dap
     }
@@ -114,18 +115,16 @@ impl<T: Transport> CmsisDapProbe<T> {
     }
 
     /// How long `reset` holds nRESET low, and waits after releasing it.
+    #[cfg(test)]
     pub fn set_reset_timing(&mut self, hold: Duration, settle: Duration) {
         self.reset_hold = hold;
         self.reset_settle = settle;
     }
 
-    pub fn set_reply_timeout(&mut self, timeout: Duration) {
-        self.link.set_timeout(timeout);
-    }
-
     /// Keeps at most `count` packets in flight, fewer than the probe says
     /// (some HID firmware claims buffers it does not have). Takes effect
     /// when nothing is queued; call it before `open`.
+    #[cfg(test)]
     pub fn limit_packet_count(&mut self, count: usize) {
         if self.queue.is_empty() {
             let count = count.clamp(1, self.dap.packet_count);

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use cidr::Cidr;
 
-use crate::server::Limits;
+use crate::limits::Limits;
 
 /// Where probes are served when the file says nothing.
 pub const DEFAULT_LISTEN: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);

@@ -3,7 +3,7 @@
 
 use super::file::{ConfigFile, LimitsTable, ManagementTable, ProbeTable};
 use super::Config;
-use crate::server::Limits;
+use crate::limits::Limits;
 
 pub(super) fn to_toml(config: &Config) -> String {
     let file = ConfigFile {

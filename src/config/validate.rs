@@ -12,7 +12,7 @@ use super::{
     Cidr, Config, ConfigError, Management, PortRange, ProbeEntry, ProbeSelector, DEFAULT_LISTEN,
     DEFAULT_MANAGEMENT_LISTEN, DEFAULT_PORT_RANGE, DEFAULT_STATE_FILE,
 };
-use crate::server::Limits;
+use crate::limits::Limits;
 
 pub(super) fn validate(raw: ConfigFile, file: &str) -> Result<Config, ConfigError> {
     let fail = |key: &str, problem: String| ConfigError {

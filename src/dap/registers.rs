@@ -1,9 +1,12 @@
 //! Register addresses and fields of the ADIv5 debug port, the MEM-AP and
-//! the ARMv7-M halting-debug registers, as the sharing layers need them.
+//! the ARMv7-M halting-debug registers: the one place the server and the
+//! CMSIS-DAP driver take them from (the virtual target in `sim` keeps its
+//! own, as an independent reading of the specification).
 //!
 //! DP addresses are as the remote protocol carries them: A\[3:2\] in bits
 //! 3:2 and, for banked registers, the DP bank in bits 7:4. AP addresses
-//! are APv1: APSEL in bits 31:24, the register (bank and A\[3:2\]) in 7:0.
+//! are APv1: APSEL in bits 31:24, the register (bank and A\[3:2\]) in 7:0;
+//! or APv2: the AP's 4 KiB aligned base plus the register's offset.
 
 /// DP register 0x0: DPIDR when read, ABORT when written.
 pub const DP_ABORT: u32 = 0x0;
@@ -13,7 +16,17 @@ pub const DP_SELECT: u32 = 0x8;
 pub const DP_RDBUFF: u32 = 0xC;
 /// The bank field of a DP address.
 pub const DP_ADDRESS_BANK: u32 = 0xF0;
-/// SELECT.DPBANKSEL.
+/// A\[3:2\] of a DP or AP address: the register within its bank.
+pub const ADDRESS_A32: u32 = 0xC;
+/// Bits of a DP register address that are neither the bank nor A\[3:2\].
+pub const DP_ADDRESS_RESERVED: u32 = !(DP_ADDRESS_BANK | ADDRESS_A32);
+/// Bits of an APv1 register address that are neither APSEL, the bank nor
+/// A\[3:2\].
+pub const AP_ADDRESS_RESERVED: u32 = 0x00FF_FF03;
+
+/// SELECT fields (ADIv5): APSEL, APBANKSEL, DPBANKSEL.
+pub const SELECT_APSEL: u32 = 0xFF00_0000;
+pub const SELECT_APBANKSEL: u32 = 0xF0;
 pub const SELECT_DPBANKSEL: u32 = 0xF;
 
 /// ABORT bits: abort the AP transaction in progress, and clear each
@@ -23,6 +36,9 @@ pub const ABORT_STKCMPCLR: u32 = 1 << 1;
 pub const ABORT_STKERRCLR: u32 = 1 << 2;
 pub const ABORT_WDERRCLR: u32 = 1 << 3;
 pub const ABORT_ORUNERRCLR: u32 = 1 << 4;
+/// Every sticky-flag clear bit of ABORT.
+pub const ABORT_CLEAR_STICKY: u32 =
+    ABORT_STKCMPCLR | ABORT_STKERRCLR | ABORT_WDERRCLR | ABORT_ORUNERRCLR;
 
 /// CTRL/STAT sticky flags.
 pub const STICKYORUN: u32 = 1 << 1;
@@ -40,9 +56,36 @@ pub const MEM_AP_TAR: u8 = 0x04;
 pub const MEM_AP_DRW: u8 = 0x0C;
 pub const MEM_AP_BD0: u8 = 0x10;
 pub const MEM_AP_BD3: u8 = 0x1C;
+/// The identification register of every AP (APv1 offset).
+pub const AP_IDR: u8 = 0xFC;
+/// An APv2's identification register, from its base.
+pub const APV2_IDR: u32 = 0xDFC;
+/// Where an APv2's MEM-AP registers start, from its base: the APv1
+/// offsets apply from there.
+pub const APV2_MEM_AP_REGISTERS: u32 = 0xD00;
+
+/// IDR fields: the class (bits 16:13), the designer's JEP106 code (bits
+/// 27:17), the variant (bits 7:4) and the type (bits 3:0).
+pub const IDR_CLASS_SHIFT: u32 = 13;
+pub const IDR_CLASS_MASK: u32 = 0xF;
+pub const IDR_DESIGNER_SHIFT: u32 = 17;
+pub const IDR_DESIGNER_MASK: u32 = 0x7FF;
+pub const IDR_VARIANT_SHIFT: u32 = 4;
+pub const IDR_VARIANT_MASK: u32 = 0xF;
+pub const IDR_TYPE_MASK: u32 = 0xF;
+/// IDR class 0b1000: a MEM-AP, whoever designed it (its CSW/TAR/DRW
+/// layout is architected).
+pub const IDR_CLASS_MEM_AP: u32 = 0x8;
+/// ARM's JEP106 continuation code and identity.
+pub const IDR_DESIGNER_ARM: u32 = 0x23B;
+/// IDR type 1: an AHB-AP.
+pub const IDR_TYPE_AHB: u32 = 1;
 
 /// CSW fields.
 pub const CSW_SIZE_MASK: u32 = 0b111;
+pub const CSW_SIZE_8: u32 = 0b000;
+pub const CSW_SIZE_16: u32 = 0b001;
+pub const CSW_SIZE_32: u32 = 0b010;
 pub const CSW_ADDRINC_MASK: u32 = 0b11 << 4;
 pub const CSW_ADDRINC_OFF: u32 = 0b00 << 4;
 pub const CSW_ADDRINC_SINGLE: u32 = 0b01 << 4;
@@ -95,7 +138,7 @@ impl ApRegister {
 /// Whether DP register `addr` depends on SELECT.DPBANKSEL: 0x4 always,
 /// 0x0 when read (DPv3 banks DPIDR1 and BASEPTR there; ABORT is not banked).
 pub fn dp_is_banked(addr: u32, is_read: bool) -> bool {
-    match addr & 0xC {
+    match addr & ADDRESS_A32 {
         0x4 => true,
         0x0 => is_read,
         _ => false,
@@ -114,9 +157,9 @@ pub fn tar_after(tar: u32, csw: u32, count: u64) -> Option<u32> {
     let step = match csw & CSW_ADDRINC_MASK {
         CSW_ADDRINC_OFF => return Some(tar),
         CSW_ADDRINC_SINGLE => match csw & CSW_SIZE_MASK {
-            0b000 => 1,
-            0b001 => 2,
-            0b010 => 4,
+            CSW_SIZE_8 => 1,
+            CSW_SIZE_16 => 2,
+            CSW_SIZE_32 => 4,
             _ => return None,
         },
         CSW_ADDRINC_PACKED => 4,

@@ -37,7 +37,7 @@ use crate::server::{self, ClientFilter, Limits, ServerConfig, ServerHandle, Stop
 use crate::sim::dap_firmware::PlugHandle;
 
 pub use control::ControlError;
-pub use open::{open_entry, open_entry_with_plug, open_usb, OpenError};
+pub use open::{open_entry, open_probe, OpenError, Opened, ProbeSource};
 pub use plug::PlugError;
 pub use reload::ReloadReport;
 pub use rescan::RESCAN_INTERVAL;
@@ -175,7 +175,7 @@ impl Farm {
         config: &Config,
         discovery: &Discovery,
     ) -> Result<Served, EntryError> {
-        let (probe, plug) = open::open_entry_with_plug(entry, discovery).map_err(|e| {
+        let (probe, plug) = open::open_entry(entry, discovery).map_err(|e| {
             log::warn!("{e}; port {} is not served", entry.port);
             EntryError::Unopened(e)
         })?;

@@ -1,12 +1,15 @@
-//! Opening the probe a `[[probe]]` entry names: a virtual target for
-//! `sim:NAME`, otherwise the USB probe with exactly that serial number.
+//! Opening a probe: the one way both `serve --probe` and the farm's
+//! `[[probe]]` entries get theirs ([`open_probe`]). A virtual target is
+//! built by `sim::VirtualProbe`; a USB probe is opened through the
+//! CMSIS-DAP driver. An entry names a USB probe by its exact serial number
+//! ([`open_entry`]); `serve --probe` takes part of one (`select_probe`).
 
 use crate::cmsis_dap::usb::{self, Discovery, FoundProbe};
 use crate::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
 use crate::config::{ProbeEntry, ProbeSelector};
 use crate::probe::DebugProbe;
-use crate::sim::dap_firmware::{FirmwareConfig, PlugHandle, SimDapFirmware, UsbModel};
-use crate::sim::{self, SwdTarget};
+use crate::sim::dap_firmware::{FirmwareConfig, PlugHandle, UsbModel};
+use crate::sim::{self, VirtualProbe};
 
 /// Why an entry's probe is not served.
 #[derive(Debug, thiserror::Error)]
@@ -19,26 +22,46 @@ pub enum OpenError {
     Unusable { serial: String, problem: String },
 }
 
-/// Opens the probe `entry` names. `discovery` is the USB probes found at
-/// start (listed once for every entry).
-pub fn open_entry(
-    entry: &ProbeEntry,
-    discovery: &Discovery,
-) -> Result<Box<dyn DebugProbe>, OpenError> {
-    open_entry_with_plug(entry, discovery).map(|(probe, _)| probe)
+/// Which probe to open.
+#[derive(Clone, Copy, Debug)]
+pub enum ProbeSource<'a> {
+    /// A virtual target served as `unique_id`, its emulated firmware on a
+    /// USB link of timing `usb`.
+    Virtual { unique_id: &'a str, usb: UsbModel },
+    /// A CMSIS-DAP probe found on USB.
+    Usb(&'a FoundProbe),
 }
 
-/// [`open_entry`], with the virtual cable of a virtual target (none for a
+/// An opened probe, with the virtual cable of a virtual target (none for a
 /// USB probe, whose cable is real).
-pub fn open_entry_with_plug(
-    entry: &ProbeEntry,
-    discovery: &Discovery,
-) -> Result<(Box<dyn DebugProbe>, Option<PlugHandle>), OpenError> {
-    match &entry.probe {
-        ProbeSelector::Sim(_) => {
-            let (probe, plug) = open_virtual(entry)?;
-            Ok((probe, Some(plug)))
+pub type Opened = (Box<dyn DebugProbe>, Option<PlugHandle>);
+
+/// Opens `source`. Clients are told the probe is `description` if given,
+/// else the virtual target's description or the USB product string.
+pub fn open_probe(source: ProbeSource<'_>, description: Option<&str>) -> Result<Opened, OpenError> {
+    match source {
+        ProbeSource::Virtual { unique_id, usb } => {
+            let description = description.unwrap_or(sim::VIRTUAL_DESCRIPTION);
+            let opened = VirtualProbe::new(unique_id, description, FirmwareConfig::for_model(usb))
+                .map_err(|e| OpenError::Unusable {
+                    serial: unique_id.to_owned(),
+                    problem: e.to_string(),
+                })?;
+            Ok((opened.probe, Some(opened.plug)))
         }
+        ProbeSource::Usb(found) => Ok((open_usb(found, description)?, None)),
+    }
+}
+
+/// Opens the probe `entry` names. `discovery` is the USB probes found at
+/// start (listed once for every entry).
+pub fn open_entry(entry: &ProbeEntry, discovery: &Discovery) -> Result<Opened, OpenError> {
+    let unique_id = entry.probe.to_string();
+    let source = match &entry.probe {
+        ProbeSelector::Sim(_) => ProbeSource::Virtual {
+            unique_id: &unique_id,
+            usb: UsbModel::None,
+        },
         ProbeSelector::Serial(serial) => {
             // The file names a probe exactly: no partial matches, which
             // could hand one bench's probe to another's port.
@@ -47,39 +70,15 @@ pub fn open_entry_with_plug(
                 .iter()
                 .find(|probe| &probe.serial == serial)
                 .ok_or_else(|| OpenError::Absent(serial.clone()))?;
-            Ok((open_usb(found, entry.description.as_deref())?, None))
+            ProbeSource::Usb(found)
         }
-    }
-}
-
-/// The virtual target as `sim::virtual_probe_with` builds it, keeping its
-/// firmware's plug handle.
-fn open_virtual(entry: &ProbeEntry) -> Result<(Box<dyn DebugProbe>, PlugHandle), OpenError> {
-    let unique_id = entry.probe.to_string();
-    let description = entry
-        .description
-        .as_deref()
-        .unwrap_or(sim::VIRTUAL_DESCRIPTION);
-    let mut config = FirmwareConfig::for_model(UsbModel::None);
-    config.serial = unique_id.clone();
-    let firmware = SimDapFirmware::new(SwdTarget::cortex_m(), config);
-    let plug = firmware.plug_handle();
-    let identity = ProbeIdentity {
-        unique_id: unique_id.clone(),
-        vendor_name: sim::dap_firmware::VENDOR_NAME.to_owned(),
-        product_name: sim::dap_firmware::PRODUCT_NAME.to_owned(),
-        description: description.to_owned(),
     };
-    let probe = CmsisDapProbe::new(firmware, identity).map_err(|e| OpenError::Unusable {
-        serial: unique_id,
-        problem: e.to_string(),
-    })?;
-    Ok((Box::new(probe), plug))
+    open_probe(source, entry.description.as_deref())
 }
 
 /// Opens a discovered USB probe through the CMSIS-DAP driver; its
 /// description is `description` if given, else the USB product string.
-pub fn open_usb(
+fn open_usb(
     found: &FoundProbe,
     description: Option<&str>,
 ) -> Result<Box<dyn DebugProbe>, OpenError> {

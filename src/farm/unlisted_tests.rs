@@ -3,24 +3,10 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::cmsis_dap::usb::ProbeInterface;
 use crate::config;
 
 fn found(serial: &str) -> FoundProbe {
-    FoundProbe {
-        serial: serial.into(),
-        serial_is_generated: false,
-        vid: 0x0d28,
-        pid: 0x0204,
-        vendor: Some("ARM".into()),
-        product: Some("DAPLink CMSIS-DAP".into()),
-        interface: ProbeInterface::V1Hid {
-            path: "/dev/hidraw0".into(),
-            interface_number: Some(3),
-        },
-        usb_path: Some("1-2".into()),
-        open_problem: None,
-    }
+    FoundProbe::daplink(serial, "1-2")
 }
 
 fn listing(serials: &[&str]) -> Discovery {

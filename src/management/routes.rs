@@ -231,7 +231,7 @@ mod tests {
     use std::net::{Ipv4Addr, TcpListener};
 
     use super::*;
-    use crate::cmsis_dap::usb::{FoundProbe, ProbeInterface};
+    use crate::cmsis_dap::usb::FoundProbe;
     use crate::management::ServedProbe;
     use crate::server::{self, ServerConfig};
 
@@ -263,20 +263,7 @@ mod tests {
 
     #[test]
     fn a_served_usb_probe_shows_its_vid_pid_and_usb_path() {
-        let found = FoundProbe {
-            serial: "S1".into(),
-            serial_is_generated: false,
-            vid: 0x0d28,
-            pid: 0x0204,
-            vendor: Some("ARM".into()),
-            product: Some("DAPLink CMSIS-DAP".into()),
-            interface: ProbeInterface::V1Hid {
-                path: "/dev/hidraw0".into(),
-                interface_number: None,
-            },
-            usb_path: Some("1-2.3".into()),
-            open_problem: None,
-        };
+        let found = FoundProbe::daplink("S1", "1-2.3");
         let (row, handle) = row_with_usb(Some(found));
         let json = probe_json(&row);
         assert_eq!(json["vid_pid"], "0d28:0204");

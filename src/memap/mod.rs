@@ -37,6 +37,7 @@ mod tests;
 
 use std::collections::HashMap;
 
+use crate::dap::registers::{DP_ABORT, DP_SELECT};
 use crate::probe::{
     ApAddress, DebugProbe, MemoryOp, Op, OpOutput, ProbeError, ProbeResult, WireProtocol,
 };
@@ -46,10 +47,6 @@ use registers::{Idr, Size};
 /// APs remembered at most; past this the memory starts afresh (it is only
 /// a cache, and a client can name APv2 addresses without end).
 const MAX_REMEMBERED_APS: usize = 1024;
-
-/// DP register addresses whose writes leave the APs as they are.
-const DP_ABORT: u32 = 0x0;
-const DP_SELECT: u32 = 0x8;
 
 /// What the worker knows about the MEM-APs it drives.
 #[derive(Debug, Default)]
@@ -114,6 +111,7 @@ impl MemAps {
             | Op::SwjSequence { .. }
             | Op::SwdSequence(_)
             | Op::JtagSequence { .. } => self.forget_csws(),
+            // ABORT and SELECT writes leave the APs as they are.
             Op::WriteDp { addr, .. } if !matches!(addr & 0xF, DP_ABORT | DP_SELECT) => {
                 self.forget_csws()
             }

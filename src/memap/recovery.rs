@@ -18,18 +18,13 @@
 //! report its failure to the next request of another client; that failure
 //! is logged, and the request's own error is what its client gets.
 
+use crate::dap::registers::{
+    ABORT_CLEAR_STICKY, ABORT_DAPABORT, DP_ABORT, DP_CTRL_STAT, STICKYCMP, STICKYERR, STICKYORUN,
+};
 use crate::probe::{DebugProbe, ProbeError, ProbeResult, WireProtocol};
 
-const DP_ABORT: u32 = 0x0;
-const DP_CTRL_STAT: u32 = 0x4;
-
-const ABORT_DAPABORT: u32 = 1 << 0;
-/// STKCMPCLR, STKERRCLR, WDERRCLR and ORUNERRCLR.
-const ABORT_CLEAR_STICKY: u32 = 0x1E;
-
-/// CTRL/STAT's sticky flags, write-one-to-clear under JTAG: STICKYORUN,
-/// STICKYCMP, STICKYERR.
-const CTRL_STAT_STICKY: u32 = (1 << 1) | (1 << 4) | (1 << 5);
+/// CTRL/STAT's sticky flags, write-one-to-clear under JTAG.
+const CTRL_STAT_STICKY: u32 = STICKYORUN | STICKYCMP | STICKYERR;
 
 /// Whether `error` leaves something in the DP that [`recover`] clears.
 pub fn leaves_sticky_flags(error: &ProbeError) -> bool {

@@ -1,49 +1,43 @@
-//! MEM-AP registers and fields (ADIv5.2 chapter C2; ADIv6 for APv2), at
-//! the addresses the probe layer takes: APSEL << 24 | register for an
+//! Where a MEM-AP's registers are (ADIv5.2 chapter C2; ADIv6 for APv2),
+//! at the addresses the probe layer takes: APSEL << 24 | register for an
 //! APv1, base address + offset for an APv2, whose MEM-AP registers start
-//! at offset 0xD00.
+//! at offset 0xD00; and how CSW and IDR are read. The register facts are
+//! `dap::registers`'.
 
+use crate::dap::registers::{
+    APV2_IDR, APV2_MEM_AP_REGISTERS, AP_IDR, CSW_ADDRINC_MASK, CSW_ADDRINC_SINGLE, CSW_SIZE_16,
+    CSW_SIZE_32, CSW_SIZE_8, CSW_SIZE_MASK, IDR_CLASS_MASK, IDR_CLASS_MEM_AP, IDR_CLASS_SHIFT,
+    IDR_DESIGNER_ARM, IDR_DESIGNER_MASK, IDR_DESIGNER_SHIFT, IDR_TYPE_AHB, IDR_TYPE_MASK,
+    IDR_VARIANT_MASK, IDR_VARIANT_SHIFT, MEM_AP_CSW, MEM_AP_DRW, MEM_AP_TAR, TAR_INCREMENT_PAGE,
+};
 use crate::probe::ApAddress;
 
-const CSW: u32 = 0x00;
-const TAR: u32 = 0x04;
-const DRW: u32 = 0x0C;
-const APV1_IDR: u32 = 0xFC;
-const APV2_IDR: u32 = 0xDFC;
-const APV2_MEM_AP_REGISTERS: u32 = 0xD00;
-
-pub(super) const CSW_SIZE_MASK: u32 = 0b111;
-pub(super) const CSW_ADDRINC_MASK: u32 = 0b11 << 4;
-pub(super) const CSW_ADDRINC_SINGLE: u32 = 0b01 << 4;
-
-/// ADIv5 promises that TAR auto-increment carries through bits 9:0 only,
-/// so a transfer run never crosses a 1 KiB boundary without a TAR write.
-pub(super) const SAFE_INCREMENT_PAGE: u32 = 0x400;
 /// The increment of the ARM Cortex-M3/M4 AHB-AP covers bits 11:0.
 const CORTEX_M_AHB_AP_INCREMENT_PAGE: u32 = 0x1000;
 
 /// Where each register of a MEM-AP is.
 pub(super) fn csw(ap: ApAddress) -> u32 {
-    mem_ap_register(ap, CSW)
+    mem_ap_register(ap, MEM_AP_CSW)
 }
 
 pub(super) fn tar(ap: ApAddress) -> u32 {
-    mem_ap_register(ap, TAR)
+    mem_ap_register(ap, MEM_AP_TAR)
 }
 
 pub(super) fn drw(ap: ApAddress) -> u32 {
-    mem_ap_register(ap, DRW)
+    mem_ap_register(ap, MEM_AP_DRW)
 }
 
 /// The identification register, present in every kind of AP.
 pub(super) fn idr(ap: ApAddress) -> u32 {
     match ap {
-        ApAddress::V1(apsel) => apv1_base(apsel) | APV1_IDR,
+        ApAddress::V1(apsel) => apv1_base(apsel) | u32::from(AP_IDR),
         ApAddress::V2(base) => base | APV2_IDR,
     }
 }
 
-fn mem_ap_register(ap: ApAddress, offset: u32) -> u32 {
+fn mem_ap_register(ap: ApAddress, offset: u8) -> u32 {
+    let offset = u32::from(offset);
     match ap {
         ApAddress::V1(apsel) => apv1_base(apsel) | offset,
         // The base is 4 KiB aligned (the server refuses others), so OR is
@@ -90,9 +84,9 @@ impl Size {
     /// The CSW.Size encoding.
     pub(super) fn csw_field(self) -> u32 {
         match self {
-            Size::Byte => 0b000,
-            Size::Halfword => 0b001,
-            Size::Word => 0b010,
+            Size::Byte => CSW_SIZE_8,
+            Size::Halfword => CSW_SIZE_16,
+            Size::Word => CSW_SIZE_32,
         }
     }
 
@@ -130,46 +124,44 @@ pub(super) fn csw_for(found: u32, size: Size) -> u32 {
 pub(super) struct Idr(pub(super) u32);
 
 impl Idr {
-    const CLASS_MEM_AP: u32 = 0x8;
-    const DESIGNER_ARM: u32 = 0x23B;
+    /// The variant of ARM's AHB-AP in the Cortex-M3/M4.
     const VARIANT_CORTEX_M: u32 = 1;
-    const TYPE_AHB: u32 = 1;
 
     /// IDR[16:13]; 0b1000 is a MEM-AP whoever designed it, since its
     /// CSW/TAR/DRW layout is architected.
     fn class(self) -> u32 {
-        (self.0 >> 13) & 0xF
+        (self.0 >> IDR_CLASS_SHIFT) & IDR_CLASS_MASK
     }
 
     /// The JEP106 continuation code and identity, IDR[27:17].
     fn designer(self) -> u32 {
-        (self.0 >> 17) & 0x7FF
+        (self.0 >> IDR_DESIGNER_SHIFT) & IDR_DESIGNER_MASK
     }
 
     fn variant(self) -> u32 {
-        (self.0 >> 4) & 0xF
+        (self.0 >> IDR_VARIANT_SHIFT) & IDR_VARIANT_MASK
     }
 
     fn ap_type(self) -> u32 {
-        self.0 & 0xF
+        self.0 & IDR_TYPE_MASK
     }
 
     /// Zero means no AP answers at this address.
     pub(super) fn is_mem_ap(self) -> bool {
-        self.0 != 0 && self.class() == Self::CLASS_MEM_AP
+        self.0 != 0 && self.class() == IDR_CLASS_MEM_AP
     }
 
     /// How many bytes one TAR write may stream through. Only the AP known
     /// to do better gets more than ADIv5's promise: ARM's AHB-AP of the
     /// Cortex-M3/M4 (variant 1), as pyOCD also knows it.
     pub(super) fn increment_page(self) -> u32 {
-        let cortex_m_ahb_ap = self.designer() == Self::DESIGNER_ARM
+        let cortex_m_ahb_ap = self.designer() == IDR_DESIGNER_ARM
             && self.variant() == Self::VARIANT_CORTEX_M
-            && self.ap_type() == Self::TYPE_AHB;
+            && self.ap_type() == IDR_TYPE_AHB;
         if self.is_mem_ap() && cortex_m_ahb_ap {
             CORTEX_M_AHB_AP_INCREMENT_PAGE
         } else {
-            SAFE_INCREMENT_PAGE
+            TAR_INCREMENT_PAGE
         }
     }
 }

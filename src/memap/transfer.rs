@@ -31,9 +31,10 @@ use crate::probe::{
 };
 
 use super::recovery;
-use super::registers::{self, csw_for, Idr, Size, CSW_SIZE_MASK};
+use super::registers::{self, csw_for, Idr, Size};
 use super::runs::{pages, ByteBlock};
 use super::{ApState, SizeSupport};
+use crate::dap::registers::CSW_SIZE_MASK;
 
 /// Runs `op` (already checked by `super::check`) on `ap`.
 pub(super) fn run(

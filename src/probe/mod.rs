@@ -119,7 +119,8 @@ impl fmt::Display for ApAddress {
 }
 
 /// A hardware operation, as a value. Lock/unlock and the memory-handle
-/// table are not here: the arbiter and the server own those.
+/// table are not here: the arbiter and the server own those. Its wire
+/// name (`Op::name`) is defined with the protocol's request names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     Open,
@@ -175,38 +176,6 @@ pub enum Op {
     },
 }
 
-impl Op {
-    /// The wire name of the request this operation came from (for logs).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Op::Open => "open",
-            Op::Close => "close",
-            Op::Connect(_) => "connect",
-            Op::Disconnect => "disconnect",
-            Op::SwjSequence { .. } => "swj_sequence",
-            Op::SwdSequence(_) => "swd_sequence",
-            Op::JtagSequence { .. } => "jtag_sequence",
-            Op::SetClock(_) => "set_clock",
-            Op::Reset => "reset",
-            Op::AssertReset(_) => "assert_reset",
-            Op::IsResetAsserted => "is_reset_asserted",
-            Op::Flush => "flush",
-            Op::ReadDp(_) => "read_dp",
-            Op::WriteDp { .. } => "write_dp",
-            Op::ReadAp(_) => "read_ap",
-            Op::WriteAp { .. } => "write_ap",
-            Op::ReadApMultiple { .. } => "read_ap_multiple",
-            Op::WriteApMultiple { .. } => "write_ap_multiple",
-            Op::HasSwo => "has_swo",
-            Op::SwoStart(_) => "swo_start",
-            Op::SwoStop => "swo_stop",
-            Op::SwoRead => "swo_read",
-            Op::IdentifyAp(_) => "get_memory_interface_for_ap",
-            Op::Memory { op, .. } => op.name(),
-        }
-    }
-}
-
 /// A memory access through a memory-interface handle (`read_mem`,
 /// `write_block32`, …). The handle itself is resolved by the server, so
 /// this carries only what the access needs.
@@ -238,20 +207,6 @@ pub enum MemoryOp {
         addr: u32,
         data: Vec<u8>,
     },
-}
-
-impl MemoryOp {
-    /// The wire name of the request this access came from (for logs).
-    pub fn name(&self) -> &'static str {
-        match self {
-            MemoryOp::Read { .. } => "read_mem",
-            MemoryOp::Write { .. } => "write_mem",
-            MemoryOp::ReadBlock32 { .. } => "read_block32",
-            MemoryOp::WriteBlock32 { .. } => "write_block32",
-            MemoryOp::ReadBlock8 { .. } => "read_block8",
-            MemoryOp::WriteBlock8 { .. } => "write_block8",
-        }
-    }
 }
 
 /// What a successful operation returns.

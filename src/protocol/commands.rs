@@ -5,6 +5,7 @@
 
 use super::args::{expected, for_each_element, parse_ranged, parse_u32, parse_u8, Args};
 use super::literal::{self, MAX_SEQUENCE_BITS};
+use super::names::*;
 use super::Command;
 use crate::probe::{MemoryOp, Op, ProtocolRequest, SwdSequence, WireProtocol};
 
@@ -42,57 +43,57 @@ fn memory(handle: u64, op: MemoryOp) -> Result<Command, String> {
 
 #[rustfmt::skip]
 static REQUESTS: [RequestKind; 33] = [
-    kind("hello", &["version"], |a| Ok(Command::Hello { version: a.i64(0)? })),
-    kind("readprop", &["name"], |a| Ok(Command::ReadProp { name: a.string(0)? })),
-    kind("open", &[], |_| probe(Op::Open)),
-    kind("close", &[], |_| probe(Op::Close)),
-    kind("lock", &[], |_| Ok(Command::Lock)),
-    kind("unlock", &[], |_| Ok(Command::Unlock)),
-    kind("connect", &["protocol"], connect),
-    kind("disconnect", &[], |_| probe(Op::Disconnect)),
-    kind("swj_sequence", &["length", "bits"], swj_sequence),
-    kind("swd_sequence", &["sequences"], swd_sequence),
-    kind("jtag_sequence", &["cycles", "tms", "read_tdo", "tdi"], jtag_sequence),
-    kind("set_clock", &["freq"], |a| probe(Op::SetClock(a.u32(0)?))),
-    kind("reset", &[], |_| probe(Op::Reset)),
-    kind("assert_reset", &["asserted"], |a| probe(Op::AssertReset(a.boolean(0)?))),
-    kind("is_reset_asserted", &[], |_| probe(Op::IsResetAsserted)),
-    kind("flush", &[], |_| probe(Op::Flush)),
-    kind("read_dp", &["addr"], |a| probe(Op::ReadDp(a.u32(0)?))),
-    kind("write_dp", &["addr", "data"], |a| probe(Op::WriteDp { addr: a.u32(0)?, value: a.u32(1)? })),
-    kind("read_ap", &["addr"], |a| probe(Op::ReadAp(a.u32(0)?))),
-    kind("write_ap", &["addr", "data"], |a| probe(Op::WriteAp { addr: a.u32(0)?, value: a.u32(1)? })),
-    kind("read_ap_multiple", &["addr", "count"], |a| {
+    kind(HELLO, &["version"], |a| Ok(Command::Hello { version: a.i64(0)? })),
+    kind(READPROP, &["name"], |a| Ok(Command::ReadProp { name: a.string(0)? })),
+    kind(OPEN, &[], |_| probe(Op::Open)),
+    kind(CLOSE, &[], |_| probe(Op::Close)),
+    kind(LOCK, &[], |_| Ok(Command::Lock)),
+    kind(UNLOCK, &[], |_| Ok(Command::Unlock)),
+    kind(CONNECT, &["protocol"], connect),
+    kind(DISCONNECT, &[], |_| probe(Op::Disconnect)),
+    kind(SWJ_SEQUENCE, &["length", "bits"], swj_sequence),
+    kind(SWD_SEQUENCE, &["sequences"], swd_sequence),
+    kind(JTAG_SEQUENCE, &["cycles", "tms", "read_tdo", "tdi"], jtag_sequence),
+    kind(SET_CLOCK, &["freq"], |a| probe(Op::SetClock(a.u32(0)?))),
+    kind(RESET, &[], |_| probe(Op::Reset)),
+    kind(ASSERT_RESET, &["asserted"], |a| probe(Op::AssertReset(a.boolean(0)?))),
+    kind(IS_RESET_ASSERTED, &[], |_| probe(Op::IsResetAsserted)),
+    kind(FLUSH, &[], |_| probe(Op::Flush)),
+    kind(READ_DP, &["addr"], |a| probe(Op::ReadDp(a.u32(0)?))),
+    kind(WRITE_DP, &["addr", "data"], |a| probe(Op::WriteDp { addr: a.u32(0)?, value: a.u32(1)? })),
+    kind(READ_AP, &["addr"], |a| probe(Op::ReadAp(a.u32(0)?))),
+    kind(WRITE_AP, &["addr", "data"], |a| probe(Op::WriteAp { addr: a.u32(0)?, value: a.u32(1)? })),
+    kind(READ_AP_MULTIPLE, &["addr", "count"], |a| {
         probe(Op::ReadApMultiple { addr: a.u32(0)?, count: a.count(1)? })
     }),
-    kind("write_ap_multiple", &["addr", "data"], |a| {
+    kind(WRITE_AP_MULTIPLE, &["addr", "data"], |a| {
         probe(Op::WriteApMultiple { addr: a.u32(0)?, values: a.list(1, parse_u32)? })
     }),
-    kind("get_memory_interface_for_ap", &["ap_address_version", "ap_nominal_address"], |a| {
+    kind(GET_MEMORY_INTERFACE_FOR_AP, &["ap_address_version", "ap_nominal_address"], |a| {
         Ok(Command::GetMemoryInterface {
             ap_address_version: a.ranged(0, 1, 2)? as u32,
             ap_nominal_address: a.u64(1)?,
         })
     }),
-    kind("swo_start", &["baudrate"], |a| probe(Op::SwoStart(a.u32(0)?))),
-    kind("swo_stop", &[], |_| probe(Op::SwoStop)),
-    kind("swo_read", &[], |_| probe(Op::SwoRead)),
-    kind("has_swo", &[], |_| probe(Op::HasSwo)),
-    kind("read_mem", &["handle", "addr", "xfer_size"], |a| {
+    kind(SWO_START, &["baudrate"], |a| probe(Op::SwoStart(a.u32(0)?))),
+    kind(SWO_STOP, &[], |_| probe(Op::SwoStop)),
+    kind(SWO_READ, &[], |_| probe(Op::SwoRead)),
+    kind(HAS_SWO, &[], |_| probe(Op::HasSwo)),
+    kind(READ_MEM, &["handle", "addr", "xfer_size"], |a| {
         memory(a.u64(0)?, MemoryOp::Read { addr: a.u32(1)?, size: transfer_size(a, 2)? })
     }),
-    kind("write_mem", &["handle", "addr", "value", "xfer_size"], write_mem),
-    kind("read_block32", &["handle", "addr", "word_count"], |a| {
+    kind(WRITE_MEM, &["handle", "addr", "value", "xfer_size"], write_mem),
+    kind(READ_BLOCK32, &["handle", "addr", "word_count"], |a| {
         memory(a.u64(0)?, MemoryOp::ReadBlock32 { addr: word_address(a, 1)?, count: a.count(2)? })
     }),
-    kind("write_block32", &["handle", "addr", "data"], |a| {
+    kind(WRITE_BLOCK32, &["handle", "addr", "data"], |a| {
         let (handle, addr) = (a.u64(0)?, word_address(a, 1)?);
         memory(handle, MemoryOp::WriteBlock32 { addr, data: a.list(2, parse_u32)? })
     }),
-    kind("read_block8", &["handle", "addr", "byte_count"], |a| {
+    kind(READ_BLOCK8, &["handle", "addr", "byte_count"], |a| {
         memory(a.u64(0)?, MemoryOp::ReadBlock8 { addr: a.u32(1)?, count: a.count(2)? })
     }),
-    kind("write_block8", &["handle", "addr", "data"], |a| {
+    kind(WRITE_BLOCK8, &["handle", "addr", "data"], |a| {
         memory(a.u64(0)?, MemoryOp::WriteBlock8 { addr: a.u32(1)?, data: a.list(2, parse_u8)? })
     }),
 ];

@@ -89,6 +89,7 @@ mod commands;
 mod decode;
 mod encode;
 mod literal;
+mod names;
 #[cfg(test)]
 mod tests;
 
@@ -128,28 +129,6 @@ pub enum Command {
         handle: u64,
         op: MemoryOp,
     },
-}
-
-impl Command {
-    /// The wire name of the request (for logs).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Hello { .. } => "hello",
-            Command::ReadProp { .. } => "readprop",
-            Command::Lock => "lock",
-            Command::Unlock => "unlock",
-            Command::Probe(op) => op.name(),
-            Command::GetMemoryInterface { .. } => "get_memory_interface_for_ap",
-            Command::Memory { op, .. } => match op {
-                MemoryOp::Read { .. } => "read_mem",
-                MemoryOp::Write { .. } => "write_mem",
-                MemoryOp::ReadBlock32 { .. } => "read_block32",
-                MemoryOp::WriteBlock32 { .. } => "write_block32",
-                MemoryOp::ReadBlock8 { .. } => "read_block8",
-                MemoryOp::WriteBlock8 { .. } => "write_block8",
-            },
-        }
-    }
 }
 
 /// Bounds on what one request may ask for.

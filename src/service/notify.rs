@@ -56,6 +56,7 @@ impl Notifier {
     }
 
     /// Whether messages go anywhere.
+    #[cfg(test)]
     pub fn is_enabled(&self) -> bool {
         self.target.is_some()
     }

@@ -2,14 +2,13 @@
 //! ADIv5.2 so that the real pyOCD client can debug it.
 //!
 //! Layers, from the wire inwards:
-//! - [`SimProbe`] (`probe`): the [`DebugProbe`](crate::probe::DebugProbe)
-//!   adapter. It turns full APv1 register addresses into SELECT writes plus
-//!   A\[3:2\] transactions, and acknowledges into probe errors
-//!   (FAULT → `TransferFault`, WAIT → `TransferTimeout`, none → `Transfer`).
-//! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
-//!   with an [`Ack`]. Emulated probe firmware drives the target here.
+//! - [`VirtualProbe`] / [`virtual_driver`]: the real CMSIS-DAP driver
+//!   ([`CmsisDapProbe`]) on the emulated firmware, the
+//!   [`DebugProbe`] that `--probe sim` serves.
 //! - `dap_firmware`: that emulated CMSIS-DAP firmware, a packet transport
 //!   for the CMSIS-DAP driver, with a USB latency model.
+//! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
+//!   with an [`Ack`]. The emulated firmware drives the target here.
 //! - `dp`: the SW-DP registers (DPIDR, CTRL/STAT with power-up handshake
 //!   and sticky flags, ABORT, SELECT, RDBUFF, RESEND, DLCR).
 //! - `mem_ap`: the Cortex-M3/M4 AHB-AP (CSW, TAR, DRW, BD0-BD3, CFG, BASE,
@@ -22,13 +21,18 @@
 //!
 //! The module docs of `target` and `mem_ap` list every choice made where
 //! ADIv5 leaves room, and every simplification of the SWD protocol.
+//!
+//! The target defines its own register addresses and fields (`dp`,
+//! `mem_ap`, `cortex`) rather than taking them from `dap::registers`,
+//! which the server and the driver share: it is an independent reading of
+//! the specification, so a wrong constant there shows up as a target that
+//! disagrees with the driver instead of two that agree on the mistake.
 
 pub mod bus;
 pub mod cortex;
 pub mod dap_firmware;
 pub mod dp;
 pub mod mem_ap;
-pub mod probe;
 pub mod target;
 
 #[cfg(test)]
@@ -38,11 +42,13 @@ mod dp_tests;
 #[cfg(test)]
 mod mem_ap_tests;
 #[cfg(test)]
-mod probe_tests;
+mod virtual_probe_tests;
 
 pub use bus::{AccessSize, BusDevice, BusFault, MapError, MemoryBus, Ram, WordReader};
-pub use probe::SimProbe;
 pub use target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};
+
+use crate::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
+use crate::probe::{DebugProbe, ProbeResult};
 
 /// What a virtual target calls itself when nobody names it otherwise.
 pub const VIRTUAL_DESCRIPTION: &str = "probeshare virtual target";
@@ -53,7 +59,7 @@ pub const VIRTUAL_DESCRIPTION: &str = "probeshare virtual target";
 pub fn virtual_probe(
     unique_id: &str,
     usb: dap_firmware::UsbModel,
-) -> crate::probe::ProbeResult<Box<dyn crate::probe::DebugProbe>> {
+) -> ProbeResult<Box<dyn DebugProbe>> {
     virtual_probe_with(
         unique_id,
         VIRTUAL_DESCRIPTION,
@@ -67,28 +73,59 @@ pub fn virtual_probe_with(
     unique_id: &str,
     description: &str,
     config: dap_firmware::FirmwareConfig,
-) -> crate::probe::ProbeResult<Box<dyn crate::probe::DebugProbe>> {
-    virtual_probe_with_stats(unique_id, description, config).map(|(probe, _)| probe)
+) -> ProbeResult<Box<dyn DebugProbe>> {
+    VirtualProbe::new(unique_id, description, config).map(|virtual_probe| virtual_probe.probe)
 }
 
-/// [`virtual_probe_with`], also returning a live view of the emulated
-/// firmware's counters ([`dap_firmware::FirmwareStats`]), which stays
-/// readable while a server owns the probe: the bench counts the DAP
-/// transfers a server runs this way.
-pub fn virtual_probe_with_stats(
+/// A virtual target behind the CMSIS-DAP driver, with what reaches past
+/// the driver: the emulated firmware's counters, its virtual cable and the
+/// target itself. Each stays usable while a server owns the probe.
+pub struct VirtualProbe {
+    /// The driver, as a server takes it.
+    pub probe: Box<dyn DebugProbe>,
+    /// The firmware's counters ([`dap_firmware::FirmwareStats`]): the bench
+    /// counts the DAP transfers a server runs this way.
+    pub stats: dap_firmware::StatsHandle,
+    /// The virtual USB cable.
+    pub plug: dap_firmware::PlugHandle,
+    /// The target, for looking at or changing it directly (tests).
+    pub target: dap_firmware::SharedTarget,
+}
+
+impl VirtualProbe {
+    /// [`virtual_driver`], boxed as a server takes it, with its handles.
+    pub fn new(
+        unique_id: &str,
+        description: &str,
+        config: dap_firmware::FirmwareConfig,
+    ) -> ProbeResult<VirtualProbe> {
+        let driver = virtual_driver(unique_id, description, config)?;
+        let firmware = driver.transport();
+        Ok(VirtualProbe {
+            stats: firmware.stats(),
+            plug: firmware.plug_handle(),
+            target: firmware.target(),
+            probe: Box::new(driver),
+        })
+    }
+}
+
+/// The one way a virtual target is put behind the CMSIS-DAP driver: a
+/// fresh Cortex-M ([`SwdTarget::cortex_m`]) on emulated firmware configured
+/// by `config`, whose serial becomes `unique_id`. The driver has read
+/// DAP_Info and is not open yet.
+pub fn virtual_driver(
     unique_id: &str,
     description: &str,
     mut config: dap_firmware::FirmwareConfig,
-) -> crate::probe::ProbeResult<(Box<dyn crate::probe::DebugProbe>, dap_firmware::StatsHandle)> {
+) -> ProbeResult<CmsisDapProbe<dap_firmware::SimDapFirmware>> {
     config.serial = unique_id.to_owned();
     let firmware = dap_firmware::SimDapFirmware::new(SwdTarget::cortex_m(), config);
-    let stats = firmware.stats();
-    let identity = crate::cmsis_dap::ProbeIdentity {
+    let identity = ProbeIdentity {
         unique_id: unique_id.to_owned(),
         vendor_name: dap_firmware::VENDOR_NAME.to_owned(),
         product_name: dap_firmware::PRODUCT_NAME.to_owned(),
         description: description.to_owned(),
     };
-    let probe = crate::cmsis_dap::CmsisDapProbe::new(firmware, identity)?;
-    Ok((Box::new(probe), stats))
+    CmsisDapProbe::new(firmware, identity)
 }

@@ -157,21 +157,15 @@ impl DapCapabilities {
     pub fn swo_uart(self) -> bool {
         self.bit(2)
     }
-    pub fn swo_manchester(self) -> bool {
-        self.bit(3)
-    }
+    #[cfg(test)]
     pub fn atomic_commands(self) -> bool {
         self.bit(4)
     }
-    pub fn test_domain_timer(self) -> bool {
-        self.bit(5)
-    }
+    #[cfg(test)]
     pub fn swo_streaming(self) -> bool {
         self.bit(6)
     }
-    pub fn uart_port(self) -> bool {
-        self.bit(7)
-    }
+    #[cfg(test)]
     pub fn usb_com_port(self) -> bool {
         self.bit(8)
     }

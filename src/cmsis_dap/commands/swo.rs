@@ -116,6 +116,7 @@ impl TraceStatus {
     pub fn active(self) -> bool {
         self.0 & 0x01 != 0
     }
+    #[cfg(test)]
     pub fn stream_error(self) -> bool {
         self.0 & 0x40 != 0
     }

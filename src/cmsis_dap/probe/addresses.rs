@@ -8,20 +8,20 @@
 //! other than 0 (DPv3's DPIDR1 and BASEPTRs). So every DP access says
 //! fully what it reaches, whoever wrote SELECT last.
 
+use crate::dap::registers::{
+    dp_bank, dp_is_banked, ADDRESS_A32, AP_ADDRESS_RESERVED, DP_ADDRESS_RESERVED, DP_SELECT,
+    SELECT_APBANKSEL, SELECT_APSEL, SELECT_DPBANKSEL,
+};
 use crate::probe::{ProbeError, ProbeResult};
 
 use super::super::commands::transfer::Register;
 use super::super::Transport;
 use super::CmsisDapProbe;
 
-const DP_SELECT: u8 = 0x8;
-/// SELECT fields of ADIv5: APSEL, APBANKSEL, DPBANKSEL.
-const SELECT_AP_FIELDS: u32 = 0xFF00_00F0;
-const SELECT_DPBANKSEL: u32 = 0xF;
-/// Bits of an APv1 register address that are neither APSEL, bank nor A[3:2].
-const AP_ADDRESS_RESERVED: u32 = 0x00FF_FF03;
-/// Bits of a DP register address that are neither the bank nor A[3:2].
-const DP_ADDRESS_RESERVED: u32 = !0xFC;
+/// SELECT as a wire register.
+const SELECT: u8 = DP_SELECT as u8;
+/// The SELECT fields an AP address sets.
+const SELECT_AP_FIELDS: u32 = SELECT_APSEL | SELECT_APBANKSEL;
 
 impl<T: Transport> CmsisDapProbe<T> {
     /// Points SELECT.DPBANKSEL at the bank of a banked DP address (queuing
@@ -33,15 +33,12 @@ impl<T: Transport> CmsisDapProbe<T> {
                 "invalid DP register address {addr:#x}"
             )));
         }
-        let bank = (addr >> 4) & SELECT_DPBANKSEL;
-        let banked = match addr & 0xC {
-            0x4 => true,
-            0x0 => is_read && bank != 0,
-            _ => false,
-        };
+        let bank = dp_bank(addr);
+        // Bank 0 of register 0x0 is DPIDR, which SELECT does not change.
+        let banked = dp_is_banked(addr, is_read) && (bank != 0 || addr & ADDRESS_A32 != 0);
         if banked && self.select.map(|select| select & SELECT_DPBANKSEL) != Some(bank) {
             let wanted = self.select.unwrap_or(0) & SELECT_AP_FIELDS | bank;
-            self.transfers(|queue, link| queue.write(link, Register::dp(DP_SELECT), wanted))?;
+            self.transfers(|queue, link| queue.write(link, Register::dp(SELECT), wanted))?;
             self.select = Some(wanted);
         }
         Ok(Register::dp(addr as u8))
@@ -59,7 +56,7 @@ impl<T: Transport> CmsisDapProbe<T> {
         let dpbanksel = self.select.unwrap_or(0) & SELECT_DPBANKSEL;
         let wanted = addr & SELECT_AP_FIELDS | dpbanksel;
         if self.select != Some(wanted) {
-            self.transfers(|queue, link| queue.write(link, Register::dp(DP_SELECT), wanted))?;
+            self.transfers(|queue, link| queue.write(link, Register::dp(SELECT), wanted))?;
             self.select = Some(wanted);
         }
         Ok(Register::ap(addr as u8))
@@ -68,7 +65,7 @@ impl<T: Transport> CmsisDapProbe<T> {
     /// Keeps the SELECT cache in step with a client's own SELECT write
     /// (the DP keeps only the defined fields).
     pub(super) fn note_dp_write(&mut self, register: Register, value: u32) {
-        if register == Register::dp(DP_SELECT) {
+        if register == Register::dp(SELECT) {
             self.select = Some(value & (SELECT_AP_FIELDS | SELECT_DPBANKSEL));
         }
     }

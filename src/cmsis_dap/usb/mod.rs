@@ -18,7 +18,6 @@ mod enumerate;
 mod hid;
 mod info;
 mod known;
-mod listing;
 mod report_descriptor;
 mod select;
 
@@ -36,7 +35,6 @@ pub use discovery::{assemble, bulk_interface, generated_id, match_usb_device, Us
 pub use hid::HidTransport;
 pub use info::{read_dap_info, DapInfo};
 pub use known::{is_known_probe, names_cmsis_dap, KNOWN_PROBE_IDS};
-pub use listing::{render_text, ListedProbe};
 pub use report_descriptor::{parse_report_sizes, DescriptorError, ReportSizes};
 pub use select::{select_probe, SelectError};
 
@@ -81,10 +79,33 @@ pub struct FoundProbe {
 
 impl FoundProbe {
     /// "v1 (HID)" or "v2 (bulk)".
+    #[cfg(test)]
     pub fn protocol_label(&self) -> &'static str {
         match self.interface {
             ProbeInterface::V1Hid { .. } => "v1 (HID)",
             ProbeInterface::V2Bulk { .. } => "v2 (bulk)",
+        }
+    }
+}
+
+#[cfg(test)]
+impl FoundProbe {
+    /// A DAPLink on CMSIS-DAP v1 (HID) with serial number `serial`, at USB
+    /// place `usb_path`: the one fixture of a found probe for tests.
+    pub(crate) fn daplink(serial: &str, usb_path: &str) -> FoundProbe {
+        FoundProbe {
+            serial: serial.to_owned(),
+            serial_is_generated: false,
+            vid: 0x0d28,
+            pid: 0x0204,
+            vendor: Some("ARM".into()),
+            product: Some("DAPLink CMSIS-DAP".into()),
+            interface: ProbeInterface::V1Hid {
+                path: "/dev/hidraw0".into(),
+                interface_number: Some(3),
+            },
+            usb_path: Some(usb_path.to_owned()),
+            open_problem: None,
         }
     }
 }

@@ -93,29 +93,11 @@ fn describe(probe: &FoundProbe) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmsis_dap::usb::ProbeInterface;
-
-    fn probe(serial: &str, path: &str) -> FoundProbe {
-        FoundProbe {
-            serial: serial.to_owned(),
-            serial_is_generated: false,
-            vid: 0x0d28,
-            pid: 0x0204,
-            vendor: Some("ARM".into()),
-            product: Some("DAPLink CMSIS-DAP".into()),
-            interface: ProbeInterface::V1Hid {
-                path: "/dev/hidraw0".into(),
-                interface_number: Some(3),
-            },
-            usb_path: Some(path.to_owned()),
-            open_problem: None,
-        }
-    }
 
     fn two_probes() -> Vec<FoundProbe> {
         vec![
-            probe("0240000034544E45001B", "1-2"),
-            probe("0240000034544E45002C", "1-3"),
+            FoundProbe::daplink("0240000034544E45001B", "1-2"),
+            FoundProbe::daplink("0240000034544E45002C", "1-3"),
         ]
     }
 
@@ -137,7 +119,10 @@ mod tests {
 
     #[test]
     fn exact_serial_wins_over_longer_serials_containing_it() {
-        let found = vec![probe("ABC1", "1-2"), probe("ABC12", "1-3")];
+        let found = vec![
+            FoundProbe::daplink("ABC1", "1-2"),
+            FoundProbe::daplink("ABC12", "1-3"),
+        ];
         assert_eq!(select_probe(&found, "abc1").unwrap().serial, "ABC1");
     }
 

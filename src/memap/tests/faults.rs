@@ -1,7 +1,8 @@
 //! A failed transfer stops the access where it failed, reaches the caller
 //! with its kind, and leaves the debug port clean for whoever comes next.
 
-use crate::probe::{ApAddress, DebugProbe, MemoryOp, OpOutput, ProbeError, WireProtocol};
+use crate::cmsis_dap::probe::TRANSFER_CONFIGURATION;
+use crate::probe::{ApAddress, MemoryOp, OpOutput, ProbeError, WireProtocol};
 use crate::sim::dp::{DP_CTRL_STAT, STICKY_FLAGS};
 use crate::sim::RAM_BASE;
 
@@ -105,7 +106,9 @@ fn after_a_fault_csw_is_put_back_and_read_anew() {
 fn a_wait_timeout_aborts_the_transfer_and_clears_the_port() {
     let (mut probe, mut memaps) = setup();
     read_mem(&mut probe, &mut memaps, RAM_BASE, 32);
-    probe.sim.target_mut().inject_wait_responses(1);
+    // One more WAIT than the probe retries.
+    let attempts = 1 + u32::from(TRANSFER_CONFIGURATION.wait_retry);
+    probe.target().inject_wait_responses(attempts);
     let result = write_words(&mut probe, &mut memaps, RAM_BASE, &[5]);
     assert!(
         matches!(result, Err(ProbeError::TransferTimeout(_))),

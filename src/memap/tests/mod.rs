@@ -1,5 +1,7 @@
-//! Behaviour of server-side MEM-AP access against the virtual target, with
-//! every probe call recorded so tests can also say how memory was reached.
+//! Behaviour of server-side MEM-AP access against the virtual target,
+//! through the CMSIS-DAP driver and the emulated firmware as `--probe sim`
+//! serves it (`sim::VirtualProbe`), with every probe call recorded so
+//! tests can also say how memory was reached.
 
 mod accesses;
 mod csw;
@@ -10,8 +12,9 @@ use crate::probe::{
     ApAddress, DebugProbe, MemoryOp, OpOutput, ProbeInfo, ProbeResult, ProtocolRequest,
     WireProtocol,
 };
+use crate::sim::dap_firmware::{FirmwareConfig, SharedTarget, UsbModel};
 use crate::sim::dp::{CDBGPWRUPREQ, CSYSPWRUPREQ, DP_CTRL_STAT};
-use crate::sim::{AccessSize, SimProbe, RAM_BASE, RAM_SIZE};
+use crate::sim::{AccessSize, SwdTarget, VirtualProbe, RAM_BASE, RAM_SIZE, VIRTUAL_DESCRIPTION};
 
 use super::MemAps;
 
@@ -37,9 +40,14 @@ pub(super) enum Call {
 }
 
 /// The virtual target behind a probe that records every call and can
-/// pretend to be a different AP.
+/// pretend to be a different AP. `read_ap_pages` is left to the trait's
+/// default, so a paged read is recorded as the TAR writes and DRW reads
+/// it stands for.
 pub(super) struct Recorder {
-    pub(super) sim: SimProbe,
+    /// The driver on the emulated firmware.
+    pub(super) sim: Box<dyn DebugProbe>,
+    /// The target behind it, reached directly.
+    target: SharedTarget,
     pub(super) calls: Vec<Call>,
     /// Answer IDR reads with this instead.
     pub(super) idr: Option<u32>,
@@ -50,21 +58,33 @@ pub(super) struct Recorder {
 impl Recorder {
     /// Open, connected, debug domain powered up, nothing recorded yet.
     pub(super) fn ready() -> Recorder {
-        let mut sim = SimProbe::new("memap");
+        let firmware = FirmwareConfig::for_model(UsbModel::None);
+        let VirtualProbe {
+            probe: mut sim,
+            target,
+            ..
+        } = VirtualProbe::new("memap", VIRTUAL_DESCRIPTION, firmware).unwrap();
         sim.open().unwrap();
         sim.connect(ProtocolRequest::Default).unwrap();
         sim.write_dp(u32::from(DP_CTRL_STAT), CDBGPWRUPREQ | CSYSPWRUPREQ)
             .unwrap();
         Recorder {
             sim,
+            target,
             calls: Vec::new(),
             idr: None,
             words_only: false,
         }
     }
 
+    /// The target itself, bypassing the probe.
+    pub(super) fn target(&self) -> parking_lot::MutexGuard<'_, SwdTarget> {
+        self.target.lock()
+    }
+
     pub(super) fn bus_read(&mut self, addr: u32) -> u8 {
-        let bus = self.sim.target_mut().bus_mut();
+        let mut target = self.target();
+        let bus = target.bus_mut();
         bus.read(addr, AccessSize::Byte).expect("mapped") as u8
     }
 
@@ -73,7 +93,8 @@ impl Recorder {
     }
 
     pub(super) fn bus_fill(&mut self, addr: u32, bytes: &[u8]) {
-        let bus = self.sim.target_mut().bus_mut();
+        let mut target = self.target();
+        let bus = target.bus_mut();
         for (at, &byte) in (addr..).zip(bytes) {
             bus.write(at, AccessSize::Byte, u32::from(byte))
                 .expect("mapped");

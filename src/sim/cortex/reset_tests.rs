@@ -13,9 +13,11 @@ use super::scs::{
 };
 use super::test_support::{core_register, halted_target, scs, set_core_register, Words};
 use super::{cortex_m4_bus, COMPONENT_SIZE, INITIAL_SP, RAM_BASE};
+use crate::cmsis_dap::CmsisDapProbe;
 use crate::probe::DebugProbe;
 use crate::sim::bus::{MemoryBus, Ram};
-use crate::sim::{SimProbe, SwdTarget};
+use crate::sim::dap_firmware::{FirmwareConfig, SimDapFirmware, UsbModel};
+use crate::sim::{virtual_driver, SwdTarget, VIRTUAL_DESCRIPTION};
 
 const RESUME: u32 = DBGKEY | C_DEBUGEN;
 
@@ -192,32 +194,49 @@ fn halt_requested_during_reset_halts_at_the_reset_vector() {
     assert_eq!(target.bus_mut().word(scs(DFSR)) & DFSR_HALTED, DFSR_HALTED);
 }
 
+/// The virtual target as `--probe sim` serves it, open, with resets that
+/// do not pause.
+fn open_virtual_probe() -> CmsisDapProbe<SimDapFirmware> {
+    let firmware = FirmwareConfig::for_model(UsbModel::None);
+    let mut probe = virtual_driver("sim", VIRTUAL_DESCRIPTION, firmware).unwrap();
+    probe.set_reset_timing(Default::default(), Default::default());
+    probe.open().unwrap();
+    probe
+}
+
 #[test]
 fn probe_reset_pulses_nreset() {
-    let mut probe = SimProbe::new("sim");
-    probe.open().unwrap();
-    let bus = probe.target_mut().bus_mut();
+    let mut probe = open_virtual_probe();
+    let target = probe.transport().target();
+    let mut target = target.lock();
+    let bus = target.bus_mut();
     bus.set_word(scs(DHCSR), RESUME);
     bus.set_word(scs(DEMCR), DEMCR_VC_CORERESET);
     set_core_register(bus, regsel::MSP, 0);
+    drop(target);
 
     probe.reset().unwrap();
-    let bus = probe.target_mut().bus_mut();
+    let target = probe.transport().target();
+    let mut target = target.lock();
+    let bus = target.bus_mut();
     assert_ne!(bus.word(scs(DHCSR)) & S_HALT, 0);
     assert_eq!(core_register(bus, regsel::MSP), INITIAL_SP);
 }
 
 #[test]
 fn probe_assert_reset_holds_the_system_in_reset() {
-    let mut probe = SimProbe::new("sim");
-    probe.open().unwrap();
+    let mut probe = open_virtual_probe();
+    let target = probe.transport().target();
     probe.assert_reset(true).unwrap();
-    let bus = probe.target_mut().bus_mut();
+    let mut locked = target.lock();
+    let bus = locked.bus_mut();
     bus.word(scs(DHCSR));
     assert_ne!(bus.word(scs(DHCSR)) & S_RESET_ST, 0);
+    drop(locked);
 
     probe.assert_reset(false).unwrap();
-    let bus = probe.target_mut().bus_mut();
+    let mut locked = target.lock();
+    let bus = locked.bus_mut();
     bus.word(scs(DHCSR));
     assert_eq!(bus.word(scs(DHCSR)) & S_RESET_ST, 0);
 }

@@ -1,10 +1,13 @@
 //! What `probeshare list` shows: one flat record per probe (the virtual
 //! target first, then every CMSIS-DAP probe found, with what DAP_Info says
-//! when the probe could be opened briefly), as text or JSON.
+//! when the probe could be opened briefly), as text or JSON. Part of the
+//! command line (a module of `main.rs`), not of the library.
 
 use serde::Serialize;
 
-use super::{open, read_dap_info, DapInfo, FoundProbe, ProbeInterface, USB_TIMEOUT};
+use probeshare::cmsis_dap::usb::{
+    open, read_dap_info, DapInfo, FoundProbe, ProbeInterface, USB_TIMEOUT,
+};
 
 /// One line of `probeshare list`; also its JSON object.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -168,7 +171,7 @@ fn render_probe(probe: &ListedProbe) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmsis_dap::usb::BulkInterface;
+    use probeshare::cmsis_dap::usb::BulkInterface;
 
     fn bulk_probe() -> FoundProbe {
         FoundProbe {

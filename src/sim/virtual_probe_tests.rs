@@ -1,14 +1,23 @@
-//! Behaviour of [`SimProbe`] as a [`DebugProbe`]: lifecycle, AP addressing
-//! with SELECT caching, and how acknowledges become probe errors.
+//! The virtual target as `--probe sim` serves it ([`virtual_driver`]: the
+//! CMSIS-DAP driver on the emulated firmware in front of the target), as a
+//! [`DebugProbe`]: lifecycle, AP addressing with SELECT caching, and how
+//! acknowledges become probe errors.
 
+use std::time::Duration;
+
+use crate::cmsis_dap::probe::TRANSFER_CONFIGURATION;
+use crate::cmsis_dap::CmsisDapProbe;
 use crate::probe::{Capability, DebugProbe, ProbeError, ProtocolRequest, WireProtocol};
 
+use super::dap_firmware::{FirmwareConfig, SimDapFirmware, UsbModel, PRODUCT_NAME};
 use super::dp::{
     CDBGPWRUPREQ, CSYSPWRUPREQ, DPIDR_VALUE, DP_ABORT, DP_CTRL_STAT, DP_IDR, DP_SELECT, STKERRCLR,
 };
 use super::mem_ap::{AHB_AP_IDR, AP_CSW, AP_DRW, AP_IDR, AP_TAR, CSW_ADDRINC_SINGLE, CSW_SIZE32};
-use super::probe::SimProbe;
 use super::target::RAM_BASE;
+use super::{virtual_driver, VIRTUAL_DESCRIPTION};
+
+type VirtualDriver = CmsisDapProbe<SimDapFirmware>;
 
 fn not_open() -> ProbeError {
     ProbeError::Probe("probe is not open".to_owned())
@@ -18,9 +27,17 @@ fn not_connected() -> ProbeError {
     ProbeError::Probe("probe is not connected".to_owned())
 }
 
+/// A virtual target as served, whose resets do not pause.
+fn new_probe(unique_id: &str) -> VirtualDriver {
+    let firmware = FirmwareConfig::for_model(UsbModel::None);
+    let mut probe = virtual_driver(unique_id, VIRTUAL_DESCRIPTION, firmware).unwrap();
+    probe.set_reset_timing(Duration::ZERO, Duration::ZERO);
+    probe
+}
+
 /// An open, connected probe with the debug domain powered up.
-fn ready_probe() -> SimProbe {
-    let mut probe = SimProbe::new("sim0");
+fn ready_probe() -> VirtualDriver {
+    let mut probe = new_probe("sim0");
     probe.open().unwrap();
     assert_eq!(
         probe.connect(ProtocolRequest::Default),
@@ -34,23 +51,27 @@ fn ready_probe() -> SimProbe {
 
 #[test]
 fn info_describes_the_virtual_probe() {
-    let probe = SimProbe::new("abc123");
+    let probe = new_probe("abc123");
     let info = probe.info();
     assert_eq!(info.unique_id, "abc123");
     assert_eq!(info.vendor_name, "probeshare");
-    assert_eq!(info.product_name, "Virtual Cortex-M");
+    assert_eq!(info.product_name, PRODUCT_NAME);
     assert_eq!(info.description, "probeshare virtual target");
     assert_eq!(info.supported_wire_protocols, [WireProtocol::Swd]);
     assert_eq!(
         info.capabilities,
-        [Capability::SwjSequence, Capability::BankedDpRegisters]
+        [
+            Capability::SwjSequence,
+            Capability::BankedDpRegisters,
+            Capability::SwdSequence
+        ]
     );
     assert!(!probe.has_swo());
 }
 
 #[test]
 fn operations_on_a_closed_probe_fail_as_not_open() {
-    let mut probe = SimProbe::new("sim0");
+    let mut probe = new_probe("sim0");
     assert_eq!(probe.close(), Err(not_open()));
     assert_eq!(probe.connect(ProtocolRequest::Default), Err(not_open()));
     assert_eq!(probe.set_clock(1_000_000), Err(not_open()));
@@ -62,7 +83,7 @@ fn operations_on_a_closed_probe_fail_as_not_open() {
 
 #[test]
 fn wire_operations_before_connect_fail_as_not_connected() {
-    let mut probe = SimProbe::new("sim0");
+    let mut probe = new_probe("sim0");
     probe.open().unwrap();
     assert_eq!(probe.read_dp(0), Err(not_connected()));
     assert_eq!(probe.write_dp(8, 0), Err(not_connected()));
@@ -70,12 +91,12 @@ fn wire_operations_before_connect_fail_as_not_connected() {
     assert_eq!(probe.read_ap_multiple(0xC, 2), Err(not_connected()));
     assert_eq!(probe.swj_sequence(8, &[0xFF]), Err(not_connected()));
     assert_eq!(probe.set_clock(4_000_000), Ok(()));
-    assert_eq!(probe.clock_hz(), 4_000_000);
+    assert_eq!(probe.transport().clock_hz(), 4_000_000);
 }
 
 #[test]
 fn connect_brings_up_swd_and_refuses_jtag() {
-    let mut probe = SimProbe::new("sim0");
+    let mut probe = new_probe("sim0");
     probe.open().unwrap();
     assert_eq!(
         probe.connect(ProtocolRequest::Specific(WireProtocol::Jtag)),
@@ -126,8 +147,11 @@ fn ap_selection_keeps_the_clients_dpbanksel() {
     let mut probe = ready_probe();
     probe.write_dp(u32::from(DP_SELECT), 1).unwrap();
     probe.read_ap(u32::from(AP_IDR)).unwrap();
-    // With DPBANKSEL still 1, address 0x4 is DLCR.
-    assert_eq!(probe.read_dp(u32::from(DP_CTRL_STAT)), Ok(0x40));
+    // A DP address names its bank (bits 7:4): 0x14 is DLCR, 0x4 CTRL/STAT,
+    // whatever SELECT held before.
+    assert_eq!(probe.read_dp(0x14), Ok(0x40));
+    let ctrl_stat = probe.read_dp(u32::from(DP_CTRL_STAT)).unwrap();
+    assert_eq!(ctrl_stat >> 28, 0xF, "{ctrl_stat:#x}");
 }
 
 #[test]
@@ -150,7 +174,13 @@ fn fault_ack_becomes_transfer_fault() {
 #[test]
 fn wait_ack_becomes_transfer_timeout() {
     let mut probe = ready_probe();
-    probe.target_mut().inject_wait_responses(1);
+    // One more WAIT than the firmware retries.
+    let attempts = 1 + u32::from(TRANSFER_CONFIGURATION.wait_retry);
+    probe
+        .transport()
+        .target()
+        .lock()
+        .inject_wait_responses(attempts);
     assert!(matches!(
         probe.read_ap(u32::from(AP_CSW)),
         Err(ProbeError::TransferTimeout(_))
@@ -160,7 +190,8 @@ fn wait_ack_becomes_transfer_timeout() {
 #[test]
 fn malformed_register_addresses_are_invalid_arguments() {
     let mut probe = ready_probe();
-    for dp_addr in [0x2, 0x10, 0x24, 0x100, 0xFFFF_FFFC] {
+    // 0x10 and 0x24 name DP banks 1 and 2: valid addresses.
+    for dp_addr in [0x2, 0x100, 0xFFFF_FFFC] {
         assert!(matches!(
             probe.read_dp(dp_addr),
             Err(ProbeError::InvalidArgument(_))
