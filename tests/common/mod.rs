@@ -21,8 +21,16 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 /// Starts a server for the virtual target on 127.0.0.1:0 in this process,
 /// as `serve --probe sim` does: through the CMSIS-DAP driver and the
 /// emulated firmware.
+///
+/// Its core register window (docs/protocol.md, Sharing, rule 10) lasts a
+/// minute rather than the default second, so that no test's outcome depends
+/// on how fast a loaded machine runs the client's next request; the tests
+/// of the bound set their own.
 pub fn start_server() -> ServerHandle {
-    start_server_with(Limits::default())
+    start_server_with(Limits {
+        register_window: Duration::from_secs(60),
+        ..Limits::default()
+    })
 }
 
 pub fn start_server_with(limits: Limits) -> ServerHandle {
