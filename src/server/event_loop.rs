@@ -25,8 +25,9 @@ use mio::{Events, Interest, Poll, Token};
 use super::connection::{Connection, READ_CHUNK};
 use super::requests;
 use super::retire::{RetireOrder, Retiring};
+use super::settings::ServerConfig;
 use super::status::{self, StatusWatch};
-use super::ServerConfig;
+use super::traffic::Traffic;
 use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId, RegisterWindow};
 use crate::probe::{DebugProbe, ProbeInfo};
 use crate::protocol::{self, DecodeLimits, Failure, Reply};
@@ -68,7 +69,7 @@ pub struct EventLoop {
     /// Responses sent so far, by wire status code.
     pub(super) answered: BTreeMap<u8, u64>,
     /// The counters behind the metrics.
-    pub(super) traffic: super::Traffic,
+    pub(super) traffic: Traffic,
     /// Where each turn's state is published for other threads.
     pub(super) status: StatusWatch,
     /// Counts accepts and closes, so the published client list is rebuilt
@@ -117,7 +118,7 @@ impl EventLoop {
             retire_orders,
             retiring: None,
             answered: BTreeMap::new(),
-            traffic: super::Traffic::default(),
+            traffic: Traffic::default(),
             status,
             conns_generation: 0,
             kick,

@@ -19,7 +19,7 @@ use crate::arbiter::ClientId;
 use crate::probe::ProbeError;
 use crate::protocol::Failure;
 
-/// Sent by [`super::ServerHandle::retire`] to the loop.
+/// Sent by [`ServerHandle::retire`](super::ServerHandle::retire) to the loop.
 pub struct RetireOrder {
     pub grace: Duration,
     /// Why, as clients are told: `probe disconnected: <reason>`.

@@ -15,6 +15,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::event_loop::EventLoop;
+use super::traffic::Traffic;
 use crate::arbiter::ClientId;
 use crate::probe::WireProtocol;
 use crate::protocol::{status_code, Failure, Reply};
@@ -37,7 +38,7 @@ pub struct ProbeStatus {
     /// Every connection open at the moment, oldest first.
     pub client_list: Vec<ClientStatus>,
     /// The loop's counters for the metrics.
-    pub traffic: super::Traffic,
+    pub traffic: Traffic,
 }
 
 /// One connected client.
