@@ -11,10 +11,11 @@ use std::time::Instant;
 
 use mio::{Interest, Token};
 
-use super::connection::Frame;
 use super::event_loop::EventLoop;
-use super::requests::{self, ClientState, Route, ServerState};
-use super::traffic::{RequestTag, INVALID_REQUEST};
+use super::pyocd::framing::Frame;
+use super::pyocd::requests::{self, ClientState, Route, ServerState};
+use super::responses::RequestTag;
+use super::traffic::INVALID_REQUEST;
 use crate::arbiter::ClientId;
 use crate::protocol::{self, Command, Failure};
 
@@ -101,7 +102,11 @@ impl EventLoop {
         let line = match frame {
             Frame::Line(line) => line,
             Frame::TooLong => {
-                let ticket = conn.responses.reserve(-1, 0);
+                let tag = RequestTag {
+                    name: INVALID_REQUEST,
+                    framed_at,
+                };
+                let ticket = conn.responses.reserve(-1, 0, tag);
                 let result = Err(Failure::Request(format!(
                     "request line too long (limit {} bytes)",
                     self.config.limits.max_line_bytes
@@ -156,7 +161,7 @@ impl EventLoop {
             return;
         };
         let tag = RequestTag { name, framed_at };
-        let ticket = conn.responses.reserve_tagged(id, held, Some(tag));
+        let ticket = conn.responses.reserve(id, held, tag);
         match route {
             Route::Answer(result) => {
                 super::status::count_answer(&mut self.answered, &result);

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
-use super::connection::{Connection, READ_CHUNK};
-use super::requests;
+use super::connection::Connection;
+use super::front_end::READ_CHUNK;
+use super::pyocd::requests;
 use super::retire::{RetireOrder, Retiring};
 use super::settings::ServerConfig;
 use super::status::{self, StatusWatch};
@@ -253,7 +254,7 @@ impl EventLoop {
                         let tag = conn.responses.fill(ticket, |out, id| {
                             protocol::encode_response(out, id, &result)
                         });
-                        if let Some(tag) = tag {
+                        if let Some((tag, ())) = tag {
                             self.traffic.record_answer(tag.name, tag.framed_at, &result);
                         }
                         self.touched.push(client);

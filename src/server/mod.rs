@@ -11,16 +11,17 @@
 mod client_io;
 mod connection;
 mod event_loop;
+mod front_end;
 mod handle;
-mod memory_handles;
-mod requests;
+mod pyocd;
+mod responses;
 mod retire;
 mod settings;
 mod status;
 mod traffic;
 
-pub use connection::{Frame, LineFramer};
 pub use handle::{spawn, Kicker, ServerHandle, Stopper};
+pub use pyocd::framing::{Frame, LineFramer};
 pub use settings::{ClientFilter, Limits, ServerConfig};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};
 pub use traffic::{Traffic, LATENCY_BOUNDS_SECONDS};

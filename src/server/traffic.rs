@@ -96,14 +96,6 @@ pub fn error_kind(error: &ProbeError) -> &'static str {
     }
 }
 
-/// A request's name and arrival, kept with its response slot until it is
-/// answered.
-#[derive(Clone, Copy, Debug)]
-pub struct RequestTag {
-    pub name: &'static str,
-    pub framed_at: Instant,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
