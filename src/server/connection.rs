@@ -1,53 +1,280 @@
-//! One client connection.
+//! One client connection and everything it does on the loop thread:
+//! reading and routing what the client sends through its front end,
+//! answering each request once, writing the answers back, and keeping its
+//! registration's interest in line with its buffers.
+//!
+//! Readiness is edge-triggered, so input is read until the socket is dry
+//! or the client must wait for its answers to drain (backpressure). Data
+//! already waiting raises no new event, so a paused reader is resumed by
+//! the loop when [`Connection::flush`] says so.
+//!
+//! The connection decides nothing about other clients: it hands arbitrated
+//! requests to the arbiter and tells the loop, by its return values, when
+//! it must be closed or read again.
 
+use std::io;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
+use mio::event::Event;
 use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
 
-use super::pyocd::framing::LineFramer;
-use super::pyocd::memory_handles::MemoryHandles;
-use super::responses::ResponseQueue;
+use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route};
+use super::responses::{RequestTag, ResponseQueue};
+use super::retire::Retiring;
+use super::settings::Limits;
+use super::traffic::Ledger;
+use crate::arbiter::{Arbiter, ClientId, Outcome, Ticket};
+use crate::probe::ProbeInfo;
 
-/// Everything the event loop keeps for one client.
-#[derive(Debug)]
+/// What a connection borrows from the loop while it reads.
+pub struct Shared<'a> {
+    pub arbiter: &'a mut Arbiter,
+    pub info: &'a ProbeInfo,
+    pub ledger: &'a mut Ledger,
+    /// The loop's read buffer, shared by every connection.
+    pub scratch: &'a mut [u8],
+    /// Set while the server retires: requests are refused, not run.
+    pub retiring: Option<&'a mut Retiring>,
+}
+
+/// What the loop must do next with a connection.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing: it waits for its next event.
+    Wait,
+    /// Read it again: its reading was paused and it has drained since.
+    Read,
+    /// Close it (an error, or a half-closed client that is fully answered).
+    Close,
+}
+
+/// One client.
 pub struct Connection {
-    pub stream: TcpStream,
-    pub peer: SocketAddr,
-    pub framer: LineFramer,
-    pub responses: ResponseQueue,
-    pub said_hello: bool,
-    /// The memory handles this client obtained; they die with it.
-    pub memory_handles: MemoryHandles,
+    client: ClientId,
+    stream: TcpStream,
+    peer: SocketAddr,
+    front_end: Box<dyn FrontEnd>,
+    responses: ResponseQueue,
+    /// `max_pending_requests` and `max_unsent_bytes` of the limits.
+    max_pending: usize,
+    max_unsent: usize,
     /// The peer sent EOF: answer what is pending, then close.
-    pub read_closed: bool,
-    /// Reading stopped for backpressure; the loop must resume it itself,
+    read_closed: bool,
+    /// Reading stopped for backpressure; it must be resumed from outside,
     /// as input already waiting raises no new edge-triggered event.
-    pub input_paused: bool,
+    input_paused: bool,
     /// The interest currently registered with the poll.
-    pub interest: Option<mio::Interest>,
-    pub last_activity: std::time::Instant,
-    pub connected_at: std::time::Instant,
+    interest: Interest,
+    last_activity: Instant,
+    connected_at: Instant,
+}
+
+/// An answer to one ticket: made by the front end when it routed the
+/// request, or the arbiter's outcome, still to be encoded.
+enum Answer {
+    Encoded(Encoded),
+    Outcome(Outcome),
 }
 
 impl Connection {
-    pub fn new(stream: TcpStream, peer: SocketAddr, max_line: usize) -> Self {
-        Connection {
+    /// Registers `stream` for reading under the client's token.
+    pub fn register(
+        registry: &Registry,
+        mut stream: TcpStream,
+        client: ClientId,
+        peer: SocketAddr,
+        front_end: Box<dyn FrontEnd>,
+        limits: &Limits,
+    ) -> io::Result<Connection> {
+        registry.register(&mut stream, Token(client), Interest::READABLE)?;
+        let now = Instant::now();
+        Ok(Connection {
+            client,
             stream,
             peer,
-            framer: LineFramer::new(max_line),
+            front_end,
             responses: ResponseQueue::default(),
-            said_hello: false,
-            memory_handles: MemoryHandles::default(),
+            max_pending: limits.max_pending_requests,
+            max_unsent: limits.max_unsent_bytes,
             read_closed: false,
             input_paused: false,
-            interest: None,
-            last_activity: std::time::Instant::now(),
-            connected_at: std::time::Instant::now(),
-        }
+            interest: Interest::READABLE,
+            last_activity: now,
+            connected_at: now,
+        })
+    }
+
+    pub fn deregister(mut self, registry: &Registry) {
+        let _ = registry.deregister(&mut self.stream);
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub fn connected_at(&self) -> Instant {
+        self.connected_at
     }
 
     /// Whether everything asked has been answered and sent.
     pub fn is_drained(&self) -> bool {
         self.responses.pending() == 0 && self.responses.unwritten() == 0
+    }
+
+    /// Whether the client has sent nothing for `timeout` and waits for
+    /// nothing either.
+    pub fn is_idle(&self, timeout: Duration) -> bool {
+        self.last_activity.elapsed() >= timeout && self.is_drained()
+    }
+
+    /// Handles a readiness event: reads what came (an EOF included).
+    /// [`Next::Close`] when the connection is reset or closed both ways
+    /// (the server never shuts down its own side): nothing can be answered
+    /// any more, so what the client holds is to be released now (rule 4),
+    /// not after its queued work.
+    pub fn on_event(&mut self, event: &Event, shared: &mut Shared<'_>) -> Next {
+        if event.is_error() || event.is_write_closed() {
+            log::debug!("client {}: connection reset or closed", self.client);
+            return Next::Close;
+        }
+        let peer_closed = event.is_read_closed();
+        if event.is_readable() || peer_closed {
+            return self.read(peer_closed, shared);
+        }
+        Next::Wait
+    }
+
+    /// Handles the requests already read, then reads more, until the
+    /// socket is dry or the client must wait for its answers to drain.
+    ///
+    /// A short read means the socket was empty at that moment, and new data
+    /// raises a new edge, so the usual extra `read` that only returns
+    /// `WouldBlock` is skipped, unless the peer has closed its side
+    /// (`must_drain`): its EOF raises no further edge and must be read now.
+    pub fn read(&mut self, must_drain: bool, shared: &mut Shared<'_>) -> Next {
+        let mut socket_empty = false;
+        loop {
+            self.input_paused = self.is_paused();
+            if self.input_paused {
+                return Next::Wait;
+            }
+            let framed_at = Instant::now();
+            let mut probe = ProbeView::new(self.client, shared.info, shared.arbiter);
+            if let Some(incoming) = self.front_end.next_request(&mut probe) {
+                self.take(incoming, framed_at, shared);
+                continue;
+            }
+            if self.read_closed || socket_empty {
+                return Next::Wait;
+            }
+            match self.front_end.read_from(&mut self.stream, shared.scratch) {
+                Ok((0, _)) => {
+                    self.read_closed = true;
+                    return Next::Wait;
+                }
+                Ok((read, short)) => {
+                    shared.ledger.traffic.received_bytes += read as u64;
+                    self.last_activity = Instant::now();
+                    socket_empty = short && !must_drain;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("client {}: read failed: {e}", self.client);
+                    return Next::Close;
+                }
+            }
+        }
+    }
+
+    /// Answers request `ticket` with the arbiter's outcome.
+    pub fn answer(&mut self, ticket: Ticket, outcome: Outcome, ledger: &mut Ledger) {
+        self.settle(ticket, Answer::Outcome(outcome), ledger);
+    }
+
+    /// Writes what is ready and keeps the registration's interest in line
+    /// with what is left to write.
+    pub fn flush(&mut self, registry: &Registry, ledger: &mut Ledger) -> Next {
+        let unwritten = self.responses.unwritten();
+        let written = self.responses.write_to(&mut self.stream);
+        let sent = unwritten.saturating_sub(self.responses.unwritten());
+        ledger.traffic.sent_bytes += sent as u64;
+        if let Err(e) = written {
+            log::debug!("client {}: write failed: {e}", self.client);
+            return Next::Close;
+        }
+        // Whether reading paused is what counts, not whether it would
+        // pause now: answers may already have made room before this
+        // flush, and then nothing else would resume it.
+        if self.input_paused && !self.is_paused() {
+            return Next::Read;
+        }
+        if self.read_closed && self.is_drained() {
+            return Next::Close;
+        }
+        let wanted = if self.responses.unwritten() > 0 {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if self.interest != wanted {
+            if registry
+                .reregister(&mut self.stream, Token(self.client), wanted)
+                .is_err()
+            {
+                return Next::Close;
+            }
+            self.interest = wanted;
+        }
+        Next::Wait
+    }
+
+    fn is_paused(&self) -> bool {
+        self.responses.pending() >= self.max_pending
+            || self.responses.queued_bytes() >= self.max_unsent
+    }
+
+    /// Gives a routed request its ticket and answers it or queues it.
+    fn take(&mut self, incoming: Incoming, framed_at: Instant, shared: &mut Shared<'_>) {
+        let Incoming {
+            key,
+            name,
+            held,
+            route,
+        } = incoming;
+        let ticket = self
+            .responses
+            .reserve(key, held, RequestTag { name, framed_at });
+        match (route, shared.retiring.as_deref_mut()) {
+            (Route::Reject(encoded), _) | (Route::Answer(encoded), None) => {
+                self.settle(ticket, Answer::Encoded(encoded), shared.ledger);
+            }
+            (_, Some(retiring)) => {
+                let refused = retiring.refuse(self.client);
+                self.settle(ticket, Answer::Outcome(refused), shared.ledger);
+            }
+            (Route::Arbitrate(request), None) => {
+                shared.arbiter.submit(self.client, ticket, request)
+            }
+        }
+    }
+
+    /// The one place a request is answered: encoded into its slot (once:
+    /// a slot already filled or gone is left alone) and counted.
+    fn settle(&mut self, ticket: Ticket, answer: Answer, ledger: &mut Ledger) {
+        let front_end = &mut self.front_end;
+        let filled = self.responses.fill(ticket, |out, key| match answer {
+            Answer::Encoded(encoded) => {
+                out.extend_from_slice(&encoded.bytes);
+                encoded.status
+            }
+            Answer::Outcome(outcome) => front_end.encode(out, key, outcome),
+        });
+        if let Some((tag, status)) = filled {
+            ledger.count_answer(tag.name, tag.framed_at, status);
+        }
     }
 }

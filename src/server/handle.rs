@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::event_loop;
+use super::event_loop::{Controls, EventLoop};
+use super::listener::Listener;
+use super::pyocd::Pyocd;
 use super::retire;
 use super::settings::ServerConfig;
 use super::status::{ProbeStatus, StatusWatch};
@@ -166,15 +168,17 @@ pub fn spawn(
     let (retire, retire_orders) = std::sync::mpsc::channel();
     let status = StatusWatch::default();
     let kick = Arc::new(AtomicBool::new(false));
-    let (event_loop, waker) = event_loop::EventLoop::new(
-        mio::net::TcpListener::from_std(listener),
-        probe,
-        config,
-        stop.clone(),
+    let listener = Listener {
+        socket: mio::net::TcpListener::from_std(listener),
+        format: Box::new(Pyocd::new(&config)),
+    };
+    let controls = Controls {
+        stop: stop.clone(),
+        kick: kick.clone(),
         retire_orders,
-        status.clone(),
-        kick.clone(),
-    )?;
+        status: status.clone(),
+    };
+    let (event_loop, waker) = EventLoop::new(listener, probe, config, controls)?;
     let thread = std::thread::Builder::new()
         .name(format!("serve {}", info.unique_id))
         .spawn(move || event_loop.run())?;
