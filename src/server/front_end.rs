@@ -37,6 +37,10 @@
 //!   request (exactly once unless the connection closes first), when the
 //!   outcome arrives, which can be before earlier requests are answered: an
 //!   answer's encoding must not depend on the answers before it.
+//! - **Framing rhythm.** After each `read_from` the loop calls
+//!   `next_request` until it returns `None` (or the client pauses) before
+//!   it reads again, so a front end's buffer holds at most one unframed
+//!   frame.
 //! - **Backpressure.** The loop stops calling `read_from` and
 //!   `next_request` while the client has `max_pending_requests` requests
 //!   unanswered or `max_unsent_bytes` held (answers not yet taken by the

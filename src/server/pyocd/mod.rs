@@ -185,3 +185,94 @@ fn outcome_to_reply(outcome: Outcome) -> Result<Reply, Failure> {
         Outcome::Probe(e) => Err(Failure::Probe(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The front end alone, without a socket or a loop: what the seam asks
+    //! of any front end.
+
+    use super::*;
+    use crate::arbiter::{Arbiter, ArbiterConfig, Request};
+    use crate::probe::{Op, OpOutput, ProbeError, ProbeInfo};
+
+    fn info() -> ProbeInfo {
+        ProbeInfo {
+            unique_id: "test".into(),
+            vendor_name: "v".into(),
+            product_name: "p".into(),
+            description: "d".into(),
+            supported_wire_protocols: Vec::new(),
+            capabilities: Vec::new(),
+            firmware_version: None,
+        }
+    }
+
+    /// Reads `input` as the loop does (requests taken after each read)
+    /// and returns the front end and what it routed.
+    fn serve(max_line_bytes: usize, input: &[u8]) -> (Box<dyn FrontEnd>, Vec<Incoming>) {
+        let mut config = ServerConfig::default();
+        config.limits.max_line_bytes = max_line_bytes;
+        let mut front_end = Pyocd::new(&config).front_end();
+        let (info, mut arbiter) = (info(), Arbiter::new(ArbiterConfig::default()));
+        let mut probe = ProbeView::new(7, &info, &mut arbiter);
+        let mut socket = input;
+        let mut scratch = vec![0; 16];
+        let mut incoming = Vec::new();
+        while front_end.read_from(&mut socket, &mut scratch).unwrap().0 > 0 {
+            incoming.extend(std::iter::from_fn(|| front_end.next_request(&mut probe)));
+        }
+        (front_end, incoming)
+    }
+
+    fn encoded(route: Route) -> (String, AnswerStatus) {
+        match route {
+            Route::Answer(e) | Route::Reject(e) => (String::from_utf8(e.bytes).unwrap(), e.status),
+            Route::Arbitrate(request) => panic!("arbitrated: {request:?}"),
+        }
+    }
+
+    #[test]
+    fn requests_are_routed_in_order_and_outcomes_encoded_under_their_key() {
+        let input = b"{\"id\":1,\"request\":\"hello\",\"arguments\":[1]}\n\n\
+                      {\"id\":2,\"request\":\"open\"}\r\n";
+        let (mut front_end, incoming) = serve(1000, input);
+        let [hello, open] = <[Incoming; 2]>::try_from(incoming).unwrap();
+
+        assert_eq!((hello.key, hello.name), (1, "hello"));
+        let answer = encoded(hello.route);
+        assert_eq!(
+            answer,
+            ("{\"id\":1,\"status\":0}\n".into(), AnswerStatus::SUCCESS)
+        );
+        assert_eq!((open.key, open.name), (2, "open"));
+        assert!(matches!(
+            open.route,
+            Route::Arbitrate(Request::Probe(Op::Open))
+        ));
+
+        let mut out = Vec::new();
+        let failure = ProbeError::TransferFault("x".into());
+        let status = front_end.encode(&mut out, 2, Outcome::Probe(failure));
+        assert_eq!(status.code, 12);
+        assert_eq!(status.probe_error, Some("fault"));
+        assert!(out.starts_with(b"{\"id\":2,\"status\":12,"));
+        let status = front_end.encode(&mut out, 3, Outcome::Ok(OpOutput::Done));
+        assert_eq!(status, AnswerStatus::SUCCESS);
+        assert!(out.ends_with(b"{\"id\":3,\"status\":0}\n"));
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_rejected_under_id_minus_one_and_hello_is_still_required() {
+        let mut input = vec![b'x'; 100];
+        input.extend_from_slice(b"\n{\"id\":5,\"request\":\"open\"}\n");
+        let (_, incoming) = serve(50, &input);
+        let [too_long, open] = <[Incoming; 2]>::try_from(incoming).unwrap();
+
+        assert!(matches!(too_long.route, Route::Reject(_)));
+        let (line, status) = encoded(too_long.route);
+        assert!(line.starts_with("{\"id\":-1,\"status\":1,"), "{line}");
+        assert_eq!(status.code, 1);
+        let (line, _) = encoded(open.route);
+        assert!(line.contains("hello required"), "{line}");
+    }
+}
