@@ -1,405 +1,280 @@
-//! One client connection: LF framing of what it sends, in-order response
-//! slots, and the bounded write queue.
+//! One client connection and everything it does on the loop thread:
+//! reading and routing what the client sends through its front end,
+//! answering each request once, writing the answers back, and keeping its
+//! registration's interest in line with its buffers.
 //!
-//! Requests are answered in the order they arrived even though some are
-//! answered at once (`hello`, `readprop`) and others only when the probe
-//! worker is done. Every request gets a ticket; a response waits in its slot
-//! until every earlier one is ready, then moves to the write queue.
+//! Readiness is edge-triggered, so input is read until the socket is dry
+//! or the client must wait for its answers to drain (backpressure). Data
+//! already waiting raises no new event, so a paused reader is resumed by
+//! the loop when [`Connection::flush`] says so.
+//!
+//! The connection decides nothing about other clients: it hands arbitrated
+//! requests to the arbiter and tells the loop, by its return values, when
+//! it must be closed or read again.
 
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
+use mio::event::Event;
 use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
 
-use super::memory_handles::MemoryHandles;
-use super::traffic::RequestTag;
-use crate::arbiter::Ticket;
+use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route};
+use super::responses::{RequestTag, ResponseQueue};
+use super::retire::Retiring;
+use super::settings::Limits;
+use super::traffic::Ledger;
+use crate::arbiter::{Arbiter, ClientId, Outcome, Ticket};
+use crate::probe::ProbeInfo;
 
-/// How much is read from the socket per `read` call.
-pub const READ_CHUNK: usize = 64 * 1024;
+/// What a connection borrows from the loop while it reads.
+pub struct Shared<'a> {
+    pub arbiter: &'a mut Arbiter,
+    pub info: &'a ProbeInfo,
+    pub ledger: &'a mut Ledger,
+    /// The loop's read buffer, shared by every connection.
+    pub scratch: &'a mut [u8],
+    /// Set while the server retires: requests are refused, not run.
+    pub retiring: Option<&'a mut Retiring>,
+}
 
-/// A complete line taken from the read buffer, or a line that was too long.
+/// What the loop must do next with a connection.
+#[must_use]
 #[derive(Debug, PartialEq, Eq)]
-pub enum Frame {
-    Line(Vec<u8>),
-    /// A line exceeded the limit; what was received of it has been dropped
-    /// and the rest will be skipped up to its LF.
-    TooLong,
+pub enum Next {
+    /// Nothing: it waits for its next event.
+    Wait,
+    /// Read it again: its reading was paused and it has drained since.
+    Read,
+    /// Close it (an error, or a half-closed client that is fully answered).
+    Close,
 }
 
-/// Splits a byte stream at LF with a cap on line length, so a peer that
-/// never sends LF costs at most `max_line` bytes of memory.
-#[derive(Debug)]
-pub struct LineFramer {
-    buf: Vec<u8>,
-    /// Where the next search for LF starts (everything before has none).
-    scanned: usize,
-    max_line: usize,
-    discarding: bool,
-}
-
-impl LineFramer {
-    pub fn new(max_line: usize) -> Self {
-        LineFramer {
-            buf: Vec::new(),
-            scanned: 0,
-            max_line,
-            discarding: false,
-        }
-    }
-
-    /// Reads once from `src` through `scratch` into the buffer; returns the
-    /// byte count (0 at EOF) and whether the read came back short, i.e. the
-    /// socket had no more data at that moment.
-    pub fn read_from(
-        &mut self,
-        src: &mut impl Read,
-        scratch: &mut [u8],
-    ) -> io::Result<(usize, bool)> {
-        // Read no further than the limit allows: a line of max_line bytes plus
-        // its LF fits, anything longer is known too long before it is stored.
-        let room = (self.max_line + 1).saturating_sub(self.buf.len()).max(1);
-        let want = room.min(scratch.len());
-        let n = src.read(&mut scratch[..want])?;
-        self.buf.extend_from_slice(&scratch[..n]);
-        Ok((n, n < want))
-    }
-
-    /// Takes the next frame out of the buffer, if a whole one is there.
-    pub fn next_frame(&mut self) -> Option<Frame> {
-        loop {
-            let lf = self.buf[self.scanned..].iter().position(|&b| b == b'\n');
-            match lf {
-                Some(offset) => {
-                    let end = self.scanned + offset;
-                    let mut line: Vec<u8> = self.buf.drain(..=end).collect();
-                    self.scanned = 0;
-                    if std::mem::take(&mut self.discarding) {
-                        continue;
-                    }
-                    line.pop();
-                    return Some(Frame::Line(line));
-                }
-                None if self.discarding => {
-                    self.drop_buffer();
-                    return None;
-                }
-                None if self.buf.len() > self.max_line => {
-                    self.drop_buffer();
-                    self.discarding = true;
-                    return Some(Frame::TooLong);
-                }
-                None => {
-                    self.scanned = self.buf.len();
-                    if self.buf.is_empty() && self.buf.capacity() > READ_CHUNK {
-                        self.buf = Vec::new();
-                    }
-                    return None;
-                }
-            }
-        }
-    }
-
-    fn drop_buffer(&mut self) {
-        // Release the memory too: this is the path a hostile peer drives.
-        self.buf = Vec::new();
-        self.scanned = 0;
-    }
-}
-
-/// A response slot: the ticket of a request and, once known, its encoded
-/// response line.
-#[derive(Debug)]
-struct Slot {
-    ticket: Ticket,
-    request_id: i64,
-    response: Option<Vec<u8>>,
-    /// What this slot counts in `ResponseQueue::held`.
-    held: usize,
-    tag: Option<RequestTag>,
-}
-
-/// Responses in request order, then bytes waiting for the socket.
-#[derive(Debug, Default)]
-pub struct ResponseQueue {
-    slots: VecDeque<Slot>,
-    next_ticket: Ticket,
-    out: Vec<u8>,
-    written: usize,
-    /// Memory the slots stand for: the estimate given to `reserve` until a
-    /// response is encoded, then its length until it moves to `out`.
-    held: usize,
-}
-
-impl ResponseQueue {
-    /// Reserves the next slot for the request with wire id `request_id`
-    /// and returns its ticket. `held_bytes` is what the request may hold
-    /// in memory until its response is written (its data and its longest
-    /// response), so that backpressure applies before large responses
-    /// exist, not once they have piled up.
-    pub fn reserve(&mut self, request_id: i64, held_bytes: usize) -> Ticket {
-        self.reserve_tagged(request_id, held_bytes, None)
-    }
-
-    /// [`Self::reserve`], keeping `tag` for [`Self::fill`] to hand back.
-    pub fn reserve_tagged(
-        &mut self,
-        request_id: i64,
-        held_bytes: usize,
-        tag: Option<RequestTag>,
-    ) -> Ticket {
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
-        self.slots.push_back(Slot {
-            ticket,
-            request_id,
-            response: None,
-            held: held_bytes,
-            tag,
-        });
-        self.held = self.held.saturating_add(held_bytes);
-        ticket
-    }
-
-    /// Fills a reserved slot; moves every ready response at the front to the
-    /// write buffer. Unknown tickets (a slot already gone) are ignored.
-    /// `encode` gets the buffer to append to and the request's wire id.
-    /// Returns the tag the slot was reserved with, if `encode` ran.
-    pub fn fill(
-        &mut self,
-        ticket: Ticket,
-        encode: impl FnOnce(&mut Vec<u8>, i64),
-    ) -> Option<RequestTag> {
-        let front = self.slots.front()?;
-        let index = ticket.checked_sub(front.ticket)?;
-        let index = usize::try_from(index).ok()?;
-        let tag = if index == 0 {
-            // The common case: the oldest request; encode straight into `out`.
-            let slot = self.slots.pop_front()?;
-            self.held = self.held.saturating_sub(slot.held);
-            encode(&mut self.out, slot.request_id);
-            slot.tag
-        } else {
-            let slot = self.slots.get_mut(index)?;
-            if slot.response.is_some() {
-                return None;
-            }
-            let mut line = Vec::new();
-            encode(&mut line, slot.request_id);
-            self.held = self.held.saturating_sub(slot.held) + line.len();
-            slot.held = line.len();
-            slot.response = Some(line);
-            return slot.tag;
-        };
-        while let Some(Slot {
-            response: Some(_), ..
-        }) = self.slots.front()
-        {
-            if let Some(Slot {
-                response: Some(line),
-                held,
-                ..
-            }) = self.slots.pop_front()
-            {
-                self.held = self.held.saturating_sub(held);
-                self.out.extend_from_slice(&line);
-            }
-        }
-        tag
-    }
-
-    /// Requests that have no response yet.
-    pub fn pending(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Bytes encoded but not yet accepted by the socket.
-    pub fn unwritten(&self) -> usize {
-        self.out.len() - self.written
-    }
-
-    /// Bytes unwritten plus those held for requests not yet in the write
-    /// buffer: what a client that stops reading costs the server.
-    pub fn queued_bytes(&self) -> usize {
-        self.unwritten().saturating_add(self.held)
-    }
-
-    /// Writes as much as the socket takes. `Ok(())` also when it would block.
-    pub fn write_to(&mut self, dst: &mut impl Write) -> io::Result<()> {
-        while self.written < self.out.len() {
-            match dst.write(&self.out[self.written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if self.written == self.out.len() {
-            self.out.clear();
-            self.written = 0;
-            if self.out.capacity() > 4 * READ_CHUNK {
-                self.out = Vec::new();
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Everything the event loop keeps for one client.
-#[derive(Debug)]
+/// One client.
 pub struct Connection {
-    pub stream: TcpStream,
-    pub peer: SocketAddr,
-    pub framer: LineFramer,
-    pub responses: ResponseQueue,
-    pub said_hello: bool,
-    /// The memory handles this client obtained; they die with it.
-    pub memory_handles: MemoryHandles,
+    client: ClientId,
+    stream: TcpStream,
+    peer: SocketAddr,
+    front_end: Box<dyn FrontEnd>,
+    responses: ResponseQueue,
+    /// `max_pending_requests` and `max_unsent_bytes` of the limits.
+    max_pending: usize,
+    max_unsent: usize,
     /// The peer sent EOF: answer what is pending, then close.
-    pub read_closed: bool,
-    /// Reading stopped for backpressure; the loop must resume it itself,
+    read_closed: bool,
+    /// Reading stopped for backpressure; it must be resumed from outside,
     /// as input already waiting raises no new edge-triggered event.
-    pub input_paused: bool,
+    input_paused: bool,
     /// The interest currently registered with the poll.
-    pub interest: Option<mio::Interest>,
-    pub last_activity: std::time::Instant,
-    pub connected_at: std::time::Instant,
+    interest: Interest,
+    last_activity: Instant,
+    connected_at: Instant,
+}
+
+/// An answer to one ticket: made by the front end when it routed the
+/// request, or the arbiter's outcome, still to be encoded.
+enum Answer {
+    Encoded(Encoded),
+    Outcome(Outcome),
 }
 
 impl Connection {
-    pub fn new(stream: TcpStream, peer: SocketAddr, max_line: usize) -> Self {
-        Connection {
+    /// Registers `stream` for reading under the client's token.
+    pub fn register(
+        registry: &Registry,
+        mut stream: TcpStream,
+        client: ClientId,
+        peer: SocketAddr,
+        front_end: Box<dyn FrontEnd>,
+        limits: &Limits,
+    ) -> io::Result<Connection> {
+        registry.register(&mut stream, Token(client), Interest::READABLE)?;
+        let now = Instant::now();
+        Ok(Connection {
+            client,
             stream,
             peer,
-            framer: LineFramer::new(max_line),
+            front_end,
             responses: ResponseQueue::default(),
-            said_hello: false,
-            memory_handles: MemoryHandles::default(),
+            max_pending: limits.max_pending_requests,
+            max_unsent: limits.max_unsent_bytes,
             read_closed: false,
             input_paused: false,
-            interest: None,
-            last_activity: std::time::Instant::now(),
-            connected_at: std::time::Instant::now(),
-        }
+            interest: Interest::READABLE,
+            last_activity: now,
+            connected_at: now,
+        })
+    }
+
+    pub fn deregister(mut self, registry: &Registry) {
+        let _ = registry.deregister(&mut self.stream);
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub fn connected_at(&self) -> Instant {
+        self.connected_at
     }
 
     /// Whether everything asked has been answered and sent.
     pub fn is_drained(&self) -> bool {
         self.responses.pending() == 0 && self.responses.unwritten() == 0
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Whether the client has sent nothing for `timeout` and waits for
+    /// nothing either.
+    pub fn is_idle(&self, timeout: Duration) -> bool {
+        self.last_activity.elapsed() >= timeout && self.is_drained()
+    }
 
-    fn framer_with(max_line: usize, input: &[u8]) -> (LineFramer, Vec<Frame>) {
-        let mut framer = LineFramer::new(max_line);
-        let mut src = input;
-        let mut frames = Vec::new();
-        let mut scratch = vec![0; 7];
-        while framer.read_from(&mut src, &mut scratch).unwrap().0 > 0 {
-            while let Some(f) = framer.next_frame() {
-                frames.push(f);
+    /// Handles a readiness event: reads what came (an EOF included).
+    /// [`Next::Close`] when the connection is reset or closed both ways
+    /// (the server never shuts down its own side): nothing can be answered
+    /// any more, so what the client holds is to be released now (rule 4),
+    /// not after its queued work.
+    pub fn on_event(&mut self, event: &Event, shared: &mut Shared<'_>) -> Next {
+        if event.is_error() || event.is_write_closed() {
+            log::debug!("client {}: connection reset or closed", self.client);
+            return Next::Close;
+        }
+        let peer_closed = event.is_read_closed();
+        if event.is_readable() || peer_closed {
+            return self.read(peer_closed, shared);
+        }
+        Next::Wait
+    }
+
+    /// Handles the requests already read, then reads more, until the
+    /// socket is dry or the client must wait for its answers to drain.
+    ///
+    /// A short read means the socket was empty at that moment, and new data
+    /// raises a new edge, so the usual extra `read` that only returns
+    /// `WouldBlock` is skipped, unless the peer has closed its side
+    /// (`must_drain`): its EOF raises no further edge and must be read now.
+    pub fn read(&mut self, must_drain: bool, shared: &mut Shared<'_>) -> Next {
+        let mut socket_empty = false;
+        loop {
+            self.input_paused = self.is_paused();
+            if self.input_paused {
+                return Next::Wait;
+            }
+            let framed_at = Instant::now();
+            let mut probe = ProbeView::new(self.client, shared.info, shared.arbiter);
+            if let Some(incoming) = self.front_end.next_request(&mut probe) {
+                self.take(incoming, framed_at, shared);
+                continue;
+            }
+            if self.read_closed || socket_empty {
+                return Next::Wait;
+            }
+            match self.front_end.read_from(&mut self.stream, shared.scratch) {
+                Ok((0, _)) => {
+                    self.read_closed = true;
+                    return Next::Wait;
+                }
+                Ok((read, short)) => {
+                    shared.ledger.traffic.received_bytes += read as u64;
+                    self.last_activity = Instant::now();
+                    socket_empty = short && !must_drain;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("client {}: read failed: {e}", self.client);
+                    return Next::Close;
+                }
             }
         }
-        (framer, frames)
     }
 
-    #[test]
-    fn lines_are_split_at_lf_across_reads() {
-        let (_, frames) = framer_with(100, b"a\nbc\n\nd");
-        assert_eq!(
-            frames,
-            vec![
-                Frame::Line(b"a".to_vec()),
-                Frame::Line(b"bc".to_vec()),
-                Frame::Line(b"".to_vec())
-            ]
-        );
+    /// Answers request `ticket` with the arbiter's outcome.
+    pub fn answer(&mut self, ticket: Ticket, outcome: Outcome, ledger: &mut Ledger) {
+        self.settle(ticket, Answer::Outcome(outcome), ledger);
     }
 
-    #[test]
-    fn over_long_line_is_reported_once_and_skipped_to_its_lf() {
-        let mut input = vec![b'x'; 50];
-        input.extend_from_slice(b"\nok\n");
-        let (framer, frames) = framer_with(10, &input);
-        assert_eq!(frames, vec![Frame::TooLong, Frame::Line(b"ok".to_vec())]);
-        assert!(framer.buf.capacity() <= 11 + READ_CHUNK);
+    /// Writes what is ready and keeps the registration's interest in line
+    /// with what is left to write.
+    pub fn flush(&mut self, registry: &Registry, ledger: &mut Ledger) -> Next {
+        let unwritten = self.responses.unwritten();
+        let written = self.responses.write_to(&mut self.stream);
+        let sent = unwritten.saturating_sub(self.responses.unwritten());
+        ledger.traffic.sent_bytes += sent as u64;
+        if let Err(e) = written {
+            log::debug!("client {}: write failed: {e}", self.client);
+            return Next::Close;
+        }
+        // Whether reading paused is what counts, not whether it would
+        // pause now: answers may already have made room before this
+        // flush, and then nothing else would resume it.
+        if self.input_paused && !self.is_paused() {
+            return Next::Read;
+        }
+        if self.read_closed && self.is_drained() {
+            return Next::Close;
+        }
+        let wanted = if self.responses.unwritten() > 0 {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if self.interest != wanted {
+            if registry
+                .reregister(&mut self.stream, Token(self.client), wanted)
+                .is_err()
+            {
+                return Next::Close;
+            }
+            self.interest = wanted;
+        }
+        Next::Wait
     }
 
-    #[test]
-    fn line_of_exactly_the_limit_is_accepted() {
-        let mut input = vec![b'y'; 10];
-        input.push(b'\n');
-        let (_, frames) = framer_with(10, &input);
-        assert_eq!(frames, vec![Frame::Line(vec![b'y'; 10])]);
+    fn is_paused(&self) -> bool {
+        self.responses.pending() >= self.max_pending
+            || self.responses.queued_bytes() >= self.max_unsent
     }
 
-    #[test]
-    fn framer_never_buffers_more_than_the_limit() {
-        let mut framer = LineFramer::new(1000);
-        let mut src = std::io::repeat(b'z');
-        let mut too_long = 0;
-        let mut scratch = vec![0; READ_CHUNK];
-        for _ in 0..100 {
-            framer.read_from(&mut src, &mut scratch).unwrap();
-            assert!(framer.buf.len() <= 1001);
-            while let Some(f) = framer.next_frame() {
-                assert_eq!(f, Frame::TooLong);
-                too_long += 1;
+    /// Gives a routed request its ticket and answers it or queues it.
+    fn take(&mut self, incoming: Incoming, framed_at: Instant, shared: &mut Shared<'_>) {
+        let Incoming {
+            key,
+            name,
+            held,
+            route,
+        } = incoming;
+        let ticket = self
+            .responses
+            .reserve(key, held, RequestTag { name, framed_at });
+        match (route, shared.retiring.as_deref_mut()) {
+            (Route::Reject(encoded), _) | (Route::Answer(encoded), None) => {
+                self.settle(ticket, Answer::Encoded(encoded), shared.ledger);
+            }
+            (_, Some(retiring)) => {
+                let refused = retiring.refuse(self.client);
+                self.settle(ticket, Answer::Outcome(refused), shared.ledger);
+            }
+            (Route::Arbitrate(request), None) => {
+                shared.arbiter.submit(self.client, ticket, request)
             }
         }
-        assert_eq!(too_long, 1);
     }
 
-    #[test]
-    fn responses_leave_in_ticket_order() {
-        let mut q = ResponseQueue::default();
-        let a = q.reserve(7, 0);
-        let b = q.reserve(8, 0);
-        let c = q.reserve(9, 0);
-        q.fill(c, |o, id| {
-            o.extend_from_slice(format!("c{id}\n").as_bytes())
+    /// The one place a request is answered: encoded into its slot (once:
+    /// a slot already filled or gone is left alone) and counted.
+    fn settle(&mut self, ticket: Ticket, answer: Answer, ledger: &mut Ledger) {
+        let front_end = &mut self.front_end;
+        let filled = self.responses.fill(ticket, |out, key| match answer {
+            Answer::Encoded(encoded) => {
+                out.extend_from_slice(&encoded.bytes);
+                encoded.status
+            }
+            Answer::Outcome(outcome) => front_end.encode(out, key, outcome),
         });
-        q.fill(b, |o, id| {
-            o.extend_from_slice(format!("b{id}\n").as_bytes())
-        });
-        assert_eq!(q.unwritten(), 0);
-        q.fill(a, |o, id| {
-            o.extend_from_slice(format!("a{id}\n").as_bytes())
-        });
-        let mut sink = Vec::new();
-        q.write_to(&mut sink).unwrap();
-        assert_eq!(sink, b"a7\nb8\nc9\n");
-        assert_eq!(q.pending(), 0);
-    }
-
-    #[test]
-    fn unknown_ticket_is_ignored() {
-        let mut q = ResponseQueue::default();
-        let a = q.reserve(1, 0);
-        q.fill(a + 5, |o, _| o.extend_from_slice(b"x\n"));
-        q.fill(a, |o, _| o.extend_from_slice(b"a\n"));
-        q.fill(a, |o, _| o.extend_from_slice(b"again\n"));
-        let mut sink = Vec::new();
-        q.write_to(&mut sink).unwrap();
-        assert_eq!(sink, b"a\n");
-    }
-
-    #[test]
-    fn held_bytes_count_until_the_response_reaches_the_write_buffer() {
-        let mut q = ResponseQueue::default();
-        let a = q.reserve(1, 100);
-        let b = q.reserve(2, 1000);
-        assert_eq!(q.queued_bytes(), 1100);
-        q.fill(b, |o, _| o.extend_from_slice(b"b\n"));
-        assert_eq!(q.queued_bytes(), 102, "b's estimate gives way to its line");
-        q.fill(a, |o, _| o.extend_from_slice(b"a\n"));
-        assert_eq!(q.queued_bytes(), 4, "both lines wait for the socket");
-        q.write_to(&mut Vec::new()).unwrap();
-        assert_eq!(q.queued_bytes(), 0);
+        if let Some((tag, status)) = filled {
+            ledger.count_answer(tag.name, tag.framed_at, status);
+        }
     }
 }

@@ -1,35 +1,39 @@
 //! The mio loop of one served probe: poll, accept, hand completions to the
-//! arbiter and its decisions to the worker and the clients, shut down.
+//! arbiter and its decisions to the worker and the connections, close
+//! connections, shut down.
 //!
-//! Readiness is edge-triggered, so every readable socket is read until
-//! `WouldBlock` (or until its client is paused for backpressure, in which
-//! case the loop resumes it itself once its responses drain). Responses
-//! produced during one turn of the loop are written at its end, so a
-//! pipelining client gets them coalesced into one `write`.
+//! The loop knows no wire format: its [`Listener`] carries one that gives
+//! each accepted connection its front end, and connections do their own
+//! reading, answering and writing ([`Connection`]). What stays here is
+//! what concerns every client at once: scheduling through the arbiter, the
+//! worker, limits on connections, idle and kicked clients, retiring, and
+//! the published status.
 //!
-//! A client that sends EOF may only have half-closed its socket, so it still
-//! gets the answers to what it sent before being closed; a connection that
-//! is reset is closed at once. Either way, closing releases everything the
-//! client held (rule 4), and the arbiter is asked again in the same turn,
-//! since that release can be all that others' queued work was waiting for.
+//! Responses produced during one turn of the loop are written at its end,
+//! so a pipelining client gets them coalesced into one `write`. A
+//! connection's closing releases everything the client held (rule 4), and
+//! the arbiter is asked again in the same turn, since that release can be
+//! all that others' queued work was waiting for.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
-use super::connection::{Connection, READ_CHUNK};
-use super::requests;
+use super::connection::{Connection, Next, Shared};
+use super::front_end::READ_CHUNK;
+use super::listener::Listener;
 use super::retire::{RetireOrder, Retiring};
-use super::status::{self, StatusWatch};
-use super::ServerConfig;
-use crate::arbiter::{self, Action, Arbiter, ArbiterConfig, ClientId, RegisterWindow};
+use super::settings::ServerConfig;
+use super::status::StatusWatch;
+use super::traffic::Ledger;
+use super::window_clock::WindowClock;
+use crate::arbiter::{Action, Arbiter, ArbiterConfig, ClientId};
 use crate::probe::{DebugProbe, ProbeInfo};
-use crate::protocol::{self, DecodeLimits, Failure, Reply};
 use crate::worker::{ProbeWorker, SPIN};
 
 const LISTENER: Token = Token(0);
@@ -41,62 +45,56 @@ const FIRST_CLIENT: usize = 2;
 /// How long shutdown waits for the probe to be disconnected and closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-pub struct EventLoop {
-    pub(super) poll: Poll,
-    pub(super) listener: Option<TcpListener>,
-    pub(super) conns: HashMap<ClientId, Connection>,
-    pub(super) next_client: ClientId,
-    pub(super) arbiter: Arbiter,
-    pub(super) worker: ProbeWorker,
-    pub(super) info: ProbeInfo,
-    pub(super) config: ServerConfig,
-    pub(super) decode_limits: DecodeLimits,
-    pub(super) stop: Arc<AtomicBool>,
-    pub(super) scratch: Vec<u8>,
-    pub(super) actions: Vec<Action>,
-    /// When the last batch went to the worker.
-    pub(super) last_submit: Option<Instant>,
-    /// Connections whose output or interest may have changed this turn.
-    pub(super) touched: Vec<ClientId>,
-    /// A connection was closed since the arbiter was last polled.
-    pub(super) released_since_poll: bool,
-    /// The core register window open now, and since when (rule 10).
-    pub(super) register_window: Option<(RegisterWindow, Instant)>,
+/// How the server's handles reach the loop.
+pub struct Controls {
+    pub stop: Arc<AtomicBool>,
+    /// Set by [`super::ServerHandle::kick`]: close every connection.
+    pub kick: Arc<AtomicBool>,
     /// Where [`super::ServerHandle::retire`] sends its order.
-    pub(super) retire_orders: std::sync::mpsc::Receiver<RetireOrder>,
-    pub(super) retiring: Option<Retiring>,
-    /// Responses sent so far, by wire status code.
-    pub(super) answered: BTreeMap<u8, u64>,
-    /// The counters behind the metrics.
-    pub(super) traffic: super::Traffic,
+    pub retire_orders: Receiver<RetireOrder>,
     /// Where each turn's state is published for other threads.
-    pub(super) status: StatusWatch,
+    pub status: StatusWatch,
+}
+
+pub struct EventLoop {
+    poll: Poll,
+    listener: Option<Listener>,
+    conns: HashMap<ClientId, Connection>,
+    next_client: ClientId,
+    arbiter: Arbiter,
+    worker: ProbeWorker,
+    info: ProbeInfo,
+    config: ServerConfig,
+    controls: Controls,
+    scratch: Vec<u8>,
+    actions: Vec<Action>,
+    /// When the last batch went to the worker.
+    last_submit: Option<Instant>,
+    /// Connections whose output or interest may have changed this turn.
+    touched: Vec<ClientId>,
+    /// A connection was closed since the arbiter was last polled.
+    released_since_poll: bool,
+    register_window: WindowClock,
+    retiring: Option<Retiring>,
+    ledger: Ledger,
     /// Counts accepts and closes, so the published client list is rebuilt
     /// only when it changed.
-    pub(super) conns_generation: u64,
-    /// Set by [`super::ServerHandle::kick`]: close every connection.
-    pub(super) kick: Arc<AtomicBool>,
+    conns_generation: u64,
 }
 
 impl EventLoop {
     pub fn new(
-        mut listener: TcpListener,
+        mut listener: Listener,
         probe: Box<dyn DebugProbe>,
         config: ServerConfig,
-        stop: Arc<AtomicBool>,
-        retire_orders: std::sync::mpsc::Receiver<RetireOrder>,
-        status: StatusWatch,
-        kick: Arc<AtomicBool>,
+        controls: Controls,
     ) -> io::Result<(Self, Arc<mio::Waker>)> {
         let poll = Poll::new()?;
         poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+            .register(&mut listener.socket, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         let info = probe.info().clone();
         let worker = ProbeWorker::spawn(probe, waker.clone())?;
-        let decode_limits = DecodeLimits {
-            max_block_elements: config.limits.max_block_elements,
-        };
         let event_loop = EventLoop {
             poll,
             listener: Some(listener),
@@ -105,22 +103,17 @@ impl EventLoop {
             arbiter: Arbiter::new(ArbiterConfig::default()),
             worker,
             info,
+            register_window: WindowClock::new(config.limits.register_window),
             config,
-            decode_limits,
-            stop,
+            controls,
             scratch: vec![0; READ_CHUNK],
             actions: Vec::new(),
             last_submit: None,
             touched: Vec::new(),
             released_since_poll: false,
-            register_window: None,
-            retire_orders,
             retiring: None,
-            answered: BTreeMap::new(),
-            traffic: super::Traffic::default(),
-            status,
+            ledger: Ledger::default(),
             conns_generation: 0,
-            kick,
         };
         Ok((event_loop, waker))
     }
@@ -128,7 +121,7 @@ impl EventLoop {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let mut client_events = 0;
-        while !self.stop.load(Ordering::SeqCst) {
+        while !self.controls.stop.load(Ordering::SeqCst) {
             // While the worker runs a batch, its answer usually comes sooner
             // than a sleep and wake-up of this thread would take, so peek
             // (timeout zero) for a short while before sleeping in poll.
@@ -165,7 +158,7 @@ impl EventLoop {
             self.close_idle();
             self.kick_turn();
             self.turn_end();
-            self.status.publish(&self);
+            self.publish();
             if self.retire_turn() {
                 break;
             }
@@ -185,7 +178,7 @@ impl EventLoop {
         loop {
             self.released_since_poll = false;
             self.apply_arbiter();
-            let expired = self.expire_register_window();
+            let expired = self.register_window.expire(&mut self.arbiter);
             self.flush_touched();
             if !self.released_since_poll && !expired {
                 break;
@@ -193,43 +186,7 @@ impl EventLoop {
         }
     }
 
-    /// Rule 10's bound: a core register window open longer than the limit
-    /// is closed, so a client that stopped halfway cannot hold off the
-    /// others for good. True if one was closed (the others may run now).
-    fn expire_register_window(&mut self) -> bool {
-        let now = Instant::now();
-        let Some(window) = self.arbiter.register_window() else {
-            self.register_window = None;
-            return false;
-        };
-        let opened = match self.register_window {
-            Some((known, opened)) if known == window => opened,
-            _ => {
-                self.register_window = Some((window, now));
-                now
-            }
-        };
-        if now.duration_since(opened) < self.config.limits.register_window {
-            return false;
-        }
-        log::info!(
-            "core register transfer of client {} left unfinished for {:?}: others may use the core again",
-            window.client,
-            self.config.limits.register_window
-        );
-        self.register_window = None;
-        self.arbiter.expire_register_window(window.id)
-    }
-
-    /// How long until the open register window expires.
-    fn register_window_timeout(&self) -> Option<Duration> {
-        let (_, opened) = self.register_window?;
-        Some(
-            (opened + self.config.limits.register_window).saturating_duration_since(Instant::now()),
-        )
-    }
-
-    pub(super) fn apply_arbiter(&mut self) {
+    fn apply_arbiter(&mut self) {
         self.arbiter.poll(&mut self.actions);
         for action in self.actions.drain(..) {
             match action {
@@ -246,15 +203,60 @@ impl EventLoop {
                     outcome,
                 } => {
                     if let Some(conn) = self.conns.get_mut(&client) {
-                        let result =
-                            requests::finish(outcome_to_reply(outcome), &mut conn.memory_handles);
-                        status::count_answer(&mut self.answered, &result);
-                        let tag = conn.responses.fill(ticket, |out, id| {
-                            protocol::encode_response(out, id, &result)
-                        });
-                        if let Some(tag) = tag {
-                            self.traffic.record_answer(tag.name, tag.framed_at, &result);
-                        }
+                        conn.answer(ticket, outcome, &mut self.ledger);
+                        self.touched.push(client);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_client_event(&mut self, client: ClientId, event: &mio::event::Event) {
+        let next = self.drive(client, |conn, shared| conn.on_event(event, shared));
+        if next.is_some_and(|next| next != Next::Close) {
+            self.touched.push(client);
+        }
+    }
+
+    /// Runs `work` on the connection of `client` with what it borrows from
+    /// the loop, and closes the connection if asked to. `None` if there is
+    /// no such connection.
+    fn drive(
+        &mut self,
+        client: ClientId,
+        work: impl FnOnce(&mut Connection, &mut Shared<'_>) -> Next,
+    ) -> Option<Next> {
+        let conn = self.conns.get_mut(&client)?;
+        let mut shared = Shared {
+            arbiter: &mut self.arbiter,
+            info: &self.info,
+            ledger: &mut self.ledger,
+            scratch: &mut self.scratch,
+            retiring: self.retiring.as_mut(),
+        };
+        let next = work(conn, &mut shared);
+        if next == Next::Close {
+            self.close(client);
+        }
+        Some(next)
+    }
+
+    /// Writes what each touched connection has ready, resumes paused
+    /// readers that drained, and closes those that are done or failed.
+    fn flush_touched(&mut self) {
+        while let Some(client) = self.touched.pop() {
+            let Some(conn) = self.conns.get_mut(&client) else {
+                continue;
+            };
+            match conn.flush(self.poll.registry(), &mut self.ledger) {
+                Next::Wait => {}
+                Next::Close => self.close(client),
+                Next::Read => {
+                    // Edge-triggered: the data already waiting raises no
+                    // new event, so read it now, and flush again after.
+                    let _ = self.drive(client, |conn, shared| conn.read(true, shared));
+                    self.apply_arbiter();
+                    if !self.touched.contains(&client) {
                         self.touched.push(client);
                     }
                 }
@@ -268,57 +270,35 @@ impl EventLoop {
             .limits
             .idle_timeout
             .map(|t| (t / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
-        [idle, self.retire_timeout(), self.register_window_timeout()]
+        let retire = self.retiring.as_ref().map(Retiring::timeout);
+        [idle, retire, self.register_window.timeout()]
             .into_iter()
             .flatten()
             .min()
     }
 
     fn accept_all(&mut self) {
-        loop {
-            let Some(listener) = &self.listener else {
+        while let Some(listener) = &self.listener {
+            let Some((stream, peer)) = listener.next_peer(&self.config, self.conns.len()) else {
                 return;
             };
-            let (mut stream, peer) = match listener.accept() {
-                Ok(accepted) => accepted,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE and friends: log and try again on the next event
-                    // rather than spinning.
-                    log::warn!("accept failed: {e}");
-                    return;
-                }
-            };
-            if let Some(filter) = &self.config.allow {
-                if !filter.permits(peer.ip()) {
-                    // Dropping the stream closes it unanswered: a refused
-                    // peer learns nothing about the server.
-                    log::info!("refused {peer}: not in the allowed networks");
-                    continue;
-                }
-            }
-            if self.conns.len() >= self.config.limits.max_connections {
-                refuse(&mut stream, "too many connections");
-                log::warn!("refused {peer}: connection limit reached");
-                continue;
-            }
             let _ = stream.set_nodelay(true);
             let client = self.next_client;
             self.next_client += 1;
-            if let Err(e) =
-                self.poll
-                    .registry()
-                    .register(&mut stream, Token(client), Interest::READABLE)
+            let front_end = listener.format.front_end();
+            let registry = self.poll.registry();
+            let limits = &self.config.limits;
+            let conn = match Connection::register(registry, stream, client, peer, front_end, limits)
             {
-                log::warn!("cannot register {peer}: {e}");
-                continue;
-            }
-            let mut conn = Connection::new(stream, peer, self.config.limits.max_line_bytes);
-            conn.interest = Some(Interest::READABLE);
+                Ok(conn) => conn,
+                Err(e) => {
+                    log::warn!("cannot register {peer}: {e}");
+                    continue;
+                }
+            };
             self.conns.insert(client, conn);
             self.conns_generation += 1;
-            self.traffic.connections += 1;
+            self.ledger.traffic.connections += 1;
             self.arbiter.add_client(client);
             log::debug!("client {client} connected from {peer}");
         }
@@ -331,7 +311,7 @@ impl EventLoop {
         let idle: Vec<ClientId> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.last_activity.elapsed() >= timeout && c.is_drained())
+            .filter(|(_, c)| c.is_idle(timeout))
             .map(|(&id, _)| id)
             .collect();
         for client in idle {
@@ -343,7 +323,7 @@ impl EventLoop {
     /// Closes every connection if a kick was asked for: each client is
     /// released as if it had died, and the listener stays open.
     fn kick_turn(&mut self) {
-        if !self.kick.swap(false, Ordering::SeqCst) {
+        if !self.controls.kick.swap(false, Ordering::SeqCst) {
             return;
         }
         let clients: Vec<ClientId> = self.conns.keys().copied().collect();
@@ -357,22 +337,70 @@ impl EventLoop {
         }
     }
 
-    pub(super) fn close(&mut self, client: ClientId) {
-        if let Some(mut conn) = self.conns.remove(&client) {
-            let _ = self.poll.registry().deregister(&mut conn.stream);
+    /// Runs after every turn: takes a retire order, closes the clients
+    /// that have been told (or all once the grace period is over). True
+    /// when the retired server has no client left and should end.
+    fn retire_turn(&mut self) -> bool {
+        if let Ok(order) = self.controls.retire_orders.try_recv() {
+            self.begin_retiring(order);
+        }
+        let Some(retiring) = &mut self.retiring else {
+            return false;
+        };
+        let conns = &self.conns;
+        let drained = |client| conns.get(&client).is_none_or(Connection::is_drained);
+        for client in retiring.due(conns.keys().copied(), drained) {
+            if let Some(conn) = self.conns.get(&client) {
+                log::info!("retired server: closing client {client} ({})", conn.peer());
+            }
+            self.close(client);
+        }
+        self.conns.is_empty()
+    }
+
+    fn begin_retiring(&mut self, order: RetireOrder) {
+        self.close_listener();
+        if self.retiring.is_none() {
+            self.retiring = Some(Retiring::new(order.grace, order.reason));
+        }
+        log::info!(
+            "retiring {}: {} client(s) are told on their next request",
+            self.info.unique_id,
+            self.conns.len()
+        );
+        let _ = order.listener_closed.send(());
+    }
+
+    fn close_listener(&mut self) {
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener.socket);
+        }
+    }
+
+    fn close(&mut self, client: ClientId) {
+        if let Some(conn) = self.conns.remove(&client) {
+            let peer = conn.peer();
+            conn.deregister(self.poll.registry());
             self.arbiter.remove_client(client);
             self.released_since_poll = true;
             self.conns_generation += 1;
-            log::debug!("client {client} ({}) closed", conn.peer);
+            log::debug!("client {client} ({peer}) closed");
         }
+    }
+
+    fn publish(&self) {
+        self.controls.status.publish(
+            &self.arbiter,
+            &self.conns,
+            self.conns_generation,
+            &self.ledger,
+        );
     }
 
     /// Stops accepting, drops every client (releasing what they held), and
     /// lets the worker disconnect and close the probe.
     fn shut_down(mut self) {
-        if let Some(mut listener) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut listener);
-        }
+        self.close_listener();
         let clients: Vec<ClientId> = self.conns.keys().copied().collect();
         for client in clients {
             self.close(client);
@@ -395,7 +423,7 @@ impl EventLoop {
             }
             self.worker.awake();
         }
-        self.status.publish(&self);
+        self.publish();
         let _ = self.worker.join();
         let probe_state = if self.arbiter.is_open() || self.arbiter.wire_protocol().is_some() {
             "probe left open"
@@ -404,23 +432,4 @@ impl EventLoop {
         };
         log::info!("stopped serving {} ({probe_state})", self.info.unique_id);
     }
-}
-
-fn outcome_to_reply(outcome: arbiter::Outcome) -> Result<Reply, Failure> {
-    match outcome {
-        arbiter::Outcome::Ok(output) => Ok(Reply::Output(output)),
-        arbiter::Outcome::Sharing(e) => Err(Failure::Sharing(protocol::SharingFailure {
-            probe_error: e.is_probe_error(),
-            message: e.to_string(),
-        })),
-        arbiter::Outcome::Probe(e) => Err(Failure::Probe(e)),
-    }
-}
-
-/// Tells a refused peer why, if its socket takes the line at once.
-fn refuse(stream: &mut mio::net::TcpStream, why: &str) {
-    use std::io::Write;
-    let mut line = Vec::new();
-    protocol::encode_response(&mut line, -1, &Err(Failure::Request(why.into())));
-    let _ = stream.write(&line);
 }

@@ -3,252 +3,56 @@
 //!
 //! [`spawn`] takes an already-bound listener (so tests bind port 0 and run
 //! many servers side by side) and a probe, starts the probe's worker thread
-//! and the loop thread, and returns a [`ServerHandle`]. The loop frames
-//! requests, answers those that touch no hardware (`hello`, `readprop`) at
-//! once, and routes the rest through the arbiter to the worker. Nothing on
-//! the loop thread blocks.
+//! and the loop thread, and returns a [`ServerHandle`]. Each connection's
+//! front end frames its requests and answers those that touch no hardware
+//! (pyOCD's `hello`, `readprop`) at once; the loop routes the rest through
+//! the arbiter to the worker. Nothing on the loop thread blocks.
+//!
+//! A wire format is a front end behind one seam (`front_end.rs`, whose
+//! module doc is the contract): a second one is a new module beside
+//! `pyocd/` and a listener for it, and shares the loop's scheduling,
+//! limits, release on close, status and metrics unchanged.
+//!
+//! # Files
+//!
+//! Top down; each file uses only files below it, so no two import each
+//! other:
+//!
+//! - `handle.rs`: [`spawn`] and the handles other threads keep
+//!   ([`ServerHandle`], [`Stopper`], [`Kicker`]).
+//! - `event_loop.rs`: the loop: poll, accept, completions to the arbiter
+//!   and its decisions to the worker and the connections; idle, kicked and
+//!   retired clients; closing (release on close); shutdown.
+//! - `status.rs`: the state published each turn ([`ProbeStatus`]).
+//! - `connection.rs`: one client: reading and routing through its front
+//!   end, answering each request once (the one place answers are encoded
+//!   and counted), writing, backpressure, poll interest.
+//! - `listener.rs`: a listening socket, its wire format, and who gets in.
+//! - `pyocd/`: the front end of pyOCD's JSON lines: LF framing, the
+//!   `hello` gate, properties, memory handles, encoding.
+//! - `front_end.rs`: the seam (`WireFormat`, `FrontEnd`) and its contract.
+//! - `responses.rs`: a connection's answer slots in request order and its
+//!   write buffer.
+//! - `retire.rs`: the books of a retiring server and its decisions.
+//! - `window_clock.rs`: the time limit on a core register window.
+//! - `traffic.rs`: what is counted: answers by status, the metrics.
+//! - `settings.rs`: [`Limits`], [`ServerConfig`], [`ClientFilter`].
 
-mod client_io;
 mod connection;
 mod event_loop;
-mod memory_handles;
-mod requests;
+mod front_end;
+mod handle;
+mod listener;
+mod pyocd;
+mod responses;
 mod retire;
+mod settings;
 mod status;
 mod traffic;
+mod window_clock;
 
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
-
-use crate::probe::{DebugProbe, ProbeInfo};
-
-pub use crate::limits::Limits;
-pub use connection::{Frame, LineFramer};
+pub use handle::{spawn, Kicker, ServerHandle, Stopper};
+pub use pyocd::framing::{Frame, LineFramer};
+pub use settings::{ClientFilter, Limits, ServerConfig};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};
 pub use traffic::{Traffic, LATENCY_BOUNDS_SECONDS};
-
-/// How to serve one probe.
-#[derive(Clone, Debug, Default)]
-pub struct ServerConfig {
-    pub limits: Limits,
-    /// Hand out memory handles for MEM-APs (docs/protocol.md, "Memory
-    /// handles"): one request per memory block instead of one per AP
-    /// register access, which is what makes a distant client usable. Off
-    /// by default: with a handle, pyOCD 0.46's client sends the data of
-    /// `write_memory_block8` as it gets it, and a `bytes` or `bytearray`
-    /// (commander `load`, `loadmem`, `fill`, API callers passing bytes)
-    /// fails in its JSON encoder before reaching the server.
-    pub memory_handles: bool,
-    /// Which clients may connect; `None` lets in everyone who can reach
-    /// the listener. A refused peer is closed at accept, before it can
-    /// send a request.
-    pub allow: Option<ClientFilter>,
-}
-
-/// Decides by a peer's address whether it may connect. A closure rather
-/// than a list of networks, so the server needs nothing of the
-/// configuration's types.
-#[derive(Clone)]
-pub struct ClientFilter(Arc<dyn Fn(IpAddr) -> bool + Send + Sync>);
-
-impl ClientFilter {
-    pub fn new(permits: impl Fn(IpAddr) -> bool + Send + Sync + 'static) -> ClientFilter {
-        ClientFilter(Arc::new(permits))
-    }
-
-    /// Whether a client at `address` may connect.
-    pub fn permits(&self, address: IpAddr) -> bool {
-        (self.0)(address)
-    }
-}
-
-impl fmt::Debug for ClientFilter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClientFilter")
-    }
-}
-
-/// A running server. Dropping it shuts the server down.
-pub struct ServerHandle {
-    local_addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    waker: Arc<mio::Waker>,
-    thread: Option<JoinHandle<()>>,
-    retire: std::sync::mpsc::Sender<retire::RetireOrder>,
-    info: ProbeInfo,
-    status: StatusWatch,
-    kicker: Kicker,
-}
-
-impl ServerHandle {
-    /// The address the listener is bound to (with the real port).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// What the served probe said about itself when it was opened.
-    pub fn info(&self) -> &ProbeInfo {
-        &self.info
-    }
-
-    /// The server's state as of its loop's last turn.
-    pub fn status(&self) -> ProbeStatus {
-        self.status.get()
-    }
-
-    /// A view of the server's state for another thread.
-    pub fn status_watch(&self) -> StatusWatch {
-        self.status.clone()
-    }
-
-    /// Drops every client at once (see [`Kicker::kick`]).
-    pub fn kick(&self) {
-        self.kicker.kick();
-    }
-
-    /// A handle that can drop every client from another thread.
-    pub fn kicker(&self) -> Kicker {
-        self.kicker.clone()
-    }
-
-    /// A handle that can ask the server to stop from another thread (a
-    /// signal handler thread, say).
-    pub fn stopper(&self) -> Stopper {
-        Stopper {
-            stop: self.stop.clone(),
-            waker: self.waker.clone(),
-        }
-    }
-
-    /// Stops accepting, releases every client, disconnects and closes the
-    /// probe, and waits for the loop to finish.
-    pub fn shutdown(mut self) {
-        self.stopper().stop();
-        self.join();
-    }
-
-    /// Retires the server (its probe was removed from the configuration,
-    /// disabled, unplugged or vanished; `reason` says which, to clients):
-    /// it stops accepting at once, so its port is free when this returns;
-    /// every request a client sends from now on is answered with status 2
-    /// (probe disconnected) and that client is then closed; clients that
-    /// send nothing within `grace` are closed unanswered. Requests already
-    /// with the probe are answered as usual. Once no client is left, the
-    /// probe is released and closed and the loop ends.
-    pub fn retire(&self, grace: Duration, reason: &str) {
-        let (listener_closed, closed) = std::sync::mpsc::channel();
-        let order = retire::RetireOrder {
-            grace,
-            reason: reason.to_owned(),
-            listener_closed,
-        };
-        if self.retire.send(order).is_err() {
-            return; // the loop has already ended
-        }
-        let _ = self.waker.wake();
-        // Bounded: a loop turn never blocks, but a lost loop must not hang
-        // a reload.
-        let _ = closed.recv_timeout(Duration::from_secs(5));
-    }
-
-    /// Whether the loop has ended (stopped, or retired and done).
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
-    }
-
-    /// Waits until the server has stopped (after [`Stopper::stop`]).
-    pub fn join(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        self.stopper().stop();
-        self.join();
-    }
-}
-
-/// Asks a server to stop; cheap to clone and send to other threads.
-#[derive(Clone)]
-pub struct Stopper {
-    stop: Arc<AtomicBool>,
-    waker: Arc<mio::Waker>,
-}
-
-impl Stopper {
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
-    }
-}
-
-/// Drops every client of a server; cheap to clone and send to other
-/// threads.
-#[derive(Clone, Debug)]
-pub struct Kicker {
-    kick: Arc<AtomicBool>,
-    waker: Arc<mio::Waker>,
-}
-
-impl Kicker {
-    /// Closes every connection on the loop's next turn: each client's
-    /// references and lock are released as if it had died. The listener
-    /// stays open, so new clients can connect at once. Returns before the
-    /// connections are closed.
-    pub fn kick(&self) {
-        self.kick.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
-    }
-}
-
-/// Serves `probe` on `listener` until stopped. Logs the line tools wait
-/// for: `Serving debug probe <unique_id> (<description>) on <addr>:<port>`.
-pub fn spawn(
-    listener: std::net::TcpListener,
-    probe: Box<dyn DebugProbe>,
-    config: ServerConfig,
-) -> std::io::Result<ServerHandle> {
-    listener.set_nonblocking(true)?;
-    let local_addr = listener.local_addr()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let info = probe.info().clone();
-    let (retire, retire_orders) = std::sync::mpsc::channel();
-    let status = StatusWatch::default();
-    let kick = Arc::new(AtomicBool::new(false));
-    let (event_loop, waker) = event_loop::EventLoop::new(
-        mio::net::TcpListener::from_std(listener),
-        probe,
-        config,
-        stop.clone(),
-        retire_orders,
-        status.clone(),
-        kick.clone(),
-    )?;
-    let thread = std::thread::Builder::new()
-        .name(format!("serve {}", info.unique_id))
-        .spawn(move || event_loop.run())?;
-    log::info!(
-        "Serving debug probe {} ({}) on {}:{}",
-        info.unique_id,
-        info.description,
-        local_addr.ip(),
-        local_addr.port()
-    );
-    Ok(ServerHandle {
-        local_addr,
-        stop,
-        waker: waker.clone(),
-        thread: Some(thread),
-        retire,
-        info,
-        status,
-        kicker: Kicker { kick, waker },
-    })
-}

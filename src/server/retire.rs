@@ -9,17 +9,18 @@
 //! when the grace period ends, so an idle client cannot keep the probe
 //! open forever. When no client is left the loop ends, and shutting down
 //! releases and closes the probe as a stop does.
+//!
+//! [`Retiring`] only keeps the books and decides; the loop owns the
+//! listener and the connections and acts on its decisions.
 
 use std::collections::HashSet;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use super::event_loop::EventLoop;
-use crate::arbiter::ClientId;
+use crate::arbiter::{ClientId, Outcome};
 use crate::probe::ProbeError;
-use crate::protocol::Failure;
 
-/// Sent by [`super::ServerHandle::retire`] to the loop.
+/// Sent by [`ServerHandle::retire`](super::ServerHandle::retire) to the loop.
 pub struct RetireOrder {
     pub grace: Duration,
     /// Why, as clients are told: `probe disconnected: <reason>`.
@@ -37,72 +38,45 @@ pub struct Retiring {
     reason: String,
 }
 
-impl EventLoop {
-    /// The answer for a request of `client`, if the server is retiring.
-    pub(super) fn retired_answer(&mut self, client: ClientId) -> Option<Failure> {
-        let retiring = self.retiring.as_mut()?;
-        retiring.told.insert(client);
-        Some(Failure::Probe(ProbeError::Disconnected(
-            retiring.reason.clone(),
-        )))
+impl Retiring {
+    pub fn new(grace: Duration, reason: String) -> Retiring {
+        Retiring {
+            deadline: Instant::now() + grace,
+            told: HashSet::new(),
+            reason,
+        }
     }
 
-    /// Runs after every turn: takes a retire order, closes the clients
-    /// that have been told (or all once the grace period is over). True
-    /// when the retired server has no client left and should end.
-    pub(super) fn retire_turn(&mut self) -> bool {
-        if let Ok(order) = self.retire_orders.try_recv() {
-            self.begin_retiring(order);
-        }
-        let Some(retiring) = &mut self.retiring else {
-            return false;
-        };
-        let expired = Instant::now() >= retiring.deadline;
-        let to_close: Vec<ClientId> = if expired {
-            self.conns.keys().copied().collect()
+    /// The answer to a request of `client` from now on, instead of what
+    /// it asked: the probe is gone. The client is closed once that answer
+    /// is written.
+    pub fn refuse(&mut self, client: ClientId) -> Outcome {
+        self.told.insert(client);
+        Outcome::Probe(ProbeError::Disconnected(self.reason.clone()))
+    }
+
+    /// The clients to close now, out of `clients` (every connection):
+    /// all of them once the grace period is over, else those that were
+    /// told and are `drained` (their answer is written; a client that is
+    /// gone counts as drained).
+    pub fn due(
+        &mut self,
+        clients: impl Iterator<Item = ClientId>,
+        drained: impl Fn(ClientId) -> bool,
+    ) -> Vec<ClientId> {
+        let due: Vec<ClientId> = if Instant::now() >= self.deadline {
+            clients.collect()
         } else {
-            let conns = &self.conns;
-            retiring
-                .told
-                .iter()
-                .copied()
-                .filter(|client| conns.get(client).is_none_or(|conn| conn.is_drained()))
-                .collect()
+            self.told.iter().copied().filter(|&c| drained(c)).collect()
         };
-        for client in &to_close {
-            retiring.told.remove(client);
+        for client in &due {
+            self.told.remove(client);
         }
-        for client in to_close {
-            if let Some(conn) = self.conns.get(&client) {
-                log::info!("retired server: closing client {client} ({})", conn.peer);
-            }
-            self.close(client);
-        }
-        self.conns.is_empty()
-    }
-
-    fn begin_retiring(&mut self, order: RetireOrder) {
-        if let Some(mut listener) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut listener);
-        }
-        if self.retiring.is_none() {
-            self.retiring = Some(Retiring {
-                deadline: Instant::now() + order.grace,
-                told: HashSet::new(),
-                reason: order.reason,
-            });
-        }
-        log::info!(
-            "retiring {}: {} client(s) are told on their next request",
-            self.info.unique_id,
-            self.conns.len()
-        );
-        let _ = order.listener_closed.send(());
+        due
     }
 
     /// How long the loop may sleep before the grace period ends.
-    pub(super) fn retire_timeout(&self) -> Option<Duration> {
-        let retiring = self.retiring.as_ref()?;
-        Some(retiring.deadline.saturating_duration_since(Instant::now()))
+    pub fn timeout(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
     }
 }

@@ -7,17 +7,17 @@
 //! list is rebuilt only when it can have changed: a connection came or
 //! went, or the lock or a reference count moved.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::event_loop::EventLoop;
-use crate::arbiter::ClientId;
+use super::connection::Connection;
+use super::traffic::{Ledger, Traffic};
+use crate::arbiter::{Arbiter, ClientId};
 use crate::probe::WireProtocol;
-use crate::protocol::{status_code, Failure, Reply};
 
 /// What a served probe is doing right now.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct ProbeStatus {
     /// Every connection open at the moment, oldest first.
     pub client_list: Vec<ClientStatus>,
     /// The loop's counters for the metrics.
-    pub traffic: super::Traffic,
+    pub traffic: Traffic,
 }
 
 /// One connected client.
@@ -70,38 +70,45 @@ impl StatusWatch {
         self.0.lock().status.clone()
     }
 
-    pub(super) fn publish(&self, event_loop: &EventLoop) {
-        let lock_holder = event_loop
-            .arbiter
-            .lock_holder()
-            .and_then(|client| event_loop.conns.get(&client))
-            .map(|conn| conn.peer);
-        let lock_holder_id = event_loop.arbiter.lock_holder();
+    /// Publishes the loop's state: its arbiter, its connections (with
+    /// `conns_generation`, which counts accepts and closes, so the client
+    /// list is rebuilt only when it changed) and its counters.
+    pub(super) fn publish(
+        &self,
+        arbiter: &Arbiter,
+        conns: &HashMap<ClientId, Connection>,
+        conns_generation: u64,
+        ledger: &Ledger,
+    ) {
+        let lock_holder_id = arbiter.lock_holder();
+        let lock_holder = lock_holder_id
+            .and_then(|client| conns.get(&client))
+            .map(Connection::peer);
         let mut shared = self.0.lock();
         let Shared {
             status,
             clients_generation,
         } = &mut *shared;
-        let list_stale = *clients_generation != event_loop.conns_generation
+        let list_stale = *clients_generation != conns_generation
             || status.lock_holder != lock_holder
-            || status.open_count != event_loop.arbiter.open_count()
-            || status.connect_count != event_loop.arbiter.connect_count();
+            || status.open_count != arbiter.open_count()
+            || status.connect_count != arbiter.connect_count();
         if list_stale {
-            *clients_generation = event_loop.conns_generation;
-            status.client_list = client_list(event_loop, lock_holder_id);
+            *clients_generation = conns_generation;
+            status.client_list = client_list(arbiter, conns, lock_holder_id);
         }
-        status.clients = event_loop.conns.len();
+        status.clients = conns.len();
         status.lock_holder = lock_holder;
-        status.open_count = event_loop.arbiter.open_count();
-        status.connect_count = event_loop.arbiter.connect_count();
-        status.wire_protocol = event_loop.arbiter.wire_protocol();
-        if status.answered_by_status != event_loop.answered {
-            status.answered_by_status.clone_from(&event_loop.answered);
+        status.open_count = arbiter.open_count();
+        status.connect_count = arbiter.connect_count();
+        status.wire_protocol = arbiter.wire_protocol();
+        if status.answered_by_status != ledger.answered {
+            status.answered_by_status.clone_from(&ledger.answered);
         }
-        if status.traffic.lock_waits != event_loop.arbiter.lock_waits() {
-            status.traffic.lock_waits = event_loop.arbiter.lock_waits();
+        if status.traffic.lock_waits != arbiter.lock_waits() {
+            status.traffic.lock_waits = arbiter.lock_waits();
         }
-        let traffic = &event_loop.traffic;
+        let traffic = &ledger.traffic;
         // The arbiter owns the lock-wait count; the loop's copy leaves it 0.
         let traffic_changed = status.traffic.requests != traffic.requests
             || status.traffic.latency_buckets != traffic.latency_buckets
@@ -119,29 +126,24 @@ impl StatusWatch {
 
 /// The loop's connections as published, oldest first (client ids count
 /// up with each accept).
-fn client_list(event_loop: &EventLoop, lock_holder: Option<ClientId>) -> Vec<ClientStatus> {
-    let mut ids: Vec<ClientId> = event_loop.conns.keys().copied().collect();
+fn client_list(
+    arbiter: &Arbiter,
+    conns: &HashMap<ClientId, Connection>,
+    lock_holder: Option<ClientId>,
+) -> Vec<ClientStatus> {
+    let mut ids: Vec<ClientId> = conns.keys().copied().collect();
     ids.sort_unstable();
     ids.iter()
         .filter_map(|&id| {
-            let conn = event_loop.conns.get(&id)?;
-            let (open_count, connect_count) = event_loop.arbiter.references_of(id);
+            let conn = conns.get(&id)?;
+            let (open_count, connect_count) = arbiter.references_of(id);
             Some(ClientStatus {
-                peer: conn.peer,
+                peer: conn.peer(),
                 holds_lock: lock_holder == Some(id),
                 open_count,
                 connect_count,
-                connected_at: conn.connected_at,
+                connected_at: conn.connected_at(),
             })
         })
         .collect()
-}
-
-/// Counts one response about to be sent, by its wire status.
-pub(super) fn count_answer(answered: &mut BTreeMap<u8, u64>, result: &Result<Reply, Failure>) {
-    let code = match result {
-        Ok(_) => 0,
-        Err(failure) => status_code(failure),
-    };
-    *answered.entry(code).or_insert(0) += 1;
 }

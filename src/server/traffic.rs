@@ -1,15 +1,19 @@
-//! What a served probe's loop counts for the metrics: requests by name and
-//! status, answer latency, bytes, connections, lock waits, probe errors.
+//! What a served probe's loop counts for the status and the metrics:
+//! answers by status, requests by name and status, answer latency, bytes,
+//! connections, lock waits, probe errors.
 //!
 //! Plain counters owned by the loop thread, so counting costs no lock; the
 //! loop copies them into its published [`super::ProbeStatus`] only when
-//! they changed since the last copy.
+//! they changed since the last copy. Every answer is counted through
+//! [`Ledger::count_answer`], whatever front end made it, and front ends
+//! describe their answers in the one currency the counters know,
+//! [`AnswerStatus`].
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::probe::ProbeError;
-use crate::protocol::{status_code, Failure, Reply};
+use crate::protocol::{status_code, Failure};
 
 /// Upper bounds, in seconds, of the latency histogram's finite buckets;
 /// one more bucket (+Inf) follows them.
@@ -34,6 +38,58 @@ const LATENCY_BOUNDS_NANOS: [u64; 10] = [
 /// The name counted for a line that is not a request (too long, undecodable).
 pub const INVALID_REQUEST: &str = "invalid";
 
+/// How one answer counts: its status code in pyOCD's numbering (0 is
+/// success; [`status_code`] assigns the rest) and, for a probe error, its
+/// kind. Every front end reports its answers this way, so the metrics of
+/// all of them read alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnswerStatus {
+    pub code: u8,
+    /// The `kind` label of a probe error (see [`error_kind`]).
+    pub probe_error: Option<&'static str>,
+}
+
+impl AnswerStatus {
+    pub const SUCCESS: AnswerStatus = AnswerStatus {
+        code: 0,
+        probe_error: None,
+    };
+
+    /// How an answer that failed with `failure` counts.
+    pub fn failed(failure: &Failure) -> AnswerStatus {
+        AnswerStatus {
+            code: status_code(failure),
+            probe_error: match failure {
+                Failure::Probe(error) => Some(error_kind(error)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Everything the loop counts.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// Responses sent so far, by wire status code.
+    pub answered: BTreeMap<u8, u64>,
+    /// The counters behind the metrics.
+    pub traffic: Traffic,
+}
+
+impl Ledger {
+    /// Counts one answer as it is encoded: the one place answers are
+    /// counted.
+    pub fn count_answer(
+        &mut self,
+        request: &'static str,
+        framed_at: Instant,
+        status: AnswerStatus,
+    ) {
+        *self.answered.entry(status.code).or_insert(0) += 1;
+        self.traffic.record_answer(request, framed_at, status);
+    }
+}
+
 /// Counters since the server started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Traffic {
@@ -51,25 +107,17 @@ pub struct Traffic {
     pub connections: u64,
     /// `lock` requests that found the lock held by another client.
     pub lock_waits: u64,
-    /// Probe errors answered, by kind (see [`error_kind`]).
+    /// Probe errors answered, by kind (`disconnected`, `transfer`,
+    /// `timeout`, `fault` or `probe`).
     pub probe_errors: BTreeMap<&'static str, u64>,
 }
 
 impl Traffic {
-    /// Counts one response about to be encoded.
-    pub fn record_answer(
-        &mut self,
-        request: &'static str,
-        framed_at: Instant,
-        result: &Result<Reply, Failure>,
-    ) {
-        let code = match result {
-            Ok(_) => 0,
-            Err(failure) => status_code(failure),
-        };
-        *self.requests.entry((request, code)).or_insert(0) += 1;
-        if let Err(Failure::Probe(error)) = result {
-            *self.probe_errors.entry(error_kind(error)).or_insert(0) += 1;
+    /// Counts one response as it is encoded.
+    fn record_answer(&mut self, request: &'static str, framed_at: Instant, status: AnswerStatus) {
+        *self.requests.entry((request, status.code)).or_insert(0) += 1;
+        if let Some(kind) = status.probe_error {
+            *self.probe_errors.entry(kind).or_insert(0) += 1;
         }
         let nanos = u64::try_from(framed_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let bucket = LATENCY_BOUNDS_NANOS
@@ -96,14 +144,6 @@ pub fn error_kind(error: &ProbeError) -> &'static str {
     }
 }
 
-/// A request's name and arrival, kept with its response slot until it is
-/// answered.
-#[derive(Clone, Copy, Debug)]
-pub struct RequestTag {
-    pub name: &'static str,
-    pub framed_at: Instant,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,8 +153,8 @@ mod tests {
     fn an_answer_lands_in_the_bucket_of_its_latency_and_counts_its_error_kind() {
         let mut traffic = Traffic::default();
         let long_ago = Instant::now() - Duration::from_secs(1);
-        let failed = Err(Failure::Probe(ProbeError::TransferFault("x".into())));
-        traffic.record_answer("read_dp", long_ago, &failed);
+        let failed = Failure::Probe(ProbeError::TransferFault("x".into()));
+        traffic.record_answer("read_dp", long_ago, AnswerStatus::failed(&failed));
         assert_eq!(traffic.latency_buckets[LATENCY_BOUNDS_NANOS.len()], 1);
         assert!(traffic.latency_sum_nanos >= 1_000_000_000);
         assert_eq!(traffic.probe_errors.get("fault"), Some(&1));

@@ -33,7 +33,7 @@ pub struct ClientState<'a> {
 pub struct ServerState<'a> {
     pub info: &'a ProbeInfo,
     pub wire_protocol: Option<WireProtocol>,
-    /// Whether MEM-APs get memory handles ([`super::ServerConfig`]).
+    /// Whether MEM-APs get memory handles ([`crate::server::ServerConfig`]).
     pub memory_handles: bool,
 }
 
