@@ -1,8 +1,13 @@
-//! The Python virtual environment with the pinned pyOCD the end-to-end tests
-//! drive, built by the tests themselves under the cargo target directory so a
-//! fresh clone (and CI) needs nothing but python3 with venv and PyPI.
+//! The Python virtual environment with the pinned pyOCD, OpenOCD
+//! (`openocd-esp32`) and openocd-python the end-to-end tests drive, built
+//! by the tests themselves under the cargo target directory so a fresh
+//! clone (and CI) needs nothing but python3 with venv, PyPI and, for
+//! OpenOCD, Debian's libusb-1.0-0.
 //!
-//! It is reused while its `pyocd --version` prints the pinned version. Tests
+//! It is reused while it was installed from the requirements file as it is
+//! now (a copy kept inside the venv, `requirements.installed`, written only
+//! after `pip install` succeeded) and its `pyocd --version` prints the pinned
+//! version; any change to `requirements.txt` rebuilds it. Tests
 //! of one binary share it through a `OnceLock`; test binaries or test
 //! processes (nextest) running at once take an exclusive lock on a file
 //! beside it, so only one of them ever builds it and the others wait and
@@ -57,7 +62,7 @@ pub fn venv() -> &'static Venv {
     static VENV: OnceLock<Result<Venv, String>> = OnceLock::new();
     match VENV.get_or_init(build_or_reuse) {
         Ok(venv) => venv,
-        Err(why) => panic!("cannot set up pyOCD {PYOCD_VERSION} for the end-to-end tests: {why}"),
+        Err(why) => panic!("cannot set up the end-to-end tests' venv (pyOCD {PYOCD_VERSION}, OpenOCD): {why}"),
     }
 }
 
@@ -79,13 +84,20 @@ fn build_or_reuse() -> Result<Venv, String> {
     lock_file
         .lock()
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
-    if installed_version(&venv).as_deref() == Some(PYOCD_VERSION) {
+    let wanted = std::fs::read(requirements())
+        .map_err(|e| format!("cannot read {}: {e}", requirements().display()))?;
+    if installed_requirements(&venv).as_deref() == Some(wanted.as_slice())
+        && installed_version(&venv).as_deref() == Some(PYOCD_VERSION)
+    {
         return Ok(venv);
     }
     let started = std::time::Instant::now();
     build(&venv)?;
     match installed_version(&venv) {
         Some(v) if v == PYOCD_VERSION => {
+            // Only a venv that installed completely is ever reused.
+            std::fs::write(venv.dir.join(INSTALLED), &wanted)
+                .map_err(|e| format!("cannot write {INSTALLED}: {e}"))?;
             eprintln!(
                 "[e2e] built {} in {:.1?}",
                 venv.dir.display(),
@@ -98,6 +110,20 @@ fn build_or_reuse() -> Result<Venv, String> {
         )),
     }
     // The lock is released when lock_file drops here.
+}
+
+/// The requirements file the tests install.
+fn requirements() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/requirements.txt")
+}
+
+/// The copy of the requirements a venv was built from, inside it.
+const INSTALLED: &str = "requirements.installed";
+
+/// The requirements `venv` was built from, or None when it was never built
+/// completely.
+fn installed_requirements(venv: &Venv) -> Option<Vec<u8>> {
+    std::fs::read(venv.dir.join(INSTALLED)).ok()
 }
 
 /// What `pyocd --version` prints, or None when it does not run.
@@ -125,13 +151,12 @@ fn build(venv: &Venv) -> Result<(), String> {
             created.report()
         ));
     }
-    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/requirements.txt");
     let installed = Spawned::start(
-        "pip install pyocd",
+        "pip install -r tests/e2e/requirements.txt",
         venv.python(Path::new("."))
             .args(["-m", "pip", "install", "--disable-pip-version-check"])
             .args(["--no-input", "--progress-bar", "off", "-r"])
-            .arg(&requirements),
+            .arg(requirements()),
     )
     // Downloading every wheel on a cold cache takes longer than a test step.
     .within(PIP_TIMEOUT)
