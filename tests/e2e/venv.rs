@@ -62,7 +62,9 @@ pub fn venv() -> &'static Venv {
     static VENV: OnceLock<Result<Venv, String>> = OnceLock::new();
     match VENV.get_or_init(build_or_reuse) {
         Ok(venv) => venv,
-        Err(why) => panic!("cannot set up the end-to-end tests' venv (pyOCD {PYOCD_VERSION}, OpenOCD): {why}"),
+        Err(why) => panic!(
+            "cannot set up the end-to-end tests' venv (pyOCD {PYOCD_VERSION}, OpenOCD): {why}"
+        ),
     }
 }
 

@@ -1,0 +1,104 @@
+"""OpenOCD moving memory in rounds beside other processes, for
+tests/openocd_e2e/overlapping.rs (overlap.py: the barrier, the quota and the
+printed rounds). It drives an OpenOCD that is already connected to the
+target, through OpenOCD's Tcl RPC port (standard library only):
+
+  openocd_rounds.py TCL_PORT --dir DIR --name NAME --peers P[,P...] --quota N
+                    --address ADDRESS --size BYTES
+
+Each round writes SIZE random bytes to a file, has OpenOCD `load_image` it
+at ADDRESS and `verify_image` it there (OpenOCD reads the memory back and
+fails on any difference), and reads four words at a random offset with
+`read_memory` to compare them here too. At the end it tells OpenOCD to
+`shutdown`, so that OpenOCD exits 0 once the rounds are over.
+"""
+
+import argparse
+import os
+import random
+import socket
+import sys
+from pathlib import Path
+from typing import Optional
+
+from overlap import Peers, first_difference, run_rounds
+
+LIMIT_S = 90
+# OpenOCD's Tcl RPC ends each command and each reply with this byte.
+SEPARATOR = b"\x1a"
+REPLY_TIMEOUT_S = 30
+
+
+class TclRpc:
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=REPLY_TIMEOUT_S)
+        self.pending = b""
+
+    def send(self, command: str) -> str:
+        self.sock.sendall(command.encode() + SEPARATOR)
+        while SEPARATOR not in self.pending:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("OpenOCD closed its Tcl RPC connection")
+            self.pending += chunk
+        reply, _, self.pending = self.pending.partition(SEPARATOR)
+        return reply.decode(errors="replace")
+
+    def run(self, command: str) -> str:
+        """Runs `command` in OpenOCD and returns what it printed; raises
+        with OpenOCD's message when the command fails."""
+        reply = self.send(f"list [catch {{capture {{{command}}}}} out] $out")
+        code, _, out = reply.partition(" ")
+        out = out[1:-1] if out.startswith("{") and out.endswith("}") else out
+        if code != "0":
+            raise RuntimeError(f"`{command}` failed: {out[:400]}")
+        return out
+
+
+def tcl_path(path: Path) -> str:
+    text = str(path)
+    assert not any(c in text for c in "{}\\ "), text
+    return text
+
+
+def one_round(ocd: TclRpc, image: Path, address: int, size: int) -> Optional[str]:
+    data = os.urandom(size)
+    image.write_bytes(data)
+    loaded = ocd.run(f"load_image {tcl_path(image)} {address:#x} bin")
+    if f"{size} bytes written at address {address:#010x}" not in loaded:
+        return f"load_image printed {loaded[:200]!r}"
+    verified = ocd.run(f"verify_image {tcl_path(image)} {address:#x} bin")
+    if f"verified {size} bytes" not in verified:
+        return f"verify_image printed {verified[:200]!r}"
+    offset = random.randrange(0, size - 16, 4)
+    words = [int(w, 16) for w in ocd.run(f"read_memory {address + offset:#x} 32 4").split()]
+    wrote = [int.from_bytes(data[offset + 4 * i : offset + 4 * i + 4], "little") for i in range(4)]
+    return first_difference(wrote, words, address + offset, 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("port", type=int)
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--peers", type=lambda s: s.split(","), required=True)
+    parser.add_argument("--quota", type=int, required=True)
+    parser.add_argument("--address", type=lambda s: int(s, 0), required=True)
+    parser.add_argument("--size", type=int, required=True)
+    args = parser.parse_args()
+
+    ocd = TclRpc(args.port)
+    try:
+        with Peers(args.dir, args.name, args.peers, LIMIT_S) as peers:
+            image = args.dir / f"{args.name}-image.bin"
+            run_rounds(peers, args.quota, lambda: one_round(ocd, image, args.address, args.size))
+    finally:
+        # OpenOCD ends with the rounds, however they went.
+        try:
+            ocd.send("shutdown")
+        except OSError as e:
+            print(f"shutdown not sent: {e}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
