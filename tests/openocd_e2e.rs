@@ -10,6 +10,8 @@
 //! `--nocapture`). Missing tools (python3 venv, PyPI, libusb-1.0-0,
 //! gdb-multiarch) fail these tests: scripts/test installs them.
 //!
+//! `PROBESHARE_OPENOCD_DEBUG=3` has each OpenOCD log every CMSIS-DAP packet.
+//!
 //! The `control_*` tests run the same OpenOCD work against the emulated
 //! CMSIS-DAP firmware served directly over TCP (tests/openocd_e2e/bridge.rs),
 //! without the server: when a test fails through the server and its control
@@ -100,7 +102,7 @@ fn openocd_alone(scratch: &ScratchDir, dap: SocketAddr) {
     s.step("halt");
     let halted_again = s.step("echo \"state [chip.cpu curstate]\"");
     s.step("shutdown");
-    let t = s.run("openocd", scratch, &board, &[]);
+    let t = s.run("openocd", scratch, &board);
 
     t.assert_printed(init, "SWD DPIDR 0x2ba01477");
     t.assert_printed(init, "Cortex-M4 r0p1 processor detected");

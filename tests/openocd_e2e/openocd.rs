@@ -57,11 +57,19 @@ fn locate(venv: &Venv) -> Result<Openocd, String> {
     Ok(Openocd { binary, scripts })
 }
 
+/// Set to 3 (or 4) to have every OpenOCD the tests start log each
+/// CMSIS-DAP packet (`-d3`), for telling a server's fault from a test's.
+pub const DEBUG_LEVEL_VARIABLE: &str = "PROBESHARE_OPENOCD_DEBUG";
+
 impl Openocd {
-    /// OpenOCD in `cwd` with the wheel's scripts on its search path.
+    /// OpenOCD in `cwd` with the wheel's scripts on its search path (and
+    /// the debug level of [`DEBUG_LEVEL_VARIABLE`] when set).
     pub fn command(&self, cwd: &Path) -> Command {
         let mut command = Command::new(&self.binary);
         command.current_dir(cwd).arg("-s").arg(&self.scripts);
+        if let Ok(level) = std::env::var(DEBUG_LEVEL_VARIABLE) {
+            command.arg(format!("-d{level}"));
+        }
         command
     }
 }
@@ -161,20 +169,13 @@ impl OpenocdScript {
             .collect()
     }
 
-    /// Runs the script in one OpenOCD with `board` (and `extra` arguments
-    /// such as `-d3`); fails the test unless OpenOCD exits 0.
-    pub fn run(
-        &self,
-        name: &str,
-        scratch: &ScratchDir,
-        board: &Path,
-        extra: &[&str],
-    ) -> Transcript {
+    /// Runs the script in one OpenOCD with `board`; fails the test unless
+    /// OpenOCD exits 0.
+    pub fn run(&self, name: &str, scratch: &ScratchDir, board: &Path) -> Transcript {
         let finished = run(
             name,
             openocd()
                 .command(scratch.path())
-                .args(extra)
                 .arg("-f")
                 .arg(board)
                 .args(self.args()),
