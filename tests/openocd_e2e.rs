@@ -39,6 +39,7 @@ use bridge::FirmwareBridge;
 use e2e::process::{run, Spawned};
 use e2e::scratch::{assert_file_holds, ScratchDir};
 use e2e::venv::venv;
+use framing::DapClient;
 use openocd::{listening_port, openocd, write_board, OpenocdScript, Ports};
 use probeshare::sim::RAM_BASE;
 use served::ServedProbe;
@@ -359,6 +360,43 @@ fn control_openocd_python_session_on_the_emulated_firmware_without_the_server() 
     let bridge = FirmwareBridge::start();
     openocd_python_session(&scratch, bridge.addr());
     bridge.finish().expect("the bridge served OpenOCD");
+}
+
+/// What OpenOCD takes from DAP_Info to batch its work, read the way it
+/// reads it (three requests in flight before the first response): the
+/// packet size 1024, the packet count 4 and SWD without JTAG.
+fn dap_info_as_openocd_reads_it(dap: SocketAddr) {
+    let mut client = DapClient::connect(dap);
+    for id in [0xF0u8, 0xFE, 0xFF] {
+        client.send(&[0x00, id]);
+    }
+    let capabilities = client.recv();
+    let count = client.recv();
+    let size = client.recv();
+    // One or two capability bytes (CMSIS-DAP 2.1 has a second).
+    assert!(
+        capabilities.len() >= 3 && capabilities[0] == 0x00 && capabilities[1] >= 1,
+        "{capabilities:02x?}"
+    );
+    assert_eq!(
+        capabilities[2] & 0b11,
+        0b01,
+        "SWD only: {capabilities:02x?}"
+    );
+    assert_eq!(count, [0x00, 0x01, 4], "packet count");
+    assert_eq!(size, [0x00, 0x02, 0x00, 0x04], "packet size 1024");
+}
+
+#[test]
+fn dap_port_announces_the_packet_size_and_count_openocd_batches_for() {
+    let served = ServedProbe::start();
+    dap_info_as_openocd_reads_it(served.dap);
+}
+
+#[test]
+fn control_the_emulated_firmware_announces_the_same() {
+    let bridge = FirmwareBridge::start();
+    dap_info_as_openocd_reads_it(bridge.addr());
 }
 
 /// Fails (never skips) when gdb-multiarch is missing: CI installs it.

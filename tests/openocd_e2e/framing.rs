@@ -47,3 +47,46 @@ impl Header {
         ]
     }
 }
+
+/// A blocking client of a DAP port speaking the framing above, with a
+/// deadline on every read, for checks OpenOCD does not print.
+pub struct DapClient {
+    stream: std::net::TcpStream,
+}
+
+impl DapClient {
+    pub fn connect(addr: std::net::SocketAddr) -> DapClient {
+        let stream = std::net::TcpStream::connect(addr).expect("connect to the DAP port");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .expect("read timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        DapClient { stream }
+    }
+
+    /// Sends one request packet without waiting for its response.
+    pub fn send(&mut self, packet: &[u8]) {
+        use std::io::Write;
+        let mut framed = Header::new(REQUEST, packet.len()).bytes().to_vec();
+        framed.extend_from_slice(packet);
+        self.stream.write_all(&framed).expect("send a request");
+    }
+
+    /// Reads the next response packet; fails the test on a bad header,
+    /// end of stream or the deadline.
+    pub fn recv(&mut self) -> Vec<u8> {
+        use std::io::Read;
+        let mut header = [0u8; HEADER_LEN];
+        self.stream
+            .read_exact(&mut header)
+            .expect("a response header within the deadline");
+        let parsed =
+            Header::parse(&header).unwrap_or_else(|| panic!("bad response header {header:02x?}"));
+        assert_eq!(parsed.kind, RESPONSE, "header {header:02x?}");
+        let mut packet = vec![0u8; usize::from(parsed.len)];
+        self.stream
+            .read_exact(&mut packet)
+            .expect("a response payload within the deadline");
+        packet
+    }
+}
