@@ -286,6 +286,7 @@ fn control_gdb_through_openocd_on_the_emulated_firmware_without_the_server() {
     bridge.finish().expect("the bridge served OpenOCD");
 }
 
+/// A helper script in tests/e2e.
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/e2e")

@@ -12,7 +12,6 @@
 //! A submodule of `tests/openocd_e2e.rs`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::bridge::FirmwareBridge;
@@ -23,7 +22,7 @@ use crate::e2e::scratch::ScratchDir;
 use crate::e2e::venv::{venv, Venv};
 use crate::openocd::{listening_port, openocd, write_board, Ports};
 use crate::served::ServedProbe;
-use crate::Timed;
+use crate::{script, Timed};
 use probeshare::sim::RAM_BASE;
 
 /// Rounds of the pyOCD session that must run inside OpenOCD's.
@@ -38,12 +37,6 @@ const PYOCD_BYTES: u32 = RAM_BASE + 0x2001;
 /// OpenOCD's region, well clear of pyOCD's.
 const OPENOCD_IMAGE: u32 = RAM_BASE + 0x8000;
 const OPENOCD_IMAGE_SIZE: usize = 16 * 1024;
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/e2e")
-        .join(name)
-}
 
 /// `openocd_rounds.py` against OpenOCD's Tcl port `port`.
 fn openocd_rounds(venv: &Venv, port: u16, party: &Party) -> Command {
