@@ -8,6 +8,7 @@ pub mod config;
 pub mod dap;
 pub mod export;
 pub mod farm;
+pub mod ids;
 pub mod limits;
 pub mod management;
 pub mod memap;

@@ -25,10 +25,8 @@ use std::collections::HashMap;
 
 use crate::dap::registers::{DCRDR, DCRSR, DCRSR_REGWNR, DHCSR, DHCSR_CLEARED_ON_READ};
 use crate::dap::{ClientView, MemoryAccesses};
+use crate::ids::{ClientId, JobId};
 use crate::probe::{MemoryOp, Op};
-use crate::worker::JobId;
-
-use super::ClientId;
 
 /// The window a client's core register transfer holds open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

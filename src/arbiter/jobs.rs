@@ -1,11 +1,12 @@
 //! Jobs in flight: sending them to the worker and taking their results.
 
+use crate::ids::{ClientId, JobId};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult};
-use crate::worker::{Completion, Job, JobId};
+use crate::worker::{Completion, Job};
 
 use super::counts::Kind;
 use super::power;
-use super::{Action, Arbiter, ClientId, InFlight, JobKind, Outcome, Owner};
+use super::{Action, Arbiter, InFlight, JobKind, Outcome, Owner};
 
 /// The client a job answers to, if it is still there.
 fn client_of(owner: Owner) -> Option<ClientId> {
@@ -25,7 +26,7 @@ impl Arbiter {
         batch: &mut Vec<Job>,
     ) -> JobId {
         let id = self.next_job;
-        self.next_job += 1;
+        self.next_job = JobId(id.0 + 1);
         if kind.is_barrier() {
             self.barriers_in_flight += 1;
         }

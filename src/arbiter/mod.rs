@@ -87,14 +87,14 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 
+use crate::ids::{ClientId, JobId, Ticket};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
-use crate::worker::{Batch, Completion, Job, JobId};
+use crate::worker::{Batch, Completion, Job};
 
 use context::Contexts;
 use counts::{Kind, Lock, References};
 use schedule::Schedule;
 
-pub use crate::worker::ClientId;
 pub use context::RegisterWindow;
 pub use error::SharingError;
 
@@ -103,9 +103,6 @@ pub use error::SharingError;
 /// server whose clients come and go without touching the probe should not
 /// keep a growing list).
 const MAX_DEPARTED: usize = 256;
-
-/// Chosen by the server; identifies one request of one client.
-pub type Ticket = u64;
 
 /// What a client asks the arbiter for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -261,7 +258,7 @@ impl Arbiter {
             departed: Vec::new(),
             in_flight: HashMap::new(),
             barriers_in_flight: 0,
-            next_job: 1,
+            next_job: JobId(1),
             ready: Vec::new(),
             lock_waits: 0,
         }

@@ -6,12 +6,13 @@
 //! flight, a barrier waiting for the worker to drain) stays queued in its
 //! place; [`Arbiter::commit`] then takes it and applies the plan.
 
+use crate::ids::{ClientId, Ticket};
 use crate::probe::{Op, OpOutput, ProtocolRequest, WireProtocol};
 use crate::worker::Job;
 
 use super::counts::Kind;
 use super::power;
-use super::{Action, Arbiter, ClientId, JobKind, Outcome, Owner, Request, SharingError, Ticket};
+use super::{Action, Arbiter, JobKind, Outcome, Owner, Request, SharingError};
 
 /// What one request turns into.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,10 +24,11 @@
 use std::collections::HashMap;
 
 use crate::dap::registers::{tar_after, ApRegister, MEM_AP_CSW, MEM_AP_DRW, MEM_AP_TAR};
+use crate::ids::ClientId;
 use crate::memap::MemAps;
 use crate::probe::{ApAddress, DebugProbe, Op, OpOutput, ProbeResult};
 
-use super::{execute, ClientId};
+use super::execute;
 
 /// Every client's saved AP state, and what the APs hold.
 #[derive(Debug, Default)]

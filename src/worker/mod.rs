@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::ids::{ClientId, JobId};
 use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, ProbeResult};
 
 mod context;
@@ -36,12 +37,6 @@ pub use sticky::StickyFlags;
 /// thread saves two scheduler wake-ups per request. Bounded, so an idle
 /// server costs no CPU.
 pub const SPIN: Duration = Duration::from_micros(50);
-
-/// Identifies one job between the arbiter and the worker.
-pub type JobId = u64;
-
-/// The server's token for a client connection.
-pub type ClientId = usize;
 
 /// One operation for the worker to run.
 #[derive(Debug)]

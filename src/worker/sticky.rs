@@ -15,9 +15,8 @@ use crate::dap::registers::{
     ABORT_ORUNERRCLR, ABORT_STKCMPCLR, ABORT_STKERRCLR, ABORT_WDERRCLR, DP_ABORT, DP_CTRL_STAT,
     STICKYCMP, STICKYERR, STICKYORUN, WDATAERR,
 };
+use crate::ids::ClientId;
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
-
-use super::ClientId;
 
 /// The sticky flags each client has set and not cleared.
 #[derive(Debug, Default)]

@@ -12,12 +12,13 @@ use std::collections::{HashMap, VecDeque};
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, ProtocolRequest, WireProtocol};
 use crate::worker::{Completion, Job};
 
-use super::{Action, Arbiter, ArbiterConfig, ClientId, Outcome, Request, Ticket};
+use super::{Action, Arbiter, ArbiterConfig, Outcome, Request};
+use crate::ids::{ClientId, Ticket};
 
-pub(super) const A: ClientId = 1;
-pub(super) const B: ClientId = 2;
-pub(super) const C: ClientId = 3;
-pub(super) const D: ClientId = 4;
+pub(super) const A: ClientId = ClientId(1);
+pub(super) const B: ClientId = ClientId(2);
+pub(super) const C: ClientId = ClientId(3);
+pub(super) const D: ClientId = ClientId(4);
 
 /// An arbiter wired to a fake worker that runs jobs when told to.
 pub(super) struct Bench {
@@ -32,7 +33,7 @@ pub(super) struct Bench {
     pub internal_failures: Vec<&'static str>,
     failures: Vec<(Op, ProbeError)>,
     answers: Vec<(Op, OpOutput)>,
-    next_ticket: Ticket,
+    next_ticket: u64,
 }
 
 impl Bench {
@@ -64,7 +65,7 @@ impl Bench {
     }
 
     pub fn submit(&mut self, client: ClientId, request: Request) -> Ticket {
-        let ticket = self.next_ticket;
+        let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
         self.arbiter.submit(client, ticket, request);
         ticket
