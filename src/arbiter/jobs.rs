@@ -1,8 +1,8 @@
 //! Jobs in flight: sending them to the worker and taking their results.
 
 use crate::ids::{ClientId, JobId};
-use crate::probe::{Op, OpOutput, ProbeError, ProbeResult};
-use crate::worker::{Completion, Job};
+use crate::probe::{OpOutput, ProbeError, ProbeResult};
+use crate::worker::{Completion, Job, Task};
 
 use super::counts::Kind;
 use super::power;
@@ -17,10 +17,10 @@ fn client_of(owner: Owner) -> Option<ClientId> {
 }
 
 impl Arbiter {
-    /// Queues `op` as a job in `batch`; returns its id.
+    /// Queues `task` as a job in `batch`; returns its id.
     pub(super) fn send(
         &mut self,
-        op: Op,
+        task: Task,
         owner: Owner,
         kind: JobKind,
         batch: &mut Vec<Job>,
@@ -30,7 +30,7 @@ impl Arbiter {
         if kind.is_barrier() {
             self.barriers_in_flight += 1;
         }
-        let name = op.name();
+        let name = task.name();
         let client = match owner {
             Owner::Client(client, _) => Some(client),
             Owner::Gone | Owner::Internal => None,
@@ -39,7 +39,7 @@ impl Arbiter {
         batch.push(Job {
             id,
             client,
-            op,
+            task,
             flush_after: false,
         });
         id

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{Batch, Completion, Job, Runner};
+use super::{Batch, Completion, Job, Runner, Task};
 use crate::dap::registers::{ABORT_STKERRCLR, STICKYERR};
 use crate::ids::{ClientId, JobId};
 use crate::probe::{
@@ -153,7 +153,7 @@ impl Worker {
                 Job {
                     id,
                     client: *client,
-                    op: op.clone(),
+                    task: Task::Probe(op.clone()),
                     flush_after: next_client != Some(*client),
                 }
             })

@@ -10,7 +10,7 @@ mod scheduling;
 use std::collections::{HashMap, VecDeque};
 
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, ProtocolRequest, WireProtocol};
-use crate::worker::{Completion, Job};
+use crate::worker::{Completion, Job, Task};
 
 use super::{Action, Arbiter, ArbiterConfig, Outcome, Request};
 use crate::ids::{ClientId, Ticket};
@@ -25,7 +25,8 @@ pub(super) struct Bench {
     pub arbiter: Arbiter,
     /// Jobs handed to the worker and not completed yet, in worker order.
     running: VecDeque<Job>,
-    /// Every op handed to the worker, in worker order.
+    /// Every probe operation handed to the worker, in worker order
+    /// (memory-handle requests are not listed).
     pub sent: Vec<Op>,
     /// Sizes of the batches handed to the worker.
     pub batches: Vec<usize>,
@@ -106,7 +107,11 @@ impl Bench {
                     executes += 1;
                     jobs += batch.len();
                     self.batches.push(batch.len());
-                    self.sent.extend(batch.iter().map(|job| job.op.clone()));
+                    self.sent
+                        .extend(batch.iter().filter_map(|job| match &job.task {
+                            Task::Probe(op) => Some(op.clone()),
+                            Task::Memory(_) => None,
+                        }));
                     self.running.extend(batch);
                 }
                 Action::Reply {
@@ -124,12 +129,12 @@ impl Bench {
         jobs
     }
 
-    /// The worker finishes its oldest job; returns its op.
-    pub fn finish_one(&mut self) -> Option<Op> {
+    /// The worker finishes its oldest job; returns its task.
+    pub fn finish_one(&mut self) -> Option<Task> {
         let job = self.running.pop_front()?;
-        let result = self.run(&job.op);
+        let result = self.run(&job.task);
         self.arbiter.complete(Completion { id: job.id, result });
-        Some(job.op)
+        Some(job.task)
     }
 
     pub fn finish_all(&mut self) {
@@ -186,7 +191,10 @@ impl Bench {
         }
     }
 
-    fn run(&mut self, op: &Op) -> ProbeResult<OpOutput> {
+    fn run(&mut self, task: &Task) -> ProbeResult<OpOutput> {
+        let Task::Probe(op) = task else {
+            return Ok(OpOutput::Done);
+        };
         if let Some(at) = self.failures.iter().position(|(failing, _)| failing == op) {
             return Err(self.failures.remove(at).1);
         }
