@@ -12,7 +12,9 @@
 //!   taken, as under a lock. It also closes when the client goes, when the
 //!   transfer that opened it fails, or when the server expires it
 //!   ([`super::Arbiter::expire_register_window`]). Which memory a DRW
-//!   access reaches is told by the client's own TAR and CSW (`ClientView`).
+//!   access reaches is told by the client's own TAR and CSW (`ClientView`);
+//!   a memory-handle request names its own addresses
+//!   (`MemoryRequest::accesses`), and counts as the client's access.
 //! - **DHCSR (rule 11).** When any client's read of DHCSR returns
 //!   S_RESET_ST or S_RETIRE_ST (which the read clears), every other client
 //!   is owed those bits and sees them in its own next DHCSR read.
@@ -25,10 +27,10 @@ use std::collections::HashMap;
 
 use crate::dap::registers::{DCRDR, DCRSR, DCRSR_REGWNR, DHCSR, DHCSR_CLEARED_ON_READ};
 use crate::dap::{ClientView, MemoryAccesses};
-use crate::probe::{MemoryOp, Op};
-use crate::worker::JobId;
-
-use super::ClientId;
+use crate::ids::{ClientId, JobId};
+use crate::memap::{MemoryOp, MemoryRequest};
+use crate::probe::Op;
+use crate::worker::Task;
 
 /// The window a client's core register transfer holds open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,39 +70,44 @@ impl Contexts {
         }
     }
 
-    /// The operation as the hardware must see it for this client: DP
+    /// The task as the hardware must see it for this client: DP
     /// addresses carry the client's bank.
-    pub fn for_hardware(&self, client: ClientId, op: Op) -> Op {
+    pub fn for_hardware(&self, client: ClientId, task: Task) -> Task {
         let Some(view) = self.views.get(&client) else {
-            return op;
+            return task;
         };
-        match op {
-            Op::ReadDp(addr) => Op::ReadDp(view.dp_address(addr, true)),
-            Op::WriteDp { addr, value } => Op::WriteDp {
+        match task {
+            Task::Probe(Op::ReadDp(addr)) => Task::Probe(Op::ReadDp(view.dp_address(addr, true))),
+            Task::Probe(Op::WriteDp { addr, value }) => Task::Probe(Op::WriteDp {
                 addr: view.dp_address(addr, false),
                 value,
-            },
+            }),
             other => other,
         }
     }
 
-    /// The index of the DHCSR read in `op`'s result, if it reads DHCSR.
-    pub fn dhcsr_read(&self, client: ClientId, op: &Op) -> Option<usize> {
-        let accesses = self.accesses(client, op)?;
+    /// The index of the DHCSR read in `task`'s result, if it reads DHCSR.
+    pub fn dhcsr_read(&self, client: ClientId, task: &Task) -> Option<usize> {
+        let accesses = self.accesses(client, task)?;
         (!accesses.is_write).then(|| accesses.index_of(DHCSR))?
     }
 
-    fn accesses(&self, client: ClientId, op: &Op) -> Option<MemoryAccesses> {
-        match self.views.get(&client) {
-            Some(view) => view.memory_accesses(op),
-            None => ClientView::default().memory_accesses(op),
+    /// The memory `task` reaches: for an AP access, as the client's view
+    /// tells; a memory-handle request names its own.
+    fn accesses(&self, client: ClientId, task: &Task) -> Option<MemoryAccesses> {
+        match task {
+            Task::Probe(op) => match self.views.get(&client) {
+                Some(view) => view.memory_accesses(op),
+                None => ClientView::default().memory_accesses(op),
+            },
+            Task::Memory(request) => request.accesses(),
         }
     }
 
-    /// Takes note of an operation of `client` being sent as job `job`:
-    /// its view and the register window.
-    pub fn sent(&mut self, client: ClientId, op: &Op, job: JobId) {
-        match self.window_step(client, op) {
+    /// Takes note of a task of `client` being sent as job `job`: its view
+    /// and the register window.
+    pub fn sent(&mut self, client: ClientId, task: &Task, job: JobId) {
+        match self.window_step(client, task) {
             Some(WindowStep::Open) if self.window_holder() != Some(client) => {
                 self.windows_opened += 1;
                 self.window = Some(OpenWindow {
@@ -114,12 +121,14 @@ impl Contexts {
             Some(WindowStep::Close) if self.window_holder() == Some(client) => self.window = None,
             _ => {}
         }
-        self.views.entry(client).or_default().observe(op);
+        if let Task::Probe(op) = task {
+            self.views.entry(client).or_default().observe(op);
+        }
     }
 
-    fn window_step(&self, client: ClientId, op: &Op) -> Option<WindowStep> {
-        let accesses = self.accesses(client, op)?;
-        let written = |index: usize| written_word(op, index);
+    fn window_step(&self, client: ClientId, task: &Task) -> Option<WindowStep> {
+        let accesses = self.accesses(client, task)?;
+        let written = |index: usize| written_word(task, index);
         // The last of the block's accesses to DCRSR or DCRDR decides.
         let dcrsr = last_index_of(&accesses, DCRSR);
         let dcrdr = last_index_of(&accesses, DCRDR);
@@ -199,21 +208,21 @@ impl Contexts {
     }
 }
 
-/// The value `op` writes in its `index`th access.
-fn written_word(op: &Op, index: usize) -> Option<u32> {
-    match op {
-        Op::WriteAp { value, .. } if index == 0 => Some(*value),
-        Op::WriteApMultiple { values, .. } => values.get(index).copied(),
-        Op::Memory {
+/// The value `task` writes in its `index`th access.
+fn written_word(task: &Task, index: usize) -> Option<u32> {
+    match task {
+        Task::Probe(Op::WriteAp { value, .. }) if index == 0 => Some(*value),
+        Task::Probe(Op::WriteApMultiple { values, .. }) => values.get(index).copied(),
+        Task::Memory(MemoryRequest::Access {
             op: MemoryOp::Write {
                 value, size: 32, ..
             },
             ..
-        } if index == 0 => Some(*value),
-        Op::Memory {
+        }) if index == 0 => Some(*value),
+        Task::Memory(MemoryRequest::Access {
             op: MemoryOp::WriteBlock32 { data, .. },
             ..
-        } => data.get(index).copied(),
+        }) => data.get(index).copied(),
         _ => None,
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::ClientId;
+use crate::ids::ClientId;
 
 /// `open` and `connect` references, per client and in total.
 #[derive(Debug, Default)]

@@ -1,11 +1,12 @@
 //! Jobs in flight: sending them to the worker and taking their results.
 
-use crate::probe::{Op, OpOutput, ProbeError, ProbeResult};
-use crate::worker::{Completion, Job, JobId};
+use crate::ids::{ClientId, JobId};
+use crate::probe::{OpOutput, ProbeError, ProbeResult};
+use crate::worker::{Completion, Job, Task};
 
 use super::counts::Kind;
 use super::power;
-use super::{Action, Arbiter, ClientId, InFlight, JobKind, Outcome, Owner};
+use super::{Action, Arbiter, InFlight, JobKind, Outcome, Owner};
 
 /// The client a job answers to, if it is still there.
 fn client_of(owner: Owner) -> Option<ClientId> {
@@ -16,20 +17,20 @@ fn client_of(owner: Owner) -> Option<ClientId> {
 }
 
 impl Arbiter {
-    /// Queues `op` as a job in `batch`; returns its id.
+    /// Queues `task` as a job in `batch`; returns its id.
     pub(super) fn send(
         &mut self,
-        op: Op,
+        task: Task,
         owner: Owner,
         kind: JobKind,
         batch: &mut Vec<Job>,
     ) -> JobId {
         let id = self.next_job;
-        self.next_job += 1;
+        self.next_job = JobId(id.0 + 1);
         if kind.is_barrier() {
             self.barriers_in_flight += 1;
         }
-        let name = op.name();
+        let name = task.name();
         let client = match owner {
             Owner::Client(client, _) => Some(client),
             Owner::Gone | Owner::Internal => None,
@@ -38,7 +39,7 @@ impl Arbiter {
         batch.push(Job {
             id,
             client,
-            op,
+            task,
             flush_after: false,
         });
         id

@@ -87,14 +87,15 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 
+use crate::ids::{ClientId, JobId, Ticket};
+use crate::memap::MemoryRequest;
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
-use crate::worker::{Batch, Completion, Job, JobId};
+use crate::worker::{Batch, Completion, Job, Task};
 
 use context::Contexts;
 use counts::{Kind, Lock, References};
 use schedule::Schedule;
 
-pub use crate::worker::ClientId;
 pub use context::RegisterWindow;
 pub use error::SharingError;
 
@@ -104,15 +105,29 @@ pub use error::SharingError;
 /// keep a growing list).
 const MAX_DEPARTED: usize = 256;
 
-/// Chosen by the server; identifies one request of one client.
-pub type Ticket = u64;
-
-/// What a client asks the arbiter for.
+/// What a client asks the arbiter for: the lock, which is the arbiter's
+/// own, or work for the worker, which is sent as a [`Task`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     Lock,
     Unlock,
+    /// A probe operation.
     Probe(Op),
+    /// A memory-handle request: no count or lock rule applies to it; the
+    /// memory it reaches counts for the register window and DHCSR's bits
+    /// like that of the client's own AP accesses (see `context`).
+    Memory(MemoryRequest),
+}
+
+impl Request {
+    /// The worker's task for the request; `None` for the lock's.
+    fn into_task(self) -> Option<Task> {
+        match self {
+            Request::Lock | Request::Unlock => None,
+            Request::Probe(op) => Some(Task::Probe(op)),
+            Request::Memory(request) => Some(Task::Memory(request)),
+        }
+    }
 }
 
 /// How a request ended.
@@ -261,7 +276,7 @@ impl Arbiter {
             departed: Vec::new(),
             in_flight: HashMap::new(),
             barriers_in_flight: 0,
-            next_job: 1,
+            next_job: JobId(1),
             ready: Vec::new(),
             lock_waits: 0,
         }

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use super::ClientId;
+use crate::ids::ClientId;
 
 /// Per-client FIFOs of `T`, ordered across clients by head sequence.
 #[derive(Debug)]
@@ -134,10 +134,10 @@ mod tests {
     fn busy_clients_take_turns() {
         let mut s = Schedule::default();
         for item in ["a1", "a2", "a3"] {
-            s.push(1, item);
+            s.push(ClientId(1), item);
         }
         for item in ["b1", "b2"] {
-            s.push(2, item);
+            s.push(ClientId(2), item);
         }
         assert_eq!(drain(&mut s, None), ["a1", "b1", "a2", "b2", "a3"]);
         assert!(s.is_empty());
@@ -146,21 +146,21 @@ mod tests {
     #[test]
     fn only_the_named_client_is_eligible() {
         let mut s = Schedule::default();
-        s.push(1, "a1");
-        s.push(2, "b1");
-        s.push(2, "b2");
-        assert_eq!(drain(&mut s, Some(2)), ["b1", "b2"]);
-        assert_eq!(s.next(Some(2)), None);
+        s.push(ClientId(1), "a1");
+        s.push(ClientId(2), "b1");
+        s.push(ClientId(2), "b2");
+        assert_eq!(drain(&mut s, Some(ClientId(2))), ["b1", "b2"]);
+        assert_eq!(s.next(Some(ClientId(2))), None);
         assert_eq!(drain(&mut s, None), ["a1"]);
     }
 
     #[test]
     fn dropped_client_leaves_no_trace() {
         let mut s = Schedule::default();
-        s.push(1, "a1");
-        s.push(2, "b1");
-        s.push(2, "b2");
-        s.drop_client(2);
+        s.push(ClientId(1), "a1");
+        s.push(ClientId(2), "b1");
+        s.push(ClientId(2), "b2");
+        s.drop_client(ClientId(2));
         assert_eq!(s.len(), 1);
         assert_eq!(drain(&mut s, None), ["a1"]);
     }

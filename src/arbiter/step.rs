@@ -6,12 +6,13 @@
 //! flight, a barrier waiting for the worker to drain) stays queued in its
 //! place; [`Arbiter::commit`] then takes it and applies the plan.
 
+use crate::ids::{ClientId, Ticket};
 use crate::probe::{Op, OpOutput, ProtocolRequest, WireProtocol};
-use crate::worker::Job;
+use crate::worker::{Job, Task};
 
 use super::counts::Kind;
 use super::power;
-use super::{Action, Arbiter, ClientId, JobKind, Outcome, Owner, Request, SharingError, Ticket};
+use super::{Action, Arbiter, JobKind, Outcome, Owner, Request, SharingError};
 
 /// What one request turns into.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,6 +153,7 @@ impl Arbiter {
             Request::Lock => return Plan::GrantLock,
             Request::Unlock if self.lock.holder() == Some(client) => return Plan::ReleaseLock,
             Request::Unlock => return Plan::Refuse(SharingError::NotLockHolder),
+            Request::Memory(_) => return Plan::Forward { ctrl_stat: false },
             Request::Probe(op) => op,
         };
         let mine = self.refs.of(client);
@@ -241,14 +243,15 @@ impl Arbiter {
                 answer(Outcome::Ok(OpOutput::Done));
             }
             Plan::HardwareOpen => {
-                self.send(Op::Open, owner, JobKind::Open, batch);
+                self.send(Task::Probe(Op::Open), owner, JobKind::Open, batch);
             }
             Plan::HardwareClose => {
                 self.refs.release(client, Kind::Open);
-                self.send(Op::Close, owner, JobKind::Close, batch);
+                self.send(Task::Probe(Op::Close), owner, JobKind::Close, batch);
             }
             Plan::HardwareConnect(wanted) => {
-                self.send(Op::Connect(wanted), owner, JobKind::Connect, batch);
+                let connect = Task::Probe(Op::Connect(wanted));
+                self.send(connect, owner, JobKind::Connect, batch);
             }
             Plan::HardwareDisconnect => {
                 self.refs.release(client, Kind::Connect);
@@ -258,14 +261,14 @@ impl Arbiter {
                 self.hardware.deferred_power_down = Some(value);
                 self.power_views.insert(client, value);
                 if let Request::Probe(op) = request {
-                    let kept = power::keep_powered(op);
+                    let kept = Task::Probe(power::keep_powered(op));
                     self.send_for_client(client, owner, kept, JobKind::Plain, batch);
                 }
             }
             Plan::CtrlStatRead(power_view) => {
-                if let Request::Probe(op) = request {
+                if let Some(task) = request.into_task() {
                     let kind = power_view.map_or(JobKind::Plain, JobKind::CtrlStatView);
-                    self.send_for_client(client, owner, op, kind, batch);
+                    self.send_for_client(client, owner, task, kind, batch);
                 }
             }
             Plan::Forward { ctrl_stat } => {
@@ -273,34 +276,34 @@ impl Arbiter {
                     self.hardware.deferred_power_down = None;
                     self.power_views.remove(&client);
                 }
-                // `plan` only forwards probe operations.
-                if let Request::Probe(op) = request {
-                    self.send_for_client(client, owner, op, JobKind::Plain, batch);
+                // `plan` only forwards work for the worker.
+                if let Some(task) = request.into_task() {
+                    self.send_for_client(client, owner, task, JobKind::Plain, batch);
                 }
             }
         }
     }
 
-    /// Sends a client's register or memory operation: the client's view
-    /// and register window take note of it (rules 9–11), and it goes out
-    /// as the hardware must see it for that client.
+    /// Sends a client's register operation or memory-handle request: the
+    /// client's view and register window take note of it (rules 9–11),
+    /// and it goes out as the hardware must see it for that client.
     fn send_for_client(
         &mut self,
         client: ClientId,
         owner: Owner,
-        op: Op,
+        task: Task,
         kind: JobKind,
         batch: &mut Vec<Job>,
     ) {
-        let kind = match (kind, self.contexts.dhcsr_read(client, &op)) {
+        let kind = match (kind, self.contexts.dhcsr_read(client, &task)) {
             (JobKind::Plain, Some(index)) => JobKind::DhcsrRead(index),
             (kind, _) => kind,
         };
         // The job about to be sent gets this id.
         let job = self.next_job;
-        self.contexts.sent(client, &op, job);
-        let op = self.contexts.for_hardware(client, op);
-        self.send(op, owner, kind, batch);
+        self.contexts.sent(client, &task, job);
+        let task = self.contexts.for_hardware(client, task);
+        self.send(task, owner, kind, batch);
     }
 
     /// What the counts no longer justify: a wire up that nobody is
@@ -320,7 +323,12 @@ impl Arbiter {
         match cleanup {
             Cleanup::Disconnect => self.disconnect_wire(Owner::Internal, batch),
             Cleanup::Close => {
-                self.send(Op::Close, Owner::Internal, JobKind::Close, batch);
+                self.send(
+                    Task::Probe(Op::Close),
+                    Owner::Internal,
+                    JobKind::Close,
+                    batch,
+                );
             }
         }
     }
@@ -330,9 +338,10 @@ impl Arbiter {
     fn disconnect_wire(&mut self, owner: Owner, batch: &mut Vec<Job>) {
         if let Some(requested) = self.hardware.deferred_power_down.take() {
             for op in power::deferred_power_down(requested) {
-                self.send(op, Owner::Internal, JobKind::Plain, batch);
+                self.send(Task::Probe(op), Owner::Internal, JobKind::Plain, batch);
             }
         }
-        self.send(Op::Disconnect, owner, JobKind::Disconnect, batch);
+        let disconnect = Task::Probe(Op::Disconnect);
+        self.send(disconnect, owner, JobKind::Disconnect, batch);
     }
 }

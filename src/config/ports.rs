@@ -172,5 +172,4 @@ impl PortAllocations {
 }
 
 #[cfg(test)]
-#[path = "ports_tests.rs"]
 mod tests;

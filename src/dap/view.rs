@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::probe::{MemoryOp, Op};
+use crate::probe::Op;
 
 use super::registers::{
     dp_bank, dp_is_banked, tar_after, ApRegister, CSW_ADDRINC_MASK, CSW_ADDRINC_OFF,
@@ -36,7 +36,9 @@ pub struct ApView {
 
 /// The memory a request reaches: `count` accesses of `size` bytes from
 /// `start`, each `step` bytes after the last (`None`: only the first
-/// address is known).
+/// address is known). A client's AP accesses reach it through its view
+/// ([`ClientView::memory_accesses`]); a memory-handle request names it
+/// itself (`memap::MemoryRequest::accesses`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryAccesses {
     pub start: u32,
@@ -129,7 +131,6 @@ impl ClientView {
             Op::WriteAp { addr, .. } => (*addr, 1, true),
             Op::ReadApMultiple { addr, count } => (*addr, *count as usize, false),
             Op::WriteApMultiple { addr, values } => (*addr, values.len(), true),
-            Op::Memory { op, .. } => return Some(handle_accesses(op)),
             _ => return None,
         };
         let register = ApRegister::from_address(addr);
@@ -167,24 +168,6 @@ impl ClientView {
             count,
             is_write,
         })
-    }
-}
-
-fn handle_accesses(op: &MemoryOp) -> MemoryAccesses {
-    let (start, size, count, is_write) = match op {
-        MemoryOp::Read { addr, size } => (*addr, u32::from(*size / 8), 1, false),
-        MemoryOp::Write { addr, size, .. } => (*addr, u32::from(*size / 8), 1, true),
-        MemoryOp::ReadBlock32 { addr, count } => (*addr, 4, *count as usize, false),
-        MemoryOp::WriteBlock32 { addr, data } => (*addr, 4, data.len(), true),
-        MemoryOp::ReadBlock8 { addr, count } => (*addr, 1, *count as usize, false),
-        MemoryOp::WriteBlock8 { addr, data } => (*addr, 1, data.len(), true),
-    };
-    MemoryAccesses {
-        start,
-        size,
-        step: Some(size),
-        count,
-        is_write,
     }
 }
 
@@ -254,20 +237,5 @@ mod tests {
         view.observe(&write_ap(0x04, 0xE000_EDF0));
         let reach = view.memory_accesses(&Op::ReadAp(0x14)).unwrap();
         assert_eq!(reach.index_of(DCRSR), Some(0));
-    }
-
-    #[test]
-    fn handle_accesses_name_their_own_addresses() {
-        let view = ClientView::default();
-        let op = Op::Memory {
-            ap: crate::probe::ApAddress::V1(0),
-            op: MemoryOp::ReadBlock32 {
-                addr: 0xE000_EDF0,
-                count: 4,
-            },
-        };
-        let reach = view.memory_accesses(&op).unwrap();
-        assert_eq!(reach.index_of(DCRSR), Some(1));
-        assert!(!reach.is_write);
     }
 }

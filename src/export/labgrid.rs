@@ -169,5 +169,4 @@ fn needs_escape(c: char) -> bool {
 }
 
 #[cfg(test)]
-#[path = "labgrid_tests.rs"]
 mod tests;

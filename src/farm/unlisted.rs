@@ -141,5 +141,4 @@ impl Farm {
 }
 
 #[cfg(test)]
-#[path = "unlisted_tests.rs"]
 mod tests;

@@ -7,9 +7,13 @@
 //! sequencing on the probe's worker thread, over any [`DebugProbe`], with
 //! pyOCD-style AP addresses (see [`ApAddress`]).
 //!
+//! What a memory handle asks for is a [`MemoryRequest`] (`request`): a
+//! request of this layer, not a probe operation, since no `DebugProbe`
+//! runs it; [`MemAps::run`] carries it out.
+//!
 //! [`MemAps`] is the worker's knowledge of the APs it drives: each one's
 //! TAR auto-increment page and its CSW, so that a request costs no round
-//! trip to learn them. It sees every operation the worker runs
+//! trip to learn them. It sees every probe operation the worker runs
 //! ([`MemAps::observe`]) and forgets what an operation may have changed:
 //!
 //! - a client's write to an AP's CSW: that AP's CSW;
@@ -29,8 +33,10 @@
 mod recovery;
 pub use recovery::{leaves_sticky_flags, recover};
 mod registers;
+mod request;
 mod runs;
 mod transfer;
+pub use request::{MemoryOp, MemoryRequest};
 
 #[cfg(test)]
 mod tests;
@@ -38,9 +44,7 @@ mod tests;
 use std::collections::HashMap;
 
 use crate::dap::registers::{DP_ABORT, DP_SELECT};
-use crate::probe::{
-    ApAddress, DebugProbe, MemoryOp, Op, OpOutput, ProbeError, ProbeResult, WireProtocol,
-};
+use crate::probe::{ApAddress, DebugProbe, Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
 
 use registers::{Idr, Size};
 
@@ -136,8 +140,23 @@ impl MemAps {
         self.wire = Some(wire);
     }
 
+    /// Carries out a memory-handle request on the probe.
+    pub fn run(
+        &mut self,
+        probe: &mut dyn DebugProbe,
+        request: &MemoryRequest,
+    ) -> ProbeResult<OpOutput> {
+        match request {
+            MemoryRequest::IdentifyAp(ap) => {
+                let is_mem_ap = self.identify(probe, *ap)?;
+                Ok(OpOutput::MemoryAp(is_mem_ap.then_some(*ap)))
+            }
+            MemoryRequest::Access { ap, op } => self.access(probe, *ap, op),
+        }
+    }
+
     /// Whether `ap` is a MEM-AP, from its IDR. An absent AP reads zero.
-    pub fn identify(&mut self, probe: &mut dyn DebugProbe, ap: ApAddress) -> ProbeResult<bool> {
+    fn identify(&mut self, probe: &mut dyn DebugProbe, ap: ApAddress) -> ProbeResult<bool> {
         let idr = match probe.read_ap(registers::idr(ap)) {
             Ok(idr) => Idr(idr),
             Err(error) => {
@@ -155,7 +174,7 @@ impl MemAps {
     }
 
     /// Runs a memory access on the MEM-AP `ap`.
-    pub fn access(
+    fn access(
         &mut self,
         probe: &mut dyn DebugProbe,
         ap: ApAddress,

@@ -26,13 +26,12 @@
 //!   stays written. The debug port is cleaned up (`recovery`), CSW put
 //!   back as well as it can be, and forgotten.
 
-use crate::probe::{
-    ApAddress, DebugProbe, MemoryOp, OpOutput, ProbeError, ProbeResult, WireProtocol,
-};
+use crate::probe::{ApAddress, DebugProbe, OpOutput, ProbeError, ProbeResult, WireProtocol};
 
 use super::recovery;
 use super::registers::{self, csw_for, Idr, Size};
 use super::runs::{pages, ByteBlock};
+use super::MemoryOp;
 use super::{ApState, SizeSupport};
 use crate::dap::registers::CSW_SIZE_MASK;
 

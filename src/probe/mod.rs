@@ -1,9 +1,13 @@
 //! The debug-probe abstraction every layer above the hardware talks to.
 //!
 //! [`DebugProbe`] has one method per hardware operation of the remote probe
-//! protocol; [`Op`] is the same set of operations as plain values, so the
-//! arbiter can queue, reorder and inspect them without knowing JSON, and the
-//! probe worker (`crate::worker`) can run them. Errors are [`ProbeError`]; the
+//! protocol; [`Op`] is the same set of operations as plain values, and
+//! nothing else, so the arbiter can queue, reorder and inspect them without
+//! knowing JSON, and the probe worker (`crate::worker`) can run them.
+//! Memory-handle requests are not here: no `DebugProbe` runs them, `memap`
+//! does (`memap::MemoryRequest`). [`OpOutput`] is what anything the worker
+//! runs returns, memory-handle requests included, so one result type goes
+//! from the worker to every front end. Errors are [`ProbeError`]; the
 //! mapping to wire status codes lives in `protocol`, nowhere else.
 
 use std::fmt;
@@ -99,7 +103,8 @@ pub struct SwdSequenceReply {
     pub captured: Vec<Vec<u8>>,
 }
 
-/// Which access port a memory handle drives, as pyOCD addresses it.
+/// An access port as pyOCD's probe API addresses it (a memory handle
+/// stands for one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ApAddress {
     /// An ADIv5 APv1, by APSEL (its register addresses carry it in bits 31:24).
@@ -118,9 +123,10 @@ impl fmt::Display for ApAddress {
     }
 }
 
-/// A hardware operation, as a value. Lock/unlock and the memory-handle
-/// table are not here: the arbiter and the server own those. Its wire
-/// name (`Op::name`) is defined with the protocol's request names.
+/// A hardware operation, as a value: a call of a [`DebugProbe`] method
+/// and nothing else. Lock and unlock are the arbiter's, memory-handle
+/// requests `memap`'s, the handle table the server's. Its wire name
+/// (`Op::name`) is defined with the protocol's request names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     Open,
@@ -166,47 +172,6 @@ pub enum Op {
     SwoStart(u32),
     SwoStop,
     SwoRead,
-    /// `get_memory_interface_for_ap`: whether the AP is a MEM-AP (reads
-    /// its IDR).
-    IdentifyAp(ApAddress),
-    /// A memory access through a handle, on the AP the handle stands for.
-    Memory {
-        ap: ApAddress,
-        op: MemoryOp,
-    },
-}
-
-/// A memory access through a memory-interface handle (`read_mem`,
-/// `write_block32`, …). The handle itself is resolved by the server, so
-/// this carries only what the access needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MemoryOp {
-    /// `size` is 8, 16 or 32 (bits).
-    Read {
-        addr: u32,
-        size: u8,
-    },
-    Write {
-        addr: u32,
-        value: u32,
-        size: u8,
-    },
-    ReadBlock32 {
-        addr: u32,
-        count: u32,
-    },
-    WriteBlock32 {
-        addr: u32,
-        data: Vec<u32>,
-    },
-    ReadBlock8 {
-        addr: u32,
-        count: u32,
-    },
-    WriteBlock8 {
-        addr: u32,
-        data: Vec<u8>,
-    },
 }
 
 /// What a successful operation returns.
@@ -223,8 +188,9 @@ pub enum OpOutput {
     SwdSequence(SwdSequenceReply),
     /// `connect`: the protocol the probe actually brought up.
     Connected(WireProtocol),
-    /// `get_memory_interface_for_ap`: the AP, if it is a MEM-AP. The
-    /// server turns it into a handle (or null) before answering.
+    /// `get_memory_interface_for_ap` (`memap::MemoryRequest::IdentifyAp`):
+    /// the AP, if it is a MEM-AP. The server turns it into a handle (or
+    /// null) before answering.
     MemoryAp(Option<ApAddress>),
 }
 

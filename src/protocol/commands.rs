@@ -7,7 +7,8 @@ use super::args::{expected, for_each_element, parse_ranged, parse_u32, parse_u8,
 use super::literal::{self, MAX_SEQUENCE_BITS};
 use super::names::*;
 use super::Command;
-use crate::probe::{MemoryOp, Op, ProtocolRequest, SwdSequence, WireProtocol};
+use crate::memap::MemoryOp;
+use crate::probe::{Op, ProtocolRequest, SwdSequence, WireProtocol};
 
 /// The most arguments any request takes (`write_mem`).
 pub const MAX_ARITY: usize = 4;

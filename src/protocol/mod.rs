@@ -96,7 +96,8 @@ mod tests;
 pub use decode::decode_request;
 pub use encode::encode_response;
 
-use crate::probe::{MemoryOp, Op, OpOutput, ProbeError};
+use crate::memap::MemoryOp;
+use crate::probe::{Op, OpOutput, ProbeError};
 use std::fmt;
 
 /// One decoded request line.

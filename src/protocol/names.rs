@@ -1,12 +1,13 @@
 //! The wire name of every request: the one place each is written. The
 //! request table (`commands`) is keyed by these, and each decoded value
 //! names the request it came from: [`Command::name`], and `name` of the
-//! probe's [`Op`] and [`MemoryOp`] (defined here, with the names, so the
-//! probe layer does not carry wire names of its own; the arbiter and the
-//! worker use them in messages).
+//! probe's [`Op`] and of memap's [`MemoryRequest`] and [`MemoryOp`]
+//! (defined here, with the names, so those layers do not carry wire names
+//! of their own; the arbiter and the worker use them in messages).
 
 use super::Command;
-use crate::probe::{MemoryOp, Op};
+use crate::memap::{MemoryOp, MemoryRequest};
+use crate::probe::Op;
 
 pub(super) const HELLO: &str = "hello";
 pub(super) const READPROP: &str = "readprop";
@@ -83,8 +84,16 @@ impl Op {
             Op::SwoStart(_) => SWO_START,
             Op::SwoStop => SWO_STOP,
             Op::SwoRead => SWO_READ,
-            Op::IdentifyAp(_) => GET_MEMORY_INTERFACE_FOR_AP,
-            Op::Memory { op, .. } => op.name(),
+        }
+    }
+}
+
+impl MemoryRequest {
+    /// The wire name of the request this came from (for logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            MemoryRequest::IdentifyAp(_) => GET_MEMORY_INTERFACE_FOR_AP,
+            MemoryRequest::Access { op, .. } => op.name(),
         }
     }
 }

@@ -25,7 +25,8 @@ use super::responses::{RequestTag, ResponseQueue};
 use super::retire::Retiring;
 use super::settings::Limits;
 use super::traffic::Ledger;
-use crate::arbiter::{Arbiter, ClientId, Outcome, Ticket};
+use crate::arbiter::{Arbiter, Outcome};
+use crate::ids::{ClientId, Ticket};
 use crate::probe::ProbeInfo;
 
 /// What a connection borrows from the loop while it reads.
@@ -54,6 +55,8 @@ pub enum Next {
 /// One client.
 pub struct Connection {
     client: ClientId,
+    /// The client's poll token, as the loop chose it with the id.
+    token: Token,
     stream: TcpStream,
     peer: SocketAddr,
     front_end: Box<dyn FrontEnd>,
@@ -80,19 +83,21 @@ enum Answer {
 }
 
 impl Connection {
-    /// Registers `stream` for reading under the client's token.
+    /// Registers `stream` for reading under `token`, the client's token.
     pub fn register(
         registry: &Registry,
         mut stream: TcpStream,
         client: ClientId,
+        token: Token,
         peer: SocketAddr,
         front_end: Box<dyn FrontEnd>,
         limits: &Limits,
     ) -> io::Result<Connection> {
-        registry.register(&mut stream, Token(client), Interest::READABLE)?;
+        registry.register(&mut stream, token, Interest::READABLE)?;
         let now = Instant::now();
         Ok(Connection {
             client,
+            token,
             stream,
             peer,
             front_end,
@@ -222,7 +227,7 @@ impl Connection {
         };
         if self.interest != wanted {
             if registry
-                .reregister(&mut self.stream, Token(self.client), wanted)
+                .reregister(&mut self.stream, self.token, wanted)
                 .is_err()
             {
                 return Next::Close;

@@ -32,15 +32,30 @@ use super::settings::ServerConfig;
 use super::status::StatusWatch;
 use super::traffic::Ledger;
 use super::window_clock::WindowClock;
-use crate::arbiter::{Action, Arbiter, ArbiterConfig, ClientId};
+use crate::arbiter::{Action, Arbiter, ArbiterConfig};
+use crate::ids::ClientId;
 use crate::probe::{DebugProbe, ProbeInfo};
 use crate::worker::{ProbeWorker, SPIN};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
-/// Client tokens count up from here and are never reused, so a late event
+/// Client ids count up from here and are never reused, so a late event
 /// for a closed connection cannot reach a new one.
-const FIRST_CLIENT: usize = 2;
+const FIRST_CLIENT: ClientId = ClientId(2);
+
+/// A client's poll token is its id. This and `client_of` are the only
+/// places one is made from the other. (Ids count up by one per accepted
+/// connection, so one outgrows a `usize` token only on a 32-bit host after
+/// 2^32 connections.)
+fn token_of(client: ClientId) -> Token {
+    Token(client.0 as usize)
+}
+
+/// The client a poll token stands for; `None` for the named tokens.
+fn client_of(token: Token) -> Option<ClientId> {
+    let client = ClientId(token.0 as u64);
+    (client >= FIRST_CLIENT).then_some(client)
+}
 
 /// How long shutdown waits for the probe to be disconnected and closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -146,13 +161,15 @@ impl EventLoop {
             }
             client_events = 0;
             for event in events.iter() {
-                if event.token().0 >= FIRST_CLIENT {
-                    client_events += 1;
-                }
                 match event.token() {
                     LISTENER => self.accept_all(),
                     WAKER => {}
-                    Token(client) => self.on_client_event(client, event),
+                    token => {
+                        if let Some(client) = client_of(token) {
+                            client_events += 1;
+                            self.on_client_event(client, event);
+                        }
+                    }
                 }
             }
             self.close_idle();
@@ -284,12 +301,14 @@ impl EventLoop {
             };
             let _ = stream.set_nodelay(true);
             let client = self.next_client;
-            self.next_client += 1;
+            self.next_client = ClientId(client.0 + 1);
             let front_end = listener.format.front_end();
             let registry = self.poll.registry();
             let limits = &self.config.limits;
-            let conn = match Connection::register(registry, stream, client, peer, front_end, limits)
-            {
+            let token = token_of(client);
+            let conn = match Connection::register(
+                registry, stream, client, token, peer, front_end, limits,
+            ) {
                 Ok(conn) => conn,
                 Err(e) => {
                     log::warn!("cannot register {peer}: {e}");

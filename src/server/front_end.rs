@@ -64,7 +64,8 @@
 use std::io::{self, Read};
 
 use super::traffic::AnswerStatus;
-use crate::arbiter::{Arbiter, ClientId, Outcome, Request};
+use crate::arbiter::{Arbiter, Outcome, Request};
+use crate::ids::ClientId;
 use crate::probe::{ProbeInfo, WireProtocol};
 
 /// How much is read from a socket per `read` call: the size of the scratch

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use std::time::Instant;
 
 use super::front_end::READ_CHUNK;
-use crate::arbiter::Ticket;
+use crate::ids::Ticket;
 
 /// A request's name and arrival, kept with its response slot until it is
 /// answered, for the metrics.
@@ -41,7 +41,8 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct ResponseQueue {
     slots: VecDeque<Slot>,
-    next_ticket: Ticket,
+    /// The number of the next ticket: tickets count up from 0.
+    next_ticket: u64,
     out: Vec<u8>,
     written: usize,
     /// Memory the slots stand for: the estimate given to `reserve` until a
@@ -57,7 +58,7 @@ impl ResponseQueue {
     /// exist, not once they have piled up. `tag` comes back from
     /// [`Self::fill`].
     pub fn reserve(&mut self, key: i64, held_bytes: usize, tag: RequestTag) -> Ticket {
-        let ticket = self.next_ticket;
+        let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
         self.slots.push_back(Slot {
             ticket,
@@ -80,7 +81,7 @@ impl ResponseQueue {
         encode: impl FnOnce(&mut Vec<u8>, i64) -> R,
     ) -> Option<(RequestTag, R)> {
         let front = self.slots.front()?;
-        let index = ticket.checked_sub(front.ticket)?;
+        let index = ticket.0.checked_sub(front.ticket.0)?;
         let index = usize::try_from(index).ok()?;
         let filled = if index == 0 {
             // The common case: the oldest request; encode straight into `out`.
@@ -192,7 +193,7 @@ mod tests {
     fn unknown_ticket_is_ignored() {
         let mut q = ResponseQueue::default();
         let a = reserve(&mut q, 1, 0);
-        q.fill(a + 5, |o, _| o.extend_from_slice(b"x\n"));
+        q.fill(Ticket(a.0 + 5), |o, _| o.extend_from_slice(b"x\n"));
         q.fill(a, |o, _| o.extend_from_slice(b"a\n"));
         q.fill(a, |o, _| o.extend_from_slice(b"again\n"));
         let mut sink = Vec::new();

@@ -17,7 +17,8 @@ use std::collections::HashSet;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use crate::arbiter::{ClientId, Outcome};
+use crate::arbiter::Outcome;
+use crate::ids::ClientId;
 use crate::probe::ProbeError;
 
 /// Sent by [`ServerHandle::retire`](super::ServerHandle::retire) to the loop.

@@ -16,7 +16,8 @@ use parking_lot::Mutex;
 
 use super::connection::Connection;
 use super::traffic::{Ledger, Traffic};
-use crate::arbiter::{Arbiter, ClientId};
+use crate::arbiter::Arbiter;
+use crate::ids::ClientId;
 use crate::probe::WireProtocol;
 
 /// What a served probe is doing right now.

@@ -36,13 +36,7 @@ pub mod mem_ap;
 pub mod target;
 
 #[cfg(test)]
-mod bus_tests;
-#[cfg(test)]
-mod dp_tests;
-#[cfg(test)]
-mod mem_ap_tests;
-#[cfg(test)]
-mod virtual_probe_tests;
+mod tests;
 
 pub use bus::{AccessSize, BusDevice, BusFault, MapError, MemoryBus, Ram, WordReader};
 pub use target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};

@@ -24,10 +24,12 @@
 use std::collections::HashMap;
 
 use crate::dap::registers::{tar_after, ApRegister, MEM_AP_CSW, MEM_AP_DRW, MEM_AP_TAR};
-use crate::memap::MemAps;
+use crate::ids::ClientId;
+use crate::memap::{MemAps, MemoryRequest};
 use crate::probe::{ApAddress, DebugProbe, Op, OpOutput, ProbeResult};
 
-use super::{execute, ClientId};
+use super::execute::{execute, perform};
+use super::Task;
 
 /// Every client's saved AP state, and what the APs hold.
 #[derive(Debug, Default)]
@@ -72,7 +74,15 @@ enum Touch {
     Everything,
 }
 
-fn touch(op: &Op) -> Touch {
+fn touch(task: &Task) -> Touch {
+    let op = match task {
+        Task::Probe(op) => op,
+        Task::Memory(MemoryRequest::Access {
+            ap: ApAddress::V1(apsel),
+            ..
+        }) => return Touch::Memory(*apsel),
+        Task::Memory(_) => return Touch::Nothing,
+    };
     let register = |addr: u32, count: u64, last_written: Option<u32>| Touch::Register {
         register: ApRegister::from_address(addr),
         count,
@@ -85,10 +95,6 @@ fn touch(op: &Op) -> Touch {
         Op::WriteApMultiple { addr, values } => {
             register(*addr, values.len() as u64, values.last().copied())
         }
-        Op::Memory {
-            ap: ApAddress::V1(apsel),
-            ..
-        } => Touch::Memory(*apsel),
         Op::Open
         | Op::Close
         | Op::Connect(_)
@@ -103,19 +109,19 @@ fn touch(op: &Op) -> Touch {
 }
 
 impl DapContexts {
-    /// Runs `op` for `client` (`None`: the server's own work), restoring
+    /// Runs `task` for `client` (`None`: the server's own work), restoring
     /// that client's AP state first.
     pub fn run(
         &mut self,
         probe: &mut dyn DebugProbe,
         memaps: &mut MemAps,
         client: Option<ClientId>,
-        op: &Op,
+        task: &Task,
     ) -> ProbeResult<OpOutput> {
-        let touch = touch(op);
+        let touch = touch(task);
         let result = self
             .prepare(probe, memaps, client, touch)
-            .and_then(|()| execute(probe, memaps, op));
+            .and_then(|()| perform(probe, memaps, task));
         match &result {
             Ok(_) => self.record(client, touch),
             Err(_) => self.forget_hardware(),

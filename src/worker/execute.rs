@@ -1,12 +1,25 @@
-//! Running one [`Op`] on a probe: the dispatch from operation values to
-//! `DebugProbe` methods, with memory-handle operations handed to `memap`.
+//! Running one [`Task`] on a probe: a probe operation is dispatched from
+//! its value to its `DebugProbe` method, a memory-handle request is handed
+//! to `memap`.
 
+use super::Task;
 use crate::memap::MemAps;
 use crate::probe::{DebugProbe, Op, OpOutput, ProbeResult};
 
-/// Runs one operation on a probe. Memory-handle operations go through
-/// `memaps`, which also sees every other operation, since some change what
-/// it knows about the access ports.
+/// Runs one task on a probe.
+pub fn perform(
+    probe: &mut dyn DebugProbe,
+    memaps: &mut MemAps,
+    task: &Task,
+) -> ProbeResult<OpOutput> {
+    match task {
+        Task::Probe(op) => execute(probe, memaps, op),
+        Task::Memory(request) => memaps.run(probe, request),
+    }
+}
+
+/// Runs one operation on a probe. `memaps` sees it first, since some
+/// operations change what it knows about the access ports.
 pub fn execute(probe: &mut dyn DebugProbe, memaps: &mut MemAps, op: &Op) -> ProbeResult<OpOutput> {
     use OpOutput::*;
     memaps.observe(op);
@@ -46,7 +59,5 @@ pub fn execute(probe: &mut dyn DebugProbe, memaps: &mut MemAps, op: &Op) -> Prob
         Op::SwoStart(baud) => probe.swo_start(*baud).map(|_| Done)?,
         Op::SwoStop => probe.swo_stop().map(|_| Done)?,
         Op::SwoRead => Bytes(probe.swo_read()?),
-        Op::IdentifyAp(ap) => MemoryAp(memaps.identify(probe, *ap)?.then_some(*ap)),
-        Op::Memory { ap, op } => memaps.access(probe, *ap, op)?,
     })
 }

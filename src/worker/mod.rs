@@ -6,6 +6,9 @@
 //! through the shared `mio::Waker`. Batching matters: a pipelining client's
 //! sixteen requests cost one channel hop each way, not sixteen.
 //!
+//! A job's [`Task`] is a probe operation, run by the probe, or a
+//! memory-handle request, which the worker hands to `memap` (see `task`).
+//!
 //! The worker is also where each client gets the debug port as if it were
 //! alone at the hardware (docs/protocol.md, Sharing, rules 8, 9 and 11):
 //! it restores the client's CSW and TAR before its accesses (`context`),
@@ -20,15 +23,18 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, ProbeResult};
+use crate::ids::{ClientId, JobId};
+use crate::probe::{DebugProbe, OpOutput, ProbeError, ProbeResult};
 
 mod context;
 mod execute;
 mod sticky;
+mod task;
 use crate::memap::{self, MemAps};
 pub use context::DapContexts;
-pub use execute::execute;
+pub use execute::{execute, perform};
 pub use sticky::StickyFlags;
+pub use task::Task;
 
 /// How long each side busy-waits for the other before sleeping. A
 /// ping-pong client's next request, or the worker's reply, usually comes
@@ -37,20 +43,14 @@ pub use sticky::StickyFlags;
 /// server costs no CPU.
 pub const SPIN: Duration = Duration::from_micros(50);
 
-/// Identifies one job between the arbiter and the worker.
-pub type JobId = u64;
-
-/// The server's token for a client connection.
-pub type ClientId = usize;
-
-/// One operation for the worker to run.
+/// One task for the worker to run.
 #[derive(Debug)]
 pub struct Job {
     pub id: JobId,
-    /// Whose operation it is (`None`: the server's own); its DAP context
-    /// is restored before it runs.
+    /// Whose task it is (`None`: the server's own); its DAP context is
+    /// restored before it runs.
     pub client: Option<ClientId>,
-    pub op: Op,
+    pub task: Task,
     /// Complete every queued transfer after this op and report a failure
     /// as its result. Set on the last job of each client's run in a batch:
     /// probes may defer writes (CMSIS-DAP does), and a deferred write's
@@ -246,13 +246,13 @@ impl Runner {
     }
 
     fn run_job(&mut self, probe: &mut dyn DebugProbe, job: &Job) -> ProbeResult<OpOutput> {
-        let refusal = self.sticky.refusal(job.client, &job.op);
+        let refusal = self.sticky.refusal(job.client, &job.task);
         let refused = refusal.is_some();
         let mut result = match refusal {
             Some(refused) => Err(refused),
             None => self
                 .contexts
-                .run(probe, &mut self.memaps, job.client, &job.op),
+                .run(probe, &mut self.memaps, job.client, &job.task),
         };
         if job.flush_after && result.is_ok() {
             if let Err(error) = probe.flush() {
@@ -263,7 +263,7 @@ impl Runner {
         match &mut result {
             Ok(output) => {
                 let wire = self.memaps.wire();
-                self.sticky.after(job.client, &job.op, wire, output);
+                self.sticky.after(job.client, &job.task, wire, output);
             }
             // A refusal never reached the probe: nothing to clear.
             Err(_) if refused => {}
@@ -273,7 +273,7 @@ impl Runner {
                 }
             }
         }
-        if !refused && sticky::is_register_fault(&job.op, &result) {
+        if !refused && sticky::is_register_fault(&job.task, &result) {
             self.run.register_fault = self.run.register_fault.or(job.client);
         }
         // The run ends here: whatever its failures left set in the DP is

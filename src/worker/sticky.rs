@@ -15,9 +15,10 @@ use crate::dap::registers::{
     ABORT_ORUNERRCLR, ABORT_STKCMPCLR, ABORT_STKERRCLR, ABORT_WDERRCLR, DP_ABORT, DP_CTRL_STAT,
     STICKYCMP, STICKYERR, STICKYORUN, WDATAERR,
 };
+use crate::ids::ClientId;
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, WireProtocol};
 
-use super::ClientId;
+use super::Task;
 
 /// The sticky flags each client has set and not cleared.
 #[derive(Debug, Default)]
@@ -27,7 +28,10 @@ pub struct StickyFlags {
 
 impl StickyFlags {
     /// The error an AP access of `client` gets while its STICKYERR is set.
-    pub fn refusal(&self, client: Option<ClientId>, op: &Op) -> Option<ProbeError> {
+    pub fn refusal(&self, client: Option<ClientId>, task: &Task) -> Option<ProbeError> {
+        let Task::Probe(op) = task else {
+            return None;
+        };
         let flags = *self.flags.get(&client?)?;
         let is_ap_access = matches!(
             op,
@@ -55,10 +59,13 @@ impl StickyFlags {
     pub fn after(
         &mut self,
         client: Option<ClientId>,
-        op: &Op,
+        task: &Task,
         wire: Option<WireProtocol>,
         output: &mut OpOutput,
     ) {
+        let Task::Probe(op) = task else {
+            return;
+        };
         if matches!(op, Op::Connect(_) | Op::Disconnect | Op::Close) {
             self.flags.clear();
             return;
@@ -104,8 +111,12 @@ impl StickyFlags {
     }
 }
 
-/// Whether `result` of `op` is a FAULT of a client's own register transfer.
-pub fn is_register_fault(op: &Op, result: &ProbeResult<OpOutput>) -> bool {
+/// Whether `result` of `task` is a FAULT of a client's own register
+/// transfer.
+pub fn is_register_fault(task: &Task, result: &ProbeResult<OpOutput>) -> bool {
+    let Task::Probe(op) = task else {
+        return false;
+    };
     let register_transfer = matches!(
         op,
         Op::ReadDp(_)

@@ -6,15 +6,16 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{Batch, Completion, Job, JobId, Runner};
+use super::{Batch, Completion, Job, Runner, Task};
 use crate::dap::registers::{ABORT_STKERRCLR, STICKYERR};
+use crate::ids::{ClientId, JobId};
 use crate::probe::{
     DebugProbe, Op, OpOutput, ProbeError, ProbeInfo, ProbeResult, ProtocolRequest, WireProtocol,
 };
 use crate::sim::{dap_firmware::UsbModel, virtual_probe, RAM_BASE};
 
-const A: usize = 1;
-const B: usize = 2;
+const A: ClientId = ClientId(1);
+const B: ClientId = ClientId(2);
 const CSW: u32 = 0x00;
 const TAR: u32 = 0x04;
 const DRW: u32 = 0x0C;
@@ -121,7 +122,7 @@ impl Worker {
             runner: Runner::default(),
             probe,
             log,
-            next_id: 1,
+            next_id: JobId(1),
         };
         worker.run(None, Op::Open).unwrap();
         worker
@@ -141,18 +142,18 @@ impl Worker {
 
     /// Runs a batch of `(client, op)` in order, each client's run ending
     /// with a flush as the arbiter marks it.
-    fn batch(&mut self, jobs: &[(Option<usize>, Op)]) -> Vec<ProbeResult<OpOutput>> {
+    fn batch(&mut self, jobs: &[(Option<ClientId>, Op)]) -> Vec<ProbeResult<OpOutput>> {
         let jobs: Vec<Job> = jobs
             .iter()
             .enumerate()
             .map(|(index, (client, op))| {
                 let next_client = jobs.get(index + 1).map(|(c, _)| *c);
                 let id = self.next_id;
-                self.next_id += 1;
+                self.next_id = JobId(id.0 + 1);
                 Job {
                     id,
                     client: *client,
-                    op: op.clone(),
+                    task: Task::Probe(op.clone()),
                     flush_after: next_client != Some(*client),
                 }
             })
@@ -167,18 +168,18 @@ impl Worker {
         done.into_iter().map(|c| c.result).collect()
     }
 
-    fn run(&mut self, client: Option<usize>, op: Op) -> ProbeResult<OpOutput> {
+    fn run(&mut self, client: Option<ClientId>, op: Op) -> ProbeResult<OpOutput> {
         self.batch(&[(client, op)]).remove(0)
     }
 
-    fn word(&mut self, client: usize, op: Op) -> u32 {
+    fn word(&mut self, client: ClientId, op: Op) -> u32 {
         match self.run(Some(client), op) {
             Ok(OpOutput::Word(word)) => word,
             other => panic!("expected a word, got {other:?}"),
         }
     }
 
-    fn ok(&mut self, client: usize, op: Op) {
+    fn ok(&mut self, client: ClientId, op: Op) {
         self.run(Some(client), op).unwrap();
     }
 

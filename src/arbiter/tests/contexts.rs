@@ -4,7 +4,8 @@
 
 use super::*;
 use crate::dap::registers::{DCRDR, DCRSR, DCRSR_REGWNR, DHCSR, S_RESET_ST};
-use crate::probe::{ApAddress, MemoryOp};
+use crate::memap::{MemoryOp, MemoryRequest};
+use crate::probe::ApAddress;
 
 const TAR: u32 = 0x04;
 const DRW: u32 = 0x0C;
@@ -111,26 +112,28 @@ fn a_window_ends_when_its_client_goes_or_its_time_is_up() {
 #[test]
 fn a_register_transfer_through_a_memory_handle_opens_the_window_too() {
     let mut bench = two_clients();
-    let handle_write = |addr, value| Op::Memory {
-        ap: ApAddress::V1(0),
-        op: MemoryOp::Write {
-            addr,
-            value,
-            size: 32,
-        },
+    let handle_write = |addr, value| {
+        Request::Memory(MemoryRequest::Access {
+            ap: ApAddress::V1(0),
+            op: MemoryOp::Write {
+                addr,
+                value,
+                size: 32,
+            },
+        })
     };
-    bench.op(A, handle_write(DCRSR, 4));
+    bench.submit(A, handle_write(DCRSR, 4));
     bench.settle();
     assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
-    bench.op(
+    bench.submit(
         A,
-        Op::Memory {
+        Request::Memory(MemoryRequest::Access {
             ap: ApAddress::V1(0),
             op: MemoryOp::Read {
                 addr: DCRDR,
                 size: 32,
             },
-        },
+        }),
     );
     bench.settle();
     assert_eq!(bench.arbiter.register_window(), None);

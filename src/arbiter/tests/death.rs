@@ -38,7 +38,7 @@ fn dead_client_in_flight_open_is_closed_after_completion() {
     bench.arbiter.remove_client(A);
     assert!(!bench.arbiter.is_idle());
 
-    assert_eq!(bench.finish_one(), Some(Op::Open));
+    assert_eq!(bench.finish_one(), Some(Task::Probe(Op::Open)));
     assert_eq!(bench.poll(), 1);
     assert_eq!(bench.sent, [Op::Open, Op::Close]);
     bench.settle();

@@ -10,21 +10,23 @@ mod scheduling;
 use std::collections::{HashMap, VecDeque};
 
 use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, ProtocolRequest, WireProtocol};
-use crate::worker::{Completion, Job};
+use crate::worker::{Completion, Job, Task};
 
-use super::{Action, Arbiter, ArbiterConfig, ClientId, Outcome, Request, Ticket};
+use super::{Action, Arbiter, ArbiterConfig, Outcome, Request};
+use crate::ids::{ClientId, Ticket};
 
-pub(super) const A: ClientId = 1;
-pub(super) const B: ClientId = 2;
-pub(super) const C: ClientId = 3;
-pub(super) const D: ClientId = 4;
+pub(super) const A: ClientId = ClientId(1);
+pub(super) const B: ClientId = ClientId(2);
+pub(super) const C: ClientId = ClientId(3);
+pub(super) const D: ClientId = ClientId(4);
 
 /// An arbiter wired to a fake worker that runs jobs when told to.
 pub(super) struct Bench {
     pub arbiter: Arbiter,
     /// Jobs handed to the worker and not completed yet, in worker order.
     running: VecDeque<Job>,
-    /// Every op handed to the worker, in worker order.
+    /// Every probe operation handed to the worker, in worker order
+    /// (memory-handle requests are not listed).
     pub sent: Vec<Op>,
     /// Sizes of the batches handed to the worker.
     pub batches: Vec<usize>,
@@ -32,7 +34,7 @@ pub(super) struct Bench {
     pub internal_failures: Vec<&'static str>,
     failures: Vec<(Op, ProbeError)>,
     answers: Vec<(Op, OpOutput)>,
-    next_ticket: Ticket,
+    next_ticket: u64,
 }
 
 impl Bench {
@@ -64,7 +66,7 @@ impl Bench {
     }
 
     pub fn submit(&mut self, client: ClientId, request: Request) -> Ticket {
-        let ticket = self.next_ticket;
+        let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
         self.arbiter.submit(client, ticket, request);
         ticket
@@ -105,7 +107,11 @@ impl Bench {
                     executes += 1;
                     jobs += batch.len();
                     self.batches.push(batch.len());
-                    self.sent.extend(batch.iter().map(|job| job.op.clone()));
+                    self.sent
+                        .extend(batch.iter().filter_map(|job| match &job.task {
+                            Task::Probe(op) => Some(op.clone()),
+                            Task::Memory(_) => None,
+                        }));
                     self.running.extend(batch);
                 }
                 Action::Reply {
@@ -123,12 +129,12 @@ impl Bench {
         jobs
     }
 
-    /// The worker finishes its oldest job; returns its op.
-    pub fn finish_one(&mut self) -> Option<Op> {
+    /// The worker finishes its oldest job; returns its task.
+    pub fn finish_one(&mut self) -> Option<Task> {
         let job = self.running.pop_front()?;
-        let result = self.run(&job.op);
+        let result = self.run(&job.task);
         self.arbiter.complete(Completion { id: job.id, result });
-        Some(job.op)
+        Some(job.task)
     }
 
     pub fn finish_all(&mut self) {
@@ -185,7 +191,10 @@ impl Bench {
         }
     }
 
-    fn run(&mut self, op: &Op) -> ProbeResult<OpOutput> {
+    fn run(&mut self, task: &Task) -> ProbeResult<OpOutput> {
+        let Task::Probe(op) = task else {
+            return Ok(OpOutput::Done);
+        };
         if let Some(at) = self.failures.iter().position(|(failing, _)| failing == op) {
             return Err(self.failures.remove(at).1);
         }

@@ -2,6 +2,7 @@
 //! goes where.
 
 use super::*;
+use crate::ids::JobId;
 
 #[test]
 fn round_robin_between_pipelining_clients() {
@@ -148,7 +149,7 @@ fn unknown_completion_is_ignored() {
     let pending = bench.op(A, read(1));
     bench.poll();
     bench.arbiter.complete(Completion {
-        id: 0xDEAD,
+        id: JobId(0xDEAD),
         result: Ok(OpOutput::Done),
     });
     bench.poll();

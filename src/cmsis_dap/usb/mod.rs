@@ -22,7 +22,7 @@ mod report_descriptor;
 mod select;
 
 #[cfg(test)]
-mod discovery_tests;
+mod tests;
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Every size, alignment and length reaches exactly the bytes it names.
 
-use crate::probe::{MemoryOp, OpOutput, ProbeError};
+use crate::memap::MemoryOp;
+use crate::probe::{OpOutput, ProbeError};
 use crate::sim::RAM_BASE;
 
 use super::{pattern, read_block8, read_mem, run, setup, Call, CSW, DRW};

@@ -1,7 +1,8 @@
 //! CSW: attribute bits kept, the register put back as found, read once and
 //! remembered until something may have changed it, narrow sizes checked.
 
-use crate::probe::{MemoryOp, Op, OpOutput, ProbeError, ProtocolRequest};
+use crate::memap::MemoryOp;
+use crate::probe::{Op, OpOutput, ProbeError, ProtocolRequest};
 use crate::sim::RAM_BASE;
 
 use super::{read_block32, read_mem, run, setup, CSW};

@@ -2,7 +2,8 @@
 //! with its kind, and leaves the debug port clean for whoever comes next.
 
 use crate::cmsis_dap::probe::TRANSFER_CONFIGURATION;
-use crate::probe::{ApAddress, MemoryOp, OpOutput, ProbeError, WireProtocol};
+use crate::memap::MemoryOp;
+use crate::probe::{ApAddress, OpOutput, ProbeError, WireProtocol};
 use crate::sim::dp::{DP_CTRL_STAT, STICKY_FLAGS};
 use crate::sim::RAM_BASE;
 

@@ -9,14 +9,13 @@ mod faults;
 mod pages;
 
 use crate::probe::{
-    ApAddress, DebugProbe, MemoryOp, OpOutput, ProbeInfo, ProbeResult, ProtocolRequest,
-    WireProtocol,
+    ApAddress, DebugProbe, OpOutput, ProbeInfo, ProbeResult, ProtocolRequest, WireProtocol,
 };
 use crate::sim::dap_firmware::{FirmwareConfig, SharedTarget, UsbModel};
 use crate::sim::dp::{CDBGPWRUPREQ, CSYSPWRUPREQ, DP_CTRL_STAT};
 use crate::sim::{AccessSize, SwdTarget, VirtualProbe, RAM_BASE, RAM_SIZE, VIRTUAL_DESCRIPTION};
 
-use super::MemAps;
+use super::{MemAps, MemoryOp};
 
 pub(super) const AP0: ApAddress = ApAddress::V1(0);
 pub(super) const CSW: u32 = 0x00;

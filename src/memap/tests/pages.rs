@@ -1,7 +1,8 @@
 //! TAR is written at the start and at every auto-increment page boundary:
 //! 1 KiB unless the AP is known to do better.
 
-use crate::probe::{MemoryOp, OpOutput};
+use crate::memap::MemoryOp;
+use crate::probe::OpOutput;
 use crate::sim::RAM_BASE;
 
 use super::{pattern, read_block32, read_block8, run, setup, Call, DRW, PLAIN_AHB_AP_IDR, TAR};

@@ -2,7 +2,8 @@
 //! shapes.
 
 use super::command;
-use crate::probe::{MemoryOp, Op, ProtocolRequest, SwdSequence, WireProtocol};
+use crate::memap::MemoryOp;
+use crate::probe::{Op, ProtocolRequest, SwdSequence, WireProtocol};
 use crate::protocol::commands::request_names;
 use crate::protocol::Command;
 use std::collections::BTreeSet;

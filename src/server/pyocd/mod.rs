@@ -193,6 +193,7 @@ mod tests {
 
     use super::*;
     use crate::arbiter::{Arbiter, ArbiterConfig, Request};
+    use crate::ids::ClientId;
     use crate::probe::{Op, OpOutput, ProbeError, ProbeInfo};
 
     fn info() -> ProbeInfo {
@@ -214,7 +215,7 @@ mod tests {
         config.limits.max_line_bytes = max_line_bytes;
         let mut front_end = Pyocd::new(&config).front_end();
         let (info, mut arbiter) = (info(), Arbiter::new(ArbiterConfig::default()));
-        let mut probe = ProbeView::new(7, &info, &mut arbiter);
+        let mut probe = ProbeView::new(ClientId(7), &info, &mut arbiter);
         let mut socket = input;
         let mut scratch = vec![0; 16];
         let mut incoming = Vec::new();

@@ -6,9 +6,8 @@ use serde_json::Value;
 
 use super::memory_handles::MemoryHandles;
 use crate::arbiter;
-use crate::probe::{
-    ApAddress, Capability, MemoryOp, Op, OpOutput, ProbeInfo, SwdSequence, WireProtocol,
-};
+use crate::memap::{MemoryOp, MemoryRequest};
+use crate::probe::{ApAddress, Capability, Op, OpOutput, ProbeInfo, SwdSequence, WireProtocol};
 use crate::protocol::{Command, Failure, Reply};
 
 /// The protocol version this server speaks.
@@ -55,7 +54,9 @@ pub fn route(command: Command, client: ClientState<'_>, server: ServerState<'_>)
             ap_nominal_address,
         } => memory_interface(ap_address_version, ap_nominal_address, &server),
         Command::Memory { handle, op } => match client.memory_handles.resolve(handle) {
-            Some(ap) => Route::Arbitrate(arbiter::Request::Probe(Op::Memory { ap, op })),
+            Some(ap) => {
+                Route::Arbitrate(arbiter::Request::Memory(MemoryRequest::Access { ap, op }))
+            }
             None => Route::Answer(Err(Failure::Request(
                 "invalid handle received from remote memory access".into(),
             ))),
@@ -160,7 +161,7 @@ fn memory_interface(version: u32, nominal_address: u64, server: &ServerState<'_>
             )
         }
     };
-    Route::Arbitrate(arbiter::Request::Probe(Op::IdentifyAp(ap)))
+    Route::Arbitrate(arbiter::Request::Memory(MemoryRequest::IdentifyAp(ap)))
 }
 
 /// APv2 register blocks are 4 KiB each (ADIv6).

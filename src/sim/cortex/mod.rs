@@ -45,15 +45,7 @@ pub mod systick;
 pub mod tpiu;
 
 #[cfg(test)]
-mod components_tests;
-#[cfg(test)]
-mod debug_tests;
-#[cfg(test)]
-mod reset_tests;
-#[cfg(test)]
-mod scs_tests;
-#[cfg(test)]
-mod test_support;
+mod tests;
 
 use crate::sim::bus::{AccessSize, BusDevice, MemoryBus, Ram};
 

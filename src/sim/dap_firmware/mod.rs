@@ -67,13 +67,7 @@ mod transfer;
 mod usb;
 
 #[cfg(test)]
-mod command_tests;
-#[cfg(test)]
-mod test_support;
-#[cfg(test)]
-mod transfer_tests;
-#[cfg(test)]
-mod transport_tests;
+mod tests;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};

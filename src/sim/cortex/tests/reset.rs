@@ -2,20 +2,20 @@
 //! nRESET line through the target and the probe, reset vector catch, and
 //! what the debug reset domain keeps.
 
-use super::core::{regsel, XPSR_THUMB};
-use super::debug::*;
-use super::dwt::{DWT_BASE, DWT_COMP0, DWT_CTRL};
-use super::flash::{Flash, WritePolicy, RESET_HANDLER};
-use super::fpb::{FPB_BASE, FP_COMP0, FP_CTRL, FP_CTRL_ENABLE, FP_CTRL_KEY};
-use super::scb::{CPACR, VTOR};
-use super::scs::{
-    Scs, AIRCR, AIRCR_SYSRESETREQ, AIRCR_VECTRESET, DEMCR, DFSR, DHCSR, SCS_BASE, VECTKEY,
-};
-use super::test_support::{core_register, halted_target, scs, set_core_register, Words};
-use super::{cortex_m4_bus, COMPONENT_SIZE, INITIAL_SP, RAM_BASE};
+use super::support::{core_register, halted_target, scs, set_core_register, Words};
 use crate::cmsis_dap::CmsisDapProbe;
 use crate::probe::DebugProbe;
 use crate::sim::bus::{MemoryBus, Ram};
+use crate::sim::cortex::core::{regsel, XPSR_THUMB};
+use crate::sim::cortex::debug::*;
+use crate::sim::cortex::dwt::{DWT_BASE, DWT_COMP0, DWT_CTRL};
+use crate::sim::cortex::flash::{Flash, WritePolicy, RESET_HANDLER};
+use crate::sim::cortex::fpb::{FPB_BASE, FP_COMP0, FP_CTRL, FP_CTRL_ENABLE, FP_CTRL_KEY};
+use crate::sim::cortex::scb::{CPACR, VTOR};
+use crate::sim::cortex::scs::{
+    Scs, AIRCR, AIRCR_SYSRESETREQ, AIRCR_VECTRESET, DEMCR, DFSR, DHCSR, SCS_BASE, VECTKEY,
+};
+use crate::sim::cortex::{cortex_m4_bus, COMPONENT_SIZE, INITIAL_SP, RAM_BASE};
 use crate::sim::dap_firmware::{FirmwareConfig, SimDapFirmware, UsbModel};
 use crate::sim::{virtual_driver, SwdTarget, VIRTUAL_DESCRIPTION};
 

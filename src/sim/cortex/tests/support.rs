@@ -1,10 +1,10 @@
 //! What the Cortex-M4 tests share: the virtual target's bus driven by word
 //! accesses, as a debugger drives it through the AHB-AP.
 
-use super::cortex_m4_bus;
-use super::debug::{C_DEBUGEN, C_HALT, DBGKEY, DCRSR_REGWNR};
-use super::scs::{DCRDR, DCRSR, DHCSR, SCS_BASE};
 use crate::sim::bus::{AccessSize, MemoryBus};
+use crate::sim::cortex::cortex_m4_bus;
+use crate::sim::cortex::debug::{C_DEBUGEN, C_HALT, DBGKEY, DCRSR_REGWNR};
+use crate::sim::cortex::scs::{DCRDR, DCRSR, DHCSR, SCS_BASE};
 
 /// Word accesses that must succeed.
 pub(super) trait Words {

@@ -9,13 +9,15 @@ use crate::cmsis_dap::probe::TRANSFER_CONFIGURATION;
 use crate::cmsis_dap::CmsisDapProbe;
 use crate::probe::{Capability, DebugProbe, ProbeError, ProtocolRequest, WireProtocol};
 
-use super::dap_firmware::{FirmwareConfig, SimDapFirmware, UsbModel, PRODUCT_NAME};
-use super::dp::{
+use crate::sim::dap_firmware::{FirmwareConfig, SimDapFirmware, UsbModel, PRODUCT_NAME};
+use crate::sim::dp::{
     CDBGPWRUPREQ, CSYSPWRUPREQ, DPIDR_VALUE, DP_ABORT, DP_CTRL_STAT, DP_IDR, DP_SELECT, STKERRCLR,
 };
-use super::mem_ap::{AHB_AP_IDR, AP_CSW, AP_DRW, AP_IDR, AP_TAR, CSW_ADDRINC_SINGLE, CSW_SIZE32};
-use super::target::RAM_BASE;
-use super::{virtual_driver, VIRTUAL_DESCRIPTION};
+use crate::sim::mem_ap::{
+    AHB_AP_IDR, AP_CSW, AP_DRW, AP_IDR, AP_TAR, CSW_ADDRINC_SINGLE, CSW_SIZE32,
+};
+use crate::sim::target::RAM_BASE;
+use crate::sim::{virtual_driver, VIRTUAL_DESCRIPTION};
 
 type VirtualDriver = CmsisDapProbe<SimDapFirmware>;
 

@@ -1,10 +1,10 @@
 //! Behaviour of the AHB-AP, driven through [`SwdTarget`] with SELECT
 //! pointing at AP 0 bank 0 (and bank 0xF for the ID registers).
 
-use super::dp::{DP_ABORT, DP_CTRL_STAT, DP_SELECT, STICKYERR, STKERRCLR};
-use super::dp_tests::powered_target;
-use super::mem_ap::*;
-use super::target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};
+use super::dp::powered_target;
+use crate::sim::dp::{DP_ABORT, DP_CTRL_STAT, DP_SELECT, STICKYERR, STKERRCLR};
+use crate::sim::mem_ap::*;
+use crate::sim::target::{Ack, SwdTarget, RAM_BASE, RAM_SIZE};
 
 const WORDS_SINGLE: u32 = CSW_SIZE32 | CSW_ADDRINC_SINGLE;
 

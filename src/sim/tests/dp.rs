@@ -1,9 +1,9 @@
 //! Behaviour of the SW-DP registers, driven through [`SwdTarget`]'s
 //! transaction interface as probe firmware would.
 
-use super::dp::*;
-use super::mem_ap::{AHB_AP_IDR, AP_CSW, AP_DRW, AP_TAR, CSW_ADDRINC_SINGLE, CSW_SIZE32};
-use super::target::{Ack, SwdTarget, RAM_BASE};
+use crate::sim::dp::*;
+use crate::sim::mem_ap::{AHB_AP_IDR, AP_CSW, AP_DRW, AP_TAR, CSW_ADDRINC_SINGLE, CSW_SIZE32};
+use crate::sim::target::{Ack, SwdTarget, RAM_BASE};
 
 const UNMAPPED: u32 = 0x1000_0000;
 

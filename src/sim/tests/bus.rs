@@ -1,7 +1,7 @@
 //! The memory bus: regions, faults, and the reset and run hooks it gives
 //! its devices.
 
-use super::bus::*;
+use crate::sim::bus::*;
 
 fn bus_with_ram() -> MemoryBus {
     let mut bus = MemoryBus::new();

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::cmsis_dap::{Transport, TransportError};
 use crate::sim::target::SwdTarget;
 
-use super::test_support::{exchange, powered_probe, probe_on, read};
-use super::{Clock, FirmwareConfig, SimDapFirmware, UsbModel, VirtualClock};
+use super::support::{exchange, powered_probe, probe_on, read};
+use crate::sim::dap_firmware::{Clock, FirmwareConfig, SimDapFirmware, UsbModel, VirtualClock};
 
 const INFO_PACKET_COUNT: [u8; 2] = [0x00, 0xFE];
 const SECOND: Duration = Duration::from_secs(1);

@@ -1,14 +1,14 @@
 //! Halting debug of the virtual Cortex-M4: DHCSR, DCRSR/DCRDR, DFSR and
 //! DEMCR, halting, stepping and resuming a core that makes no progress.
 
-use super::core::regsel;
-use super::cortex_m4_bus;
-use super::debug::*;
-use super::flash::RESET_HANDLER;
-use super::fpb::{FPB_BASE, FP_COMP0, FP_CTRL, FP_CTRL_ENABLE, FP_CTRL_KEY};
-use super::scs::{DCRDR, DCRSR, DEMCR, DFSR, DHCSR};
-use super::test_support::{core_register, halted_target, scs, set_core_register, Words};
-use super::{INITIAL_SP, RAM_BASE};
+use super::support::{core_register, halted_target, scs, set_core_register, Words};
+use crate::sim::cortex::core::regsel;
+use crate::sim::cortex::cortex_m4_bus;
+use crate::sim::cortex::debug::*;
+use crate::sim::cortex::flash::RESET_HANDLER;
+use crate::sim::cortex::fpb::{FPB_BASE, FP_COMP0, FP_CTRL, FP_CTRL_ENABLE, FP_CTRL_KEY};
+use crate::sim::cortex::scs::{DCRDR, DCRSR, DEMCR, DFSR, DHCSR};
+use crate::sim::cortex::{INITIAL_SP, RAM_BASE};
 
 const RESUME: u32 = DBGKEY | C_DEBUGEN;
 const STEP: u32 = DBGKEY | C_DEBUGEN | C_STEP;
@@ -108,7 +108,7 @@ fn dcrsr_write_then_dcrdr_read_returns_register() {
     assert_eq!(core_register(&mut bus, regsel::MSP), INITIAL_SP);
     assert_eq!(
         core_register(&mut bus, regsel::XPSR),
-        super::core::XPSR_THUMB
+        crate::sim::cortex::core::XPSR_THUMB
     );
     assert_eq!(core_register(&mut bus, regsel::LR), 0xFFFF_FFFF);
 }

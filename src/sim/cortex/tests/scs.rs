@@ -1,15 +1,15 @@
 //! The System Control Space of the virtual Cortex-M4 apart from halting
 //! debug: identification, SCB registers, NVIC, SysTick and access sizes.
 
-use super::core::regsel;
-use super::cortex_m4_bus;
-use super::id::{CIDR0, PIDR0, PIDR4};
-use super::nvic::{ICER0, ICPR0, ICTR, IPR0, ISER0, ISPR0, STIR};
-use super::scb::*;
-use super::scs::*;
-use super::systick::{SYST_CALIB, SYST_CSR, SYST_CVR, SYST_RVR};
-use super::test_support::{core_register, halted_target, scs, set_core_register, Words};
+use super::support::{core_register, halted_target, scs, set_core_register, Words};
 use crate::sim::bus::AccessSize;
+use crate::sim::cortex::core::regsel;
+use crate::sim::cortex::cortex_m4_bus;
+use crate::sim::cortex::id::{CIDR0, PIDR0, PIDR4};
+use crate::sim::cortex::nvic::{ICER0, ICPR0, ICTR, IPR0, ISER0, ISPR0, STIR};
+use crate::sim::cortex::scb::*;
+use crate::sim::cortex::scs::*;
+use crate::sim::cortex::systick::{SYST_CALIB, SYST_CSR, SYST_CVR, SYST_RVR};
 
 #[test]
 fn cpuid_identifies_a_cortex_m4_r0p1() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::cmsis_dap::Transport;
 use crate::sim::target::SwdTarget;
 
-use super::{FirmwareConfig, SimDapFirmware, UsbModel, VirtualClock};
+use crate::sim::dap_firmware::{FirmwareConfig, SimDapFirmware, UsbModel, VirtualClock};
 
 /// A probe with no bus delay in front of a fresh virtual Cortex-M.
 pub(super) fn probe() -> SimDapFirmware {

@@ -1,17 +1,17 @@
 //! The memory map, ROM table and CoreSight components of the virtual
 //! Cortex-M4, as discovery and pyOCD's component drivers see them.
 
-use super::dwt::*;
-use super::flash::{self, Flash, WritePolicy, BRANCH_TO_SELF, RESET_HANDLER};
-use super::fpb::*;
-use super::id::{ComponentId, CIDR0, PIDR0, PIDR4};
-use super::itm::*;
-use super::rom_table::{MEMTYPE, MEMTYPE_SYSMEM, ROM_TABLE_BASE, ROM_TABLE_ID};
-use super::scs::{SCS_BASE, SCS_ID};
-use super::test_support::Words;
-use super::tpiu::*;
-use super::{cortex_m4_bus, FLASH_SIZE, INITIAL_SP, RAM_BASE, RAM_SIZE};
+use super::support::Words;
 use crate::sim::bus::{AccessSize, BusDevice, BusFault, MemoryBus};
+use crate::sim::cortex::dwt::*;
+use crate::sim::cortex::flash::{self, Flash, WritePolicy, BRANCH_TO_SELF, RESET_HANDLER};
+use crate::sim::cortex::fpb::*;
+use crate::sim::cortex::id::{ComponentId, CIDR0, PIDR0, PIDR4};
+use crate::sim::cortex::itm::*;
+use crate::sim::cortex::rom_table::{MEMTYPE, MEMTYPE_SYSMEM, ROM_TABLE_BASE, ROM_TABLE_ID};
+use crate::sim::cortex::scs::{SCS_BASE, SCS_ID};
+use crate::sim::cortex::tpiu::*;
+use crate::sim::cortex::{cortex_m4_bus, FLASH_SIZE, INITIAL_SP, RAM_BASE, RAM_SIZE};
 use crate::sim::mem_ap::CORTEX_M_ROM_BASE;
 
 /// The component base a class 0x1 ROM table entry points at.

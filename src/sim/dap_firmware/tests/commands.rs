@@ -7,8 +7,8 @@ use crate::cmsis_dap::{Transport, TransportError};
 use crate::sim::dp::{DP_CTRL_STAT, STICKYERR};
 use crate::sim::target::SwdTarget;
 
-use super::test_support::{exchange, probe, probe_on, read, transfer, AP_READ_DRW};
-use super::{FirmwareConfig, Port, UsbModel};
+use super::support::{exchange, probe, probe_on, read, transfer, AP_READ_DRW};
+use crate::sim::dap_firmware::{FirmwareConfig, Port, UsbModel};
 
 fn info_string(text: &str) -> Vec<u8> {
     let mut response = vec![0x00, text.len() as u8 + 1];

@@ -7,12 +7,12 @@ use crate::sim::dp::DPIDR_VALUE;
 use crate::sim::mem_ap::{CSW_ADDRINC_SINGLE, CSW_RESET, CSW_SIZE32};
 use crate::sim::target::{SwdTarget, RAM_BASE};
 
-use super::test_support::{
+use super::support::{
     exchange, powered_probe, probe, probe_on, transfer, AP_READ_CSW, AP_READ_DRW, AP_WRITE_CSW,
     AP_WRITE_DRW, AP_WRITE_TAR, DP_READ_CTRL_STAT, DP_READ_IDR, DP_WRITE_ABORT, DP_WRITE_CTRL_STAT,
     DP_WRITE_SELECT,
 };
-use super::{FirmwareConfig, SimDapFirmware, UsbModel};
+use crate::sim::dap_firmware::{FirmwareConfig, SimDapFirmware, UsbModel};
 
 const WORD_CSW: u32 = CSW_RESET | CSW_SIZE32 | CSW_ADDRINC_SINGLE;
 /// Powered up (both requests acknowledged), READOK from the RDBUFF read

@@ -1,0 +1,7 @@
+//! The virtual target's unit tests, one file per part: the memory bus, the
+//! SW-DP, the AHB-AP, and the whole behind the CMSIS-DAP driver.
+
+mod bus;
+mod dp;
+mod mem_ap;
+mod virtual_probe;
