@@ -108,7 +108,7 @@ struct ServeArgs {
         long,
         value_name = "FILE",
         conflicts_with_all = [
-            "probe", "sim_usb", "port", "bind", "allow_remote",
+            "probe", "sim_usb", "port", "dap_port", "bind", "allow_remote",
             "max_line_bytes", "max_block_elements", "max_connections",
             "max_unsent_bytes", "max_pending_requests", "idle_timeout_secs",
             "register_window_ms",
@@ -127,6 +127,11 @@ struct ServeArgs {
     /// TCP port; 0 picks a free one (the log line names it).
     #[arg(long, default_value_t = 5555)]
     port: u16,
+    /// Also serve CMSIS-DAP over TCP for OpenOCD (`cmsis-dap backend tcp`)
+    /// on this port, sharing the probe with the pyOCD port's clients; 0
+    /// picks a free one (its log line names it). See docs/openocd.md.
+    #[arg(long)]
+    dap_port: Option<u16>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
@@ -282,13 +287,21 @@ fn serve(args: ServeArgs) -> Result<()> {
     let probe = open_probe(&probe_name, args.sim_usb)?;
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let dap_listener = match args.dap_port {
+        Some(port) => {
+            let addr = SocketAddr::new(args.bind, port);
+            Some(TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?)
+        }
+        None => None,
+    };
     let config = ServerConfig {
         limits: args.limits.limits(),
         memory_handles: args.memory_handles,
         allow: None,
     };
     let signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
-    let mut handle = server::spawn(listener, probe, config).context("cannot start the server")?;
+    let mut handle = server::spawn_with_dap(listener, dap_listener, probe, config)
+        .context("cannot start the server")?;
     let notifier = Notifier::from_env();
     notifier.ready(&format!(
         "Serving debug probe {probe_name} on {}",

@@ -73,15 +73,23 @@ impl Contexts {
     /// The task as the hardware must see it for this client: DP
     /// addresses carry the client's bank.
     pub fn for_hardware(&self, client: ClientId, task: Task) -> Task {
-        let Some(view) = self.views.get(&client) else {
-            return task;
-        };
         match task {
-            Task::Probe(Op::ReadDp(addr)) => Task::Probe(Op::ReadDp(view.dp_address(addr, true))),
-            Task::Probe(Op::WriteDp { addr, value }) => Task::Probe(Op::WriteDp {
+            Task::Probe(op) => Task::Probe(self.op_for_hardware(client, op)),
+            other => other,
+        }
+    }
+
+    /// [`Self::for_hardware`] for one probe operation.
+    pub fn op_for_hardware(&self, client: ClientId, op: Op) -> Op {
+        let Some(view) = self.views.get(&client) else {
+            return op;
+        };
+        match op {
+            Op::ReadDp(addr) => Op::ReadDp(view.dp_address(addr, true)),
+            Op::WriteDp { addr, value } => Op::WriteDp {
                 addr: view.dp_address(addr, false),
                 value,
-            }),
+            },
             other => other,
         }
     }
@@ -101,6 +109,8 @@ impl Contexts {
                 None => ClientView::default().memory_accesses(op),
             },
             Task::Memory(request) => request.accesses(),
+            // The arbiter takes a sequence's operations one by one.
+            Task::Sequence(_) => None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Jobs in flight: sending them to the worker and taking their results.
 
 use crate::ids::{ClientId, JobId};
-use crate::probe::{OpOutput, ProbeError, ProbeResult};
+use crate::probe::{Op, OpOutput, ProbeError, ProbeResult};
 use crate::worker::{Completion, Job, Task};
 
 use super::counts::Kind;
@@ -35,7 +35,15 @@ impl Arbiter {
             Owner::Client(client, _) => Some(client),
             Owner::Gone | Owner::Internal => None,
         };
-        self.in_flight.insert(id, InFlight { owner, kind, name });
+        self.in_flight.insert(
+            id,
+            InFlight {
+                owner,
+                kind,
+                name,
+                parts: Vec::new(),
+            },
+        );
         batch.push(Job {
             id,
             client,
@@ -43,6 +51,20 @@ impl Arbiter {
             flush_after: false,
         });
         id
+    }
+
+    /// Sends a sequence whose operations are taken by `parts` when done.
+    pub(super) fn send_sequence(
+        &mut self,
+        ops: Vec<Op>,
+        parts: Vec<JobKind>,
+        owner: Owner,
+        batch: &mut Vec<Job>,
+    ) {
+        let id = self.send(Task::Sequence(ops), owner, JobKind::Sequence, batch);
+        if let Some(job) = self.in_flight.get_mut(&id) {
+            job.parts = parts;
+        }
     }
 
     /// The worker finished a job: apply what it changed and queue its reply
@@ -54,7 +76,12 @@ impl Arbiter {
         if job.kind.is_barrier() {
             self.barriers_in_flight -= 1;
         }
-        if done.result.is_err() {
+        let failed = match &done.result {
+            Err(_) => true,
+            Ok(OpOutput::Sequence(sequence)) => sequence.failure.is_some(),
+            Ok(_) => false,
+        };
+        if failed {
             self.contexts.failed(done.id);
         }
         let result = self.apply(&job, done.result);
@@ -82,6 +109,31 @@ impl Arbiter {
         let client = client_of(job.owner);
         match job.kind {
             JobKind::Plain => result,
+            JobKind::Sequence => match result {
+                Ok(OpOutput::Sequence(mut sequence)) => {
+                    let outputs = std::mem::take(&mut sequence.outputs);
+                    sequence.outputs = outputs
+                        .into_iter()
+                        .zip(job.parts.iter())
+                        .map(|(output, &kind)| {
+                            let part = InFlight {
+                                owner: job.owner,
+                                kind,
+                                name: job.name,
+                                parts: Vec::new(),
+                            };
+                            // Parts are register operations: their kinds
+                            // only ever reshape a successful output.
+                            match self.apply(&part, Ok(output)) {
+                                Ok(output) => output,
+                                Err(_) => OpOutput::Done,
+                            }
+                        })
+                        .collect();
+                    Ok(OpOutput::Sequence(sequence))
+                }
+                other => other,
+            },
             JobKind::CtrlStatView(written) => match result {
                 Ok(OpOutput::Word(actual)) => {
                     Ok(OpOutput::Word(power::viewed_ctrl_stat(actual, written)))

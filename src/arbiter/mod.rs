@@ -117,6 +117,13 @@ pub enum Request {
     /// memory it reaches counts for the register window and DHCSR's bits
     /// like that of the client's own AP accesses (see `context`).
     Memory(MemoryRequest),
+    /// Register operations that run as one, in order, up to the first that
+    /// fails (a DAP port client's packet): no other client's work runs
+    /// between them. Each is taken as if sent alone (views, power-down,
+    /// register window, DHCSR); `open`, `close`, `connect` and
+    /// `disconnect` cannot be part of one. Answered with
+    /// `OpOutput::Sequence`.
+    Sequence(Vec<Op>),
 }
 
 impl Request {
@@ -126,6 +133,7 @@ impl Request {
             Request::Lock | Request::Unlock => None,
             Request::Probe(op) => Some(Task::Probe(op)),
             Request::Memory(request) => Some(Task::Memory(request)),
+            Request::Sequence(ops) => Some(Task::Sequence(ops)),
         }
     }
 }
@@ -209,6 +217,9 @@ enum JobKind {
     /// A read of DHCSR, whose clear-on-read bits are shared out; the index
     /// of DHCSR in a block result.
     DhcsrRead(usize),
+    /// A sequence: each of its operations' outputs is taken by the kind in
+    /// the job's `parts`.
+    Sequence,
     Open,
     Close,
     Connect,
@@ -229,6 +240,8 @@ struct InFlight {
     owner: Owner,
     kind: JobKind,
     name: &'static str,
+    /// The kind of each operation of a sequence (empty otherwise).
+    parts: Vec<JobKind>,
 }
 
 /// The sharing state machine of one probe.

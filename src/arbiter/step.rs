@@ -6,8 +6,8 @@
 //! flight, a barrier waiting for the worker to drain) stays queued in its
 //! place; [`Arbiter::commit`] then takes it and applies the plan.
 
-use crate::ids::{ClientId, Ticket};
-use crate::probe::{Op, OpOutput, ProtocolRequest, WireProtocol};
+use crate::ids::{ClientId, JobId, Ticket};
+use crate::probe::{Op, OpOutput, ProbeError, ProtocolRequest, WireProtocol};
 use crate::worker::{Job, Task};
 
 use super::counts::Kind;
@@ -44,6 +44,10 @@ enum Plan {
     Forward {
         ctrl_stat: bool,
     },
+    /// Register operations sent as one job.
+    Sequence,
+    /// A sequence with an operation that cannot be part of one.
+    RefuseSequence,
 }
 
 /// What a plan needs before it can be committed.
@@ -62,7 +66,10 @@ impl Plan {
             | Plan::HardwareClose
             | Plan::HardwareConnect(_)
             | Plan::HardwareDisconnect => Need::Barrier,
-            Plan::MaskedPowerDown(_) | Plan::CtrlStatRead(_) | Plan::Forward { .. } => Need::Slot,
+            Plan::MaskedPowerDown(_)
+            | Plan::CtrlStatRead(_)
+            | Plan::Forward { .. }
+            | Plan::Sequence => Need::Slot,
             _ => Need::Nothing,
         }
     }
@@ -154,8 +161,15 @@ impl Arbiter {
             Request::Unlock if self.lock.holder() == Some(client) => return Plan::ReleaseLock,
             Request::Unlock => return Plan::Refuse(SharingError::NotLockHolder),
             Request::Memory(_) => return Plan::Forward { ctrl_stat: false },
+            Request::Sequence(ops) if ops.iter().any(is_counted) => return Plan::RefuseSequence,
+            Request::Sequence(_) => return Plan::Sequence,
             Request::Probe(op) => op,
         };
+        self.plan_op(client, op)
+    }
+
+    /// The plan of one probe operation of `client`.
+    fn plan_op(&self, client: ClientId, op: &Op) -> Plan {
         let mine = self.refs.of(client);
         match *op {
             Op::Open if self.hardware.open => Plan::CountOpen,
@@ -257,6 +271,21 @@ impl Arbiter {
                 self.refs.release(client, Kind::Connect);
                 self.disconnect_wire(owner, batch);
             }
+            Plan::RefuseSequence => answer(Outcome::Probe(ProbeError::InvalidArgument(
+                "open, close, connect and disconnect cannot run in a sequence".to_owned(),
+            ))),
+            Plan::Sequence => {
+                if let Request::Sequence(ops) = request {
+                    // Every operation of the sequence belongs to the job
+                    // about to be sent.
+                    let job = self.next_job;
+                    let (ops, parts) = ops
+                        .into_iter()
+                        .map(|op| self.prepare_part(client, op, job))
+                        .unzip();
+                    self.send_sequence(ops, parts, owner, batch);
+                }
+            }
             Plan::MaskedPowerDown(value) => {
                 self.hardware.deferred_power_down = Some(value);
                 self.power_views.insert(client, value);
@@ -306,6 +335,38 @@ impl Arbiter {
         self.send(task, owner, kind, batch);
     }
 
+    /// One operation of a sequence, taken as if it were sent alone: the
+    /// power-down rule, the client's view and register window; returns it
+    /// as the hardware must see it and how its output is taken.
+    fn prepare_part(&mut self, client: ClientId, op: Op, job: JobId) -> (Op, JobKind) {
+        let (op, kind) = match self.plan_op(client, &op) {
+            Plan::MaskedPowerDown(value) => {
+                self.hardware.deferred_power_down = Some(value);
+                self.power_views.insert(client, value);
+                (power::keep_powered(op), JobKind::Plain)
+            }
+            Plan::CtrlStatRead(power_view) => {
+                (op, power_view.map_or(JobKind::Plain, JobKind::CtrlStatView))
+            }
+            Plan::Forward { ctrl_stat: true } => {
+                self.hardware.deferred_power_down = None;
+                self.power_views.remove(&client);
+                (op, JobKind::Plain)
+            }
+            _ => (op, JobKind::Plain),
+        };
+        let task = Task::Probe(op);
+        let kind = match (kind, self.contexts.dhcsr_read(client, &task)) {
+            (JobKind::Plain, Some(index)) => JobKind::DhcsrRead(index),
+            (kind, _) => kind,
+        };
+        self.contexts.sent(client, &task, job);
+        let Task::Probe(op) = task else {
+            unreachable!("built as a probe task above");
+        };
+        (self.contexts.op_for_hardware(client, op), kind)
+    }
+
     /// What the counts no longer justify: a wire up that nobody is
     /// connected to, or a probe open that nobody has opened.
     pub(super) fn cleanup_needed(&self) -> Option<Cleanup> {
@@ -344,4 +405,10 @@ impl Arbiter {
         let disconnect = Task::Probe(Op::Disconnect);
         self.send(disconnect, owner, JobKind::Disconnect, batch);
     }
+}
+
+/// Operations that move counts or take the wire up or down: never part of
+/// a sequence.
+fn is_counted(op: &Op) -> bool {
+    matches!(op, Op::Open | Op::Close | Op::Connect(_) | Op::Disconnect)
 }

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod link;
 pub mod probe;
 pub mod queue;
+pub mod tcp;
 #[cfg(test)]
 mod tests;
 pub mod usb;

@@ -192,6 +192,17 @@ pub enum OpOutput {
     /// the AP, if it is a MEM-AP. The server turns it into a handle (or
     /// null) before answering.
     MemoryAp(Option<ApAddress>),
+    /// A sequence of operations run as one (`worker::Task::Sequence`).
+    Sequence(SequenceOutput),
+}
+
+/// What a sequence of operations did: the output of each that ran, and the
+/// failure that stopped it, if one did (the operations after it did not
+/// run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SequenceOutput {
+    pub outputs: Vec<OpOutput>,
+    pub failure: Option<ProbeError>,
 }
 
 /// Why a probe operation failed. Each variant has exactly one wire status

@@ -40,10 +40,12 @@ fn push_result(out: &mut Vec<u8>, reply: &Reply) {
         Reply::Output(output) => match output {
             // The server turns `MemoryAp` into a handle before encoding;
             // were one to slip through, no result reads as "no handle".
+            // Sequences are the DAP port's; pyOCD's requests never make one.
             OpOutput::Done
             | OpOutput::Connected(_)
             | OpOutput::Tdo(None)
-            | OpOutput::MemoryAp(_) => {}
+            | OpOutput::MemoryAp(_)
+            | OpOutput::Sequence(_) => {}
             OpOutput::Word(word) => {
                 out.extend_from_slice(RESULT_KEY);
                 push_u64(out, u64::from(*word));

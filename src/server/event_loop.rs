@@ -37,11 +37,14 @@ use crate::ids::ClientId;
 use crate::probe::{DebugProbe, ProbeInfo};
 use crate::worker::{ProbeWorker, SPIN};
 
+/// The pyOCD listener.
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
+/// The DAP port's listener (CMSIS-DAP over TCP), when it is served.
+const DAP_LISTENER: Token = Token(2);
 /// Client ids count up from here and are never reused, so a late event
 /// for a closed connection cannot reach a new one.
-const FIRST_CLIENT: ClientId = ClientId(2);
+const FIRST_CLIENT: ClientId = ClientId(3);
 
 /// A client's poll token is its id. This and `client_of` are the only
 /// places one is made from the other. (Ids count up by one per accepted
@@ -73,7 +76,8 @@ pub struct Controls {
 
 pub struct EventLoop {
     poll: Poll,
-    listener: Option<Listener>,
+    /// The listeners still open, each with its token.
+    listeners: Vec<(Token, Listener)>,
     conns: HashMap<ClientId, Connection>,
     next_client: ClientId,
     arbiter: Arbiter,
@@ -98,21 +102,29 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
+    /// A loop serving `listeners`: pyOCD's first, then the DAP port's if
+    /// there is one.
     pub fn new(
-        mut listener: Listener,
+        listeners: Vec<Listener>,
         probe: Box<dyn DebugProbe>,
         config: ServerConfig,
         controls: Controls,
     ) -> io::Result<(Self, Arc<mio::Waker>)> {
         let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener.socket, LISTENER, Interest::READABLE)?;
+        let mut listeners: Vec<(Token, Listener)> = [LISTENER, DAP_LISTENER]
+            .into_iter()
+            .zip(listeners)
+            .collect();
+        for (token, listener) in &mut listeners {
+            poll.registry()
+                .register(&mut listener.socket, *token, Interest::READABLE)?;
+        }
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         let info = probe.info().clone();
         let worker = ProbeWorker::spawn(probe, waker.clone())?;
         let event_loop = EventLoop {
             poll,
-            listener: Some(listener),
+            listeners,
             conns: HashMap::new(),
             next_client: FIRST_CLIENT,
             arbiter: Arbiter::new(ArbiterConfig::default()),
@@ -162,7 +174,7 @@ impl EventLoop {
             client_events = 0;
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept_all(),
+                    LISTENER | DAP_LISTENER => self.accept_all(event.token()),
                     WAKER => {}
                     token => {
                         if let Some(client) = client_of(token) {
@@ -294,8 +306,8 @@ impl EventLoop {
             .min()
     }
 
-    fn accept_all(&mut self) {
-        while let Some(listener) = &self.listener {
+    fn accept_all(&mut self, token: Token) {
+        while let Some((_, listener)) = self.listeners.iter().find(|(t, _)| *t == token) {
             let Some((stream, peer)) = listener.next_peer(&self.config, self.conns.len()) else {
                 return;
             };
@@ -391,7 +403,7 @@ impl EventLoop {
     }
 
     fn close_listener(&mut self) {
-        if let Some(mut listener) = self.listener.take() {
+        for (_, mut listener) in std::mem::take(&mut self.listeners) {
             let _ = self.poll.registry().deregister(&mut listener.socket);
         }
     }

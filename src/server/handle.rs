@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::cmsis_dap_tcp::CmsisDapTcp;
 use super::event_loop::{Controls, EventLoop};
 use super::listener::Listener;
 use super::pyocd::Pyocd;
@@ -21,6 +22,7 @@ use crate::probe::{DebugProbe, ProbeInfo};
 /// A running server. Dropping it shuts the server down.
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    dap_addr: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
     waker: Arc<mio::Waker>,
     thread: Option<JoinHandle<()>>,
@@ -34,6 +36,11 @@ impl ServerHandle {
     /// The address the listener is bound to (with the real port).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the DAP port (CMSIS-DAP over TCP), if it is served.
+    pub fn dap_addr(&self) -> Option<SocketAddr> {
+        self.dap_addr
     }
 
     /// What the served probe said about itself when it was opened.
@@ -161,24 +168,50 @@ pub fn spawn(
     probe: Box<dyn DebugProbe>,
     config: ServerConfig,
 ) -> std::io::Result<ServerHandle> {
+    spawn_with_dap(listener, None, probe, config)
+}
+
+/// [`spawn`], also serving CMSIS-DAP over TCP (for OpenOCD) on
+/// `dap_listener` when given, with the same clients' limits, allow-list,
+/// arbitration and sharing rules. Logs `Serving CMSIS-DAP for OpenOCD
+/// (<unique_id>) on <addr>:<port>` for it.
+pub fn spawn_with_dap(
+    listener: std::net::TcpListener,
+    dap_listener: Option<std::net::TcpListener>,
+    probe: Box<dyn DebugProbe>,
+    config: ServerConfig,
+) -> std::io::Result<ServerHandle> {
     listener.set_nonblocking(true)?;
     let local_addr = listener.local_addr()?;
+    let dap_addr = match &dap_listener {
+        Some(dap) => {
+            dap.set_nonblocking(true)?;
+            Some(dap.local_addr()?)
+        }
+        None => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let info = probe.info().clone();
     let (retire, retire_orders) = std::sync::mpsc::channel();
     let status = StatusWatch::default();
     let kick = Arc::new(AtomicBool::new(false));
-    let listener = Listener {
+    let mut listeners = vec![Listener {
         socket: mio::net::TcpListener::from_std(listener),
         format: Box::new(Pyocd::new(&config)),
-    };
+    }];
+    if let Some(dap) = dap_listener {
+        listeners.push(Listener {
+            socket: mio::net::TcpListener::from_std(dap),
+            format: Box::new(CmsisDapTcp),
+        });
+    }
     let controls = Controls {
         stop: stop.clone(),
         kick: kick.clone(),
         retire_orders,
         status: status.clone(),
     };
-    let (event_loop, waker) = EventLoop::new(listener, probe, config, controls)?;
+    let (event_loop, waker) = EventLoop::new(listeners, probe, config, controls)?;
     let thread = std::thread::Builder::new()
         .name(format!("serve {}", info.unique_id))
         .spawn(move || event_loop.run())?;
@@ -189,8 +222,17 @@ pub fn spawn(
         local_addr.ip(),
         local_addr.port()
     );
+    if let Some(dap) = dap_addr {
+        log::info!(
+            "Serving CMSIS-DAP for OpenOCD ({}) on {}:{}",
+            info.unique_id,
+            dap.ip(),
+            dap.port()
+        );
+    }
     Ok(ServerHandle {
         local_addr,
+        dap_addr,
         stop,
         waker: waker.clone(),
         thread: Some(thread),

@@ -38,6 +38,7 @@
 //! - `traffic.rs`: what is counted: answers by status, the metrics.
 //! - `settings.rs`: [`Limits`], [`ServerConfig`], [`ClientFilter`].
 
+mod cmsis_dap_tcp;
 mod connection;
 mod event_loop;
 mod front_end;
@@ -51,7 +52,7 @@ mod status;
 mod traffic;
 mod window_clock;
 
-pub use handle::{spawn, Kicker, ServerHandle, Stopper};
+pub use handle::{spawn, spawn_with_dap, Kicker, ServerHandle, Stopper};
 pub use pyocd::framing::{Frame, LineFramer};
 pub use settings::{ClientFilter, Limits, ServerConfig};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};

@@ -4,7 +4,7 @@
 
 use super::Task;
 use crate::memap::MemAps;
-use crate::probe::{DebugProbe, Op, OpOutput, ProbeResult};
+use crate::probe::{DebugProbe, Op, OpOutput, ProbeResult, SequenceOutput};
 
 /// Runs one task on a probe.
 pub fn perform(
@@ -15,6 +15,24 @@ pub fn perform(
     match task {
         Task::Probe(op) => execute(probe, memaps, op),
         Task::Memory(request) => memaps.run(probe, request),
+        Task::Sequence(ops) => {
+            let mut outputs = Vec::with_capacity(ops.len());
+            for op in ops {
+                match execute(probe, memaps, op) {
+                    Ok(output) => outputs.push(output),
+                    Err(error) => {
+                        return Ok(OpOutput::Sequence(SequenceOutput {
+                            outputs,
+                            failure: Some(error),
+                        }))
+                    }
+                }
+            }
+            Ok(OpOutput::Sequence(SequenceOutput {
+                outputs,
+                failure: None,
+            }))
+        }
     }
 }
 

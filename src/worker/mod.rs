@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::ids::{ClientId, JobId};
-use crate::probe::{DebugProbe, OpOutput, ProbeError, ProbeResult};
+use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, ProbeResult, SequenceOutput};
 
 mod context;
 mod execute;
@@ -246,48 +246,101 @@ impl Runner {
     }
 
     fn run_job(&mut self, probe: &mut dyn DebugProbe, job: &Job) -> ProbeResult<OpOutput> {
-        let refusal = self.sticky.refusal(job.client, &job.task);
-        let refused = refusal.is_some();
-        let mut result = match refusal {
-            Some(refused) => Err(refused),
-            None => self
-                .contexts
-                .run(probe, &mut self.memaps, job.client, &job.task),
+        let mut result = match &job.task {
+            Task::Sequence(ops) => Ok(self.run_sequence(probe, job.client, ops)),
+            task => self.run_part(probe, job.client, task),
         };
-        if job.flush_after && result.is_ok() {
-            if let Err(error) = probe.flush() {
-                self.contexts.forget_hardware();
-                result = Err(error);
+        if job.flush_after {
+            if let Err(error) = self.flush(probe) {
+                match &mut result {
+                    Ok(OpOutput::Sequence(sequence)) if sequence.failure.is_none() => {
+                        sequence.failure = Some(error);
+                    }
+                    Ok(_) => result = Err(error),
+                    Err(_) => {}
+                }
             }
+            self.end_run(probe);
         }
-        match &mut result {
-            Ok(output) => {
-                let wire = self.memaps.wire();
-                self.sticky.after(job.client, &job.task, wire, output);
-            }
-            // A refusal never reached the probe: nothing to clear.
-            Err(_) if refused => {}
-            Err(error) => {
-                if self.run.to_clear.is_none() && memap::leaves_sticky_flags(error) {
-                    self.run.to_clear = Some(error.clone());
+        result
+    }
+
+    /// Runs the operations of a sequence in order, up to the first that
+    /// fails.
+    fn run_sequence(
+        &mut self,
+        probe: &mut dyn DebugProbe,
+        client: Option<ClientId>,
+        ops: &[Op],
+    ) -> OpOutput {
+        let mut outputs = Vec::with_capacity(ops.len());
+        for op in ops {
+            match self.run_part(probe, client, &Task::Probe(op.clone())) {
+                Ok(output) => outputs.push(output),
+                Err(error) => {
+                    return OpOutput::Sequence(SequenceOutput {
+                        outputs,
+                        failure: Some(error),
+                    })
                 }
             }
         }
-        if !refused && sticky::is_register_fault(&job.task, &result) {
-            self.run.register_fault = self.run.register_fault.or(job.client);
+        OpOutput::Sequence(SequenceOutput {
+            outputs,
+            failure: None,
+        })
+    }
+
+    /// Runs one task for `client`: refused if its sticky flags say so, its
+    /// AP state restored first, its failures noted for the end of the run.
+    fn run_part(
+        &mut self,
+        probe: &mut dyn DebugProbe,
+        client: Option<ClientId>,
+        task: &Task,
+    ) -> ProbeResult<OpOutput> {
+        if let Some(refused) = self.sticky.refusal(client, task) {
+            // A refusal never reached the probe: nothing to clear.
+            return Err(refused);
         }
-        // The run ends here: whatever its failures left set in the DP is
-        // cleared before anyone else's transfer (rule 11).
-        if job.flush_after {
-            let run = std::mem::take(&mut self.run);
-            if let Some(failure) = run.to_clear {
-                memap::recover(probe, self.memaps.wire(), &failure);
+        let mut result = self.contexts.run(probe, &mut self.memaps, client, task);
+        match &mut result {
+            Ok(output) => {
+                let wire = self.memaps.wire();
+                self.sticky.after(client, task, wire, output);
             }
-            if let Some(client) = run.register_fault {
-                self.sticky.faulted(client);
-            }
+            Err(error) => self.note_failure(error),
+        }
+        if sticky::is_register_fault(task, &result) {
+            self.run.register_fault = self.run.register_fault.or(client);
         }
         result
+    }
+
+    /// Settles what the probe deferred; a failure counts for the run.
+    fn flush(&mut self, probe: &mut dyn DebugProbe) -> ProbeResult<()> {
+        probe.flush().inspect_err(|error| {
+            self.contexts.forget_hardware();
+            self.note_failure(error);
+        })
+    }
+
+    fn note_failure(&mut self, error: &ProbeError) {
+        if self.run.to_clear.is_none() && memap::leaves_sticky_flags(error) {
+            self.run.to_clear = Some(error.clone());
+        }
+    }
+
+    /// The run ends here: whatever its failures left set in the DP is
+    /// cleared before anyone else's transfer (rule 11).
+    fn end_run(&mut self, probe: &mut dyn DebugProbe) {
+        let run = std::mem::take(&mut self.run);
+        if let Some(failure) = run.to_clear {
+            memap::recover(probe, self.memaps.wire(), &failure);
+        }
+        if let Some(client) = run.register_fault {
+            self.sticky.faulted(client);
+        }
     }
 }
 

@@ -24,6 +24,10 @@ pub enum Task {
     Probe(Op),
     /// A memory-handle request, run by `memap` over the probe.
     Memory(MemoryRequest),
+    /// Probe operations that run as one, in order, up to the first that
+    /// fails (a CMSIS-DAP packet of a DAP port client): the result is an
+    /// `OpOutput::Sequence` with what ran and the failure that stopped it.
+    Sequence(Vec<Op>),
 }
 
 impl Task {
@@ -32,6 +36,7 @@ impl Task {
         match self {
             Task::Probe(op) => op.name(),
             Task::Memory(request) => request.name(),
+            Task::Sequence(_) => "sequence",
         }
     }
 }

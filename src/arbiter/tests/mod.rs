@@ -9,7 +9,9 @@ mod scheduling;
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::probe::{Op, OpOutput, ProbeError, ProbeResult, ProtocolRequest, WireProtocol};
+use crate::probe::{
+    Op, OpOutput, ProbeError, ProbeResult, ProtocolRequest, SequenceOutput, WireProtocol,
+};
 use crate::worker::{Completion, Job, Task};
 
 use super::{Action, Arbiter, ArbiterConfig, Outcome, Request};
@@ -108,9 +110,10 @@ impl Bench {
                     jobs += batch.len();
                     self.batches.push(batch.len());
                     self.sent
-                        .extend(batch.iter().filter_map(|job| match &job.task {
-                            Task::Probe(op) => Some(op.clone()),
-                            Task::Memory(_) => None,
+                        .extend(batch.iter().flat_map(|job| match &job.task {
+                            Task::Probe(op) => vec![op.clone()],
+                            Task::Memory(_) => Vec::new(),
+                            Task::Sequence(ops) => ops.clone(),
                         }));
                     self.running.extend(batch);
                 }
@@ -192,9 +195,31 @@ impl Bench {
     }
 
     fn run(&mut self, task: &Task) -> ProbeResult<OpOutput> {
-        let Task::Probe(op) = task else {
-            return Ok(OpOutput::Done);
-        };
+        match task {
+            Task::Probe(op) => self.run_op(op),
+            Task::Memory(_) => Ok(OpOutput::Done),
+            Task::Sequence(ops) => {
+                let mut outputs = Vec::new();
+                for op in ops {
+                    match self.run_op(op) {
+                        Ok(output) => outputs.push(output),
+                        Err(error) => {
+                            return Ok(OpOutput::Sequence(SequenceOutput {
+                                outputs,
+                                failure: Some(error),
+                            }))
+                        }
+                    }
+                }
+                Ok(OpOutput::Sequence(SequenceOutput {
+                    outputs,
+                    failure: None,
+                }))
+            }
+        }
+    }
+
+    fn run_op(&mut self, op: &Op) -> ProbeResult<OpOutput> {
         if let Some(at) = self.failures.iter().position(|(failing, _)| failing == op) {
             return Err(self.failures.remove(at).1);
         }
