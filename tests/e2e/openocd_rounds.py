@@ -51,7 +51,10 @@ class TclRpc:
         code, _, out = reply.partition(" ")
         out = out[1:-1] if out.startswith("{") and out.endswith("}") else out
         if code != "0":
-            raise RuntimeError(f"`{command}` failed: {out[:400]}")
+            # verify_image always first regrets the working area the
+            # virtual target has none of: what matters comes after.
+            lines = [line for line in out.splitlines() if "working" not in line]
+            raise RuntimeError(f"`{command}` failed: {' '.join(lines)[:400]}")
         return out
 
 
