@@ -6,18 +6,24 @@ target, through OpenOCD's Tcl RPC port (standard library only):
   openocd_rounds.py TCL_PORT --dir DIR --name NAME --peers P[,P...] --quota N
                     --address ADDRESS --size BYTES
 
-Each round writes SIZE random bytes to a file, has OpenOCD `load_image` it
-at ADDRESS and `verify_image` it there (OpenOCD reads the memory back and
+Each round has OpenOCD `load_image` an image of SIZE random bytes at
+ADDRESS and `verify_image` it there (OpenOCD reads the memory back and
 fails on any difference), and reads four words at a random offset with
-`read_memory` to compare them here too. At the end it tells OpenOCD to
-`shutdown`, so that OpenOCD exits 0 once the rounds are over.
+`read_memory` to compare them here too. The images, IMAGES of them taken
+in turn so that every round changes the whole region, are written before
+the rounds, to memory (/dev/shm) where there is one: on a busy machine a
+write to disk can stall for a minute, which would be no fault of OpenOCD's
+or the server's. At the end it tells OpenOCD to `shutdown`, so that OpenOCD
+exits 0 once the rounds are over.
 """
 
 import argparse
+import itertools
 import os
 import random
 import socket
 import sys
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +33,8 @@ LIMIT_S = 90
 # OpenOCD's Tcl RPC ends each command and each reply with this byte.
 SEPARATOR = b"\x1a"
 REPLY_TIMEOUT_S = 30
+IMAGES = 3
+MEMORY_DIR = Path("/dev/shm")
 
 
 class TclRpc:
@@ -64,13 +72,19 @@ def tcl_path(path: Path) -> str:
     return text
 
 
-def one_round(ocd: TclRpc, image: Path, address: int, size: int) -> Optional[str]:
-    data = os.urandom(size)
-    image.write_bytes(data)
-    loaded = ocd.run(f"load_image {tcl_path(image)} {address:#x} bin")
+class Image:
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.data = os.urandom(size)
+        path.write_bytes(self.data)
+
+
+def one_round(ocd: TclRpc, image: Image, address: int) -> Optional[str]:
+    data, size = image.data, len(image.data)
+    loaded = ocd.run(f"load_image {tcl_path(image.path)} {address:#x} bin")
     if f"{size} bytes written at address {address:#010x}" not in loaded:
         return f"load_image printed {loaded[:200]!r}"
-    verified = ocd.run(f"verify_image {tcl_path(image)} {address:#x} bin")
+    verified = ocd.run(f"verify_image {tcl_path(image.path)} {address:#x} bin")
     if f"verified {size} bytes" not in verified:
         return f"verify_image printed {verified[:200]!r}"
     offset = random.randrange(0, size - 16, 4)
@@ -91,10 +105,14 @@ def main() -> None:
     args = parser.parse_args()
 
     ocd = TclRpc(args.port)
+    memory = MEMORY_DIR if MEMORY_DIR.is_dir() else args.dir
     try:
-        with Peers(args.dir, args.name, args.peers, LIMIT_S) as peers:
-            image = args.dir / f"{args.name}-image.bin"
-            run_rounds(peers, args.quota, lambda: one_round(ocd, image, args.address, args.size))
+        with Peers(args.dir, args.name, args.peers, LIMIT_S) as peers, tempfile.TemporaryDirectory(
+            dir=memory, prefix=f"{args.name}-images-"
+        ) as images_dir:
+            images = [Image(Path(images_dir) / f"{i}.bin", args.size) for i in range(IMAGES)]
+            in_turn = itertools.cycle(images)
+            run_rounds(peers, args.quota, lambda: one_round(ocd, next(in_turn), args.address))
     finally:
         # OpenOCD ends with the rounds, however they went.
         try:
