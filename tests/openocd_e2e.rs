@@ -1,8 +1,9 @@
 //! End to end with OpenOCD (issue 11): the real OpenOCD of the pinned
 //! `openocd-esp32` wheel, whose `cmsis-dap` driver has the `tcp` backend,
 //! GDB through OpenOCD, and openocd-python, all against
-//! `probeshare serve --probe sim --port 0 --dap-port 0`, beside pyOCD on the
-//! same probe. The venv (tests/e2e/venv.rs) is the one tests/pyocd_e2e.rs
+//! `probeshare serve --probe sim --port 0 --dap-port 0`: OpenOCD alone, and
+//! OpenOCD, GDB through it and openocd-python each while a pyOCD session
+//! moves memory on the same probe (tests/openocd_e2e/overlapping.rs). The venv (tests/e2e/venv.rs) is the one tests/pyocd_e2e.rs
 //! uses, built from tests/e2e/requirements.txt.
 //!
 //! Every child has a deadline (tests/e2e/process.rs), so nothing hangs.
@@ -267,12 +268,14 @@ fn gdb_through_openocd(scratch: &ScratchDir, dap: SocketAddr) {
 }
 
 #[test]
-fn gdb_debugs_the_virtual_target_through_openocd() {
+fn gdb_debugs_the_virtual_target_through_openocd_beside_pyocd() {
     openocd();
-    let _timed = Timed::start("gdb through openocd");
+    let _timed = Timed::start("gdb through openocd beside pyocd");
     let scratch = ScratchDir::new("openocd-gdb");
     let mut served = ServedProbe::start();
-    gdb_through_openocd(&scratch, served.dap);
+    overlapping::beside_pyocd(&scratch, &served.pyocd_uid(), || {
+        gdb_through_openocd(&scratch, served.dap)
+    });
     served.assert_running();
 }
 
@@ -344,12 +347,14 @@ fn openocd_python_session(scratch: &ScratchDir, dap: SocketAddr) {
 }
 
 #[test]
-fn openocd_python_session_spawns_openocd_on_the_dap_port_and_ends_it() {
+fn openocd_python_session_spawns_openocd_on_the_dap_port_and_ends_it_beside_pyocd() {
     openocd();
-    let _timed = Timed::start("openocd-python session");
+    let _timed = Timed::start("openocd-python session beside pyocd");
     let scratch = ScratchDir::new("openocd-python");
     let mut served = ServedProbe::start();
-    openocd_python_session(&scratch, served.dap);
+    overlapping::beside_pyocd(&scratch, &served.pyocd_uid(), || {
+        openocd_python_session(&scratch, served.dap)
+    });
     served.assert_running();
 }
 

@@ -9,6 +9,9 @@
 //! from the printed times that each one's quota ran while the other was
 //! doing its rounds (tests/e2e/rounds.rs, tests/e2e/overlap.py).
 //!
+//! [`beside_pyocd`] runs any scenario (GDB through OpenOCD, openocd-python)
+//! while such a pyOCD session does its rounds.
+//!
 //! A submodule of `tests/openocd_e2e.rs`.
 
 use std::net::SocketAddr;
@@ -167,4 +170,60 @@ fn control_openocd_and_pyocd_rounds_on_two_targets() {
     let bridge = FirmwareBridge::start();
     side_by_side(&scratch, &remote_uid(server.local_addr()), bridge.addr());
     bridge.finish().expect("the bridge served OpenOCD");
+}
+
+/// Rounds of the pyOCD session that must begin and end while a scenario
+/// runs beside it.
+const ROUNDS_BESIDE_A_SCENARIO: usize = 3;
+
+/// Runs `scenario` (GDB through OpenOCD, openocd-python, ...) while a pyOCD
+/// session on `pyocd_uid` moves words and bytes in its own region, and
+/// fails the test unless every pyOCD round passed and at least
+/// [`ROUNDS_BESIDE_A_SCENARIO`] of them ran from the scenario's start to
+/// its end. The test stands in for pyocd_rounds.py's peer (overlap.py's
+/// signal files), named "scenario".
+pub fn beside_pyocd<T>(scratch: &ScratchDir, pyocd_uid: &str, scenario: impl FnOnce() -> T) -> T {
+    let signal = |what: &str| {
+        std::fs::write(scratch.file(&format!("scenario.{what}")), b"").expect("signal file")
+    };
+    let party = Party {
+        dir: scratch.path(),
+        name: "pyocd",
+        peers: &["scenario"],
+        quota: 1,
+    };
+    let mut pyocd = Spawned::start(
+        "pyocd beside",
+        &mut rounds::pyocd(
+            venv(),
+            pyocd_uid,
+            &party,
+            false,
+            &[Work::Words(PYOCD_WORDS), Work::Bytes(PYOCD_BYTES)],
+        ),
+    );
+    signal("ready");
+    signal("started");
+    let rounds = |pyocd: &Spawned| Rounds::parse("pyocd", &pyocd.output().0).len();
+    pyocd.wait_until("pyOCD's first round", |out, _| {
+        Rounds::parse("pyocd", out).len() >= 1
+    });
+    let before = rounds(&pyocd);
+    let outcome = scenario();
+    let after = rounds(&pyocd);
+    signal("done");
+    signal("finished");
+    let finished = pyocd.finish();
+    let session = Rounds::parse("pyocd", &finished.stdout);
+    assert_all_passed(&[&session]);
+    finished.assert_success();
+    // Rounds before+2 ..= after began after the scenario started (round
+    // before+1 may have been under way) and ended before it ended.
+    let during = after.saturating_sub(before + 1);
+    eprintln!("[e2e] pyOCD passed {during} rounds during the scenario");
+    assert!(
+        during >= ROUNDS_BESIDE_A_SCENARIO,
+        "only {during} pyOCD rounds ran during the scenario"
+    );
+    outcome
 }
