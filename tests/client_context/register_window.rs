@@ -121,7 +121,10 @@ fn an_abandoned_register_window_ends_when_its_client_goes_away() {
 
 #[test]
 fn an_abandoned_register_window_ends_after_the_configured_time() {
-    const WINDOW: Duration = Duration::from_millis(300);
+    // Longer than the 1 s default, so that B being held this long shows the
+    // configured bound is the one in force; only a lower bound is asserted,
+    // since a loaded machine may answer late but never early.
+    const WINDOW: Duration = Duration::from_millis(2500);
     let server = start_server_with(Limits {
         register_window: WINDOW,
         ..Limits::default()
@@ -140,10 +143,5 @@ fn an_abandoned_register_window_ends_after_the_configured_time() {
         held >= WINDOW - Duration::from_millis(50),
         "B was answered {held:?} after A opened its register window, \
          which lasts {WINDOW:?}"
-    );
-    // Not the 1 s default either.
-    assert!(
-        held < Duration::from_millis(900),
-        "B waited {held:?}, longer than the configured window"
     );
 }
