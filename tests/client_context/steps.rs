@@ -18,7 +18,7 @@ pub const CSW_READ_EXTRA: u32 = 1 << 6;
 /// another client holds the lock. Generous for a loaded machine; a request
 /// that waits for the lock is never answered within it, because the holder
 /// unlocks only after the check.
-pub const PROMPTLY: Duration = Duration::from_secs(3);
+pub const PROMPTLY: Duration = Duration::from_secs(15);
 
 /// A powered session with the AP set to 32-bit transfers, TAR fixed.
 pub fn memory_session(addr: SocketAddr) -> Client {
