@@ -50,3 +50,6 @@ mod batch_errors;
 
 #[path = "client_context/line_reset.rs"]
 mod line_reset;
+
+#[path = "client_context/nreset.rs"]
+mod nreset;
