@@ -16,11 +16,12 @@
 //!   wake-up likewise ends with a line reset and idle cycles.
 //! - **What a line reset does not do.** It resets the SWD interface's
 //!   protocol state, not the DP's registers: the register descriptions
-//!   (B2.2) give reset values for a powerup reset only. SELECT, CTRL/STAT
-//!   (the power-up requests and their acknowledges, the sticky flags and
-//!   their refusal of AP transactions), DLCR and RDBUFF keep what they held.
-//!   This DP is a DPv1: it has no TARGETSEL, so the multi-drop selection of
-//!   SWD protocol version 2 after a line reset does not apply.
+//!   (B2.2) give their reset values for a powerup reset, and none names a
+//!   line reset. SELECT and CTRL/STAT (the power-up requests and their
+//!   acknowledges, the sticky flags and their refusal of AP transactions)
+//!   keep what they held; so, in this model, do DLCR and RDBUFF. This DP is
+//!   a DPv1: it has no TARGETSEL, so the multi-drop selection of SWD
+//!   protocol version 2 after a line reset does not apply.
 //!
 //! The model's choices where the text leaves room:
 //! - **In the reset state** every transaction other than a DPIDR read gets
