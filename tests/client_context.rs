@@ -47,3 +47,9 @@ mod counting;
 
 #[path = "client_context/batch_errors.rs"]
 mod batch_errors;
+
+#[path = "client_context/line_reset.rs"]
+mod line_reset;
+
+#[path = "client_context/nreset.rs"]
+mod nreset;

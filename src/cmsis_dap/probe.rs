@@ -15,7 +15,11 @@
 //!   AP addresses are APv1: APSEL in bits 31:24, APBANKSEL in 7:4; the
 //!   driver writes SELECT when they change, keeping the DPBANKSEL last
 //!   written. A client's own SELECT writes update that cache; any transfer
-//!   error forgets it (the write may not have happened).
+//!   error forgets it (the write may not have happened), and so does any
+//!   SWJ or SWD sequence: a line reset leaves SELECT as it was on an ADIv5
+//!   DP, but a protocol switch, a dormant wake-up or a multi-drop selection
+//!   may leave another DP, or this one in another state, behind the wire,
+//!   and writing SELECT again costs one transfer.
 //! - Register writes are deferred (see `queue` for when their errors are
 //!   reported); [`CmsisDapProbe::set_deferred_writes`] turns that off.
 //! - `reset` is an nRESET pulse through DAP_SWJ_Pins, held and followed by
@@ -275,6 +279,7 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
 
     fn swj_sequence(&mut self, bit_count: u16, bits: &[u8]) -> ProbeResult<()> {
         self.start(Needs::Connection)?;
+        self.select = None;
         self.run_swj_sequence(bit_count, bits)
     }
 
@@ -364,6 +369,7 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
 
     fn swd_sequence(&mut self, sequences: &[SwdSequence]) -> ProbeResult<SwdSequenceReply> {
         self.start(Needs::Connection)?;
+        self.select = None;
         self.run_swd_sequences(sequences)
     }
 

@@ -10,6 +10,8 @@
 
 /// DP register 0x0: DPIDR when read, ABORT when written.
 pub const DP_ABORT: u32 = 0x0;
+/// DP register 0x0 read in bank 0: DPIDR, the first read after a line reset.
+pub const DP_IDR: u32 = 0x0;
 /// DP register 0x4 in bank 0 (bank 1 is DLCR, 2 TARGETID, 3 DLPIDR).
 pub const DP_CTRL_STAT: u32 = 0x4;
 pub const DP_SELECT: u32 = 0x8;

@@ -8,7 +8,10 @@
 //! - `dap_firmware`: that emulated CMSIS-DAP firmware, a packet transport
 //!   for the CMSIS-DAP driver, with a USB latency model.
 //! - [`SwdTarget`] (`target`): one SWD transaction per call, answered OK or
-//!   with an [`Ack`]. The emulated firmware drives the target here.
+//!   with an [`Ack`], and raw SWDIO cycles between them. The emulated
+//!   firmware drives the target here.
+//! - `line`: the SWD line between transactions: line resets and the reset
+//!   state they leave the SW-DP in (what ADIv5.2 says, with sections).
 //! - `dp`: the SW-DP registers (DPIDR, CTRL/STAT with power-up handshake
 //!   and sticky flags, ABORT, SELECT, RDBUFF, RESEND, DLCR).
 //! - `mem_ap`: the Cortex-M3/M4 AHB-AP (CSW, TAR, DRW, BD0-BD3, CFG, BASE,
@@ -19,8 +22,8 @@
 //!   ROM table and the debug components (SCS with halting debug and the
 //!   core's registers, DWT, FPB, ITM, TPIU).
 //!
-//! The module docs of `target` and `mem_ap` list every choice made where
-//! ADIv5 leaves room, and every simplification of the SWD protocol.
+//! The module docs of `target`, `line` and `mem_ap` list every choice made
+//! where ADIv5 leaves room, and every simplification of the SWD protocol.
 //!
 //! The target defines its own register addresses and fields (`dp`,
 //! `mem_ap`, `cortex`) rather than taking them from `dap::registers`,
@@ -32,6 +35,7 @@ pub mod bus;
 pub mod cortex;
 pub mod dap_firmware;
 pub mod dp;
+pub mod line;
 pub mod mem_ap;
 pub mod target;
 

@@ -24,10 +24,17 @@
 //!
 //! Only APSEL 0 holds an AP (the AHB-AP); any other APSEL reads as zero,
 //! IDR included (what a debugger takes as "no AP here"), and ignores writes.
+//!
+//! Between transactions the probe may clock raw SWDIO levels
+//! ([`SwdTarget::clock_swdio`]): a line reset among them puts the SW-DP in
+//! its reset state, in which only a DPIDR read is answered and every other
+//! transaction gets [`Ack::NoAck`]. The facts and the choices are in
+//! `line`'s module doc.
 
 use super::bus::MemoryBus;
 use super::cortex;
-use super::dp::{DebugPort, TransferMode, STICKYCMP, STICKYERR, WDATAERR};
+use super::dp::{DebugPort, TransferMode, DP_IDR, STICKYCMP, STICKYERR, WDATAERR};
+use super::line::SwdLine;
 use super::mem_ap::MemAp;
 
 /// A non-OK SWD acknowledge (OK is the `Ok` of a transaction's result).
@@ -45,6 +52,7 @@ pub use super::cortex::{RAM_BASE, RAM_SIZE};
 
 /// A debug port with one AHB-AP in front of a memory bus.
 pub struct SwdTarget {
+    line: SwdLine,
     dp: DebugPort,
     ahb_ap: MemAp,
     bus: MemoryBus,
@@ -56,6 +64,7 @@ impl SwdTarget {
     /// A target whose AHB-AP reaches `bus`.
     pub fn new(bus: MemoryBus) -> SwdTarget {
         SwdTarget {
+            line: SwdLine::default(),
             dp: DebugPort::new(),
             ahb_ap: MemAp::new(),
             bus,
@@ -71,16 +80,19 @@ impl SwdTarget {
 
     /// A DP register read; only A\[3:2\] of `addr` count, as on the wire.
     pub fn dp_read(&mut self, addr: u8) -> Result<u32, Ack> {
+        self.line.admit(addr & 0xC == DP_IDR)?;
         Ok(self.dp.read(addr))
     }
 
     pub fn dp_write(&mut self, addr: u8, value: u32) -> Result<(), Ack> {
+        self.line.admit(false)?;
         self.dp.write(addr, value);
         Ok(())
     }
 
     /// A read of the register at A\[3:2\] = `addr` of the AP SELECT names.
     pub fn ap_read(&mut self, addr: u8) -> Result<u32, Ack> {
+        self.line.admit(false)?;
         self.admit_ap_transaction(true)?;
         let register = self.dp.ap_register(addr);
         let result = match self.dp.apsel() {
@@ -102,6 +114,7 @@ impl SwdTarget {
     /// A write of the register at A\[3:2\] = `addr` of the AP SELECT names.
     /// In a pushed transfer mode the write becomes a read and a comparison.
     pub fn ap_write(&mut self, addr: u8, value: u32) -> Result<(), Ack> {
+        self.line.admit(false)?;
         self.admit_ap_transaction(false)?;
         let register = self.dp.ap_register(addr);
         let mode = self.dp.transfer_mode();
@@ -121,6 +134,23 @@ impl SwdTarget {
             self.dp.ap_faulted(STICKYERR, false);
             Ack::Fault
         })
+    }
+
+    /// Clocks `cycles` SWDIO levels outside any transaction, LSB first from
+    /// `levels` (a missing byte reads as high): DAP_SWJ_Sequence's bits,
+    /// DAP_SWD_Sequence's cycles. A line reset among them puts the SW-DP in
+    /// its reset state (`line`).
+    pub fn clock_swdio(&mut self, levels: &[u8], cycles: usize) {
+        for cycle in 0..cycles {
+            let byte = levels.get(cycle / 8).copied().unwrap_or(0xFF);
+            self.line.clock((byte >> (cycle % 8)) & 1 != 0);
+        }
+    }
+
+    /// Whether the SW-DP is in the reset state a line reset leaves it in,
+    /// waiting for a DPIDR read.
+    pub fn in_line_reset_state(&self) -> bool {
+        self.line.in_reset_state()
     }
 
     /// The nRESET line. Asserting it puts the system into reset (not the

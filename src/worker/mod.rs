@@ -14,7 +14,9 @@
 //! it restores the client's CSW and TAR before its accesses (`context`),
 //! and at the end of a client's run in a batch it settles the probe's
 //! deferred writes and, if a transfer of that run failed, clears the sticky
-//! error flags, so the next client's transfers start on a clean port.
+//! error flags, so the next client's transfers start on a clean port. After
+//! a client's line reset it reads DPIDR before anyone else's transfer, so
+//! that the SW-DP has left its reset state by then (`line_reset`).
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,11 +30,13 @@ use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, ProbeResult, SequenceOu
 
 mod context;
 mod execute;
+mod line_reset;
 mod sticky;
 mod task;
 use crate::memap::{self, MemAps};
 pub use context::DapContexts;
 pub use execute::{execute, perform};
+pub use line_reset::LineResets;
 pub use sticky::StickyFlags;
 pub use task::Task;
 
@@ -209,13 +213,15 @@ fn run(
 }
 
 /// What the worker keeps between jobs: the MEM-APs it drives for memory
-/// handles, every client's DAP context and sticky flags, and the transfer
-/// failures of the current client's run.
+/// handles, every client's DAP context and sticky flags, whose line reset
+/// may still hold the DP in its reset state, and the transfer failures of
+/// the current client's run.
 #[derive(Debug, Default)]
 pub struct Runner {
     memaps: MemAps,
     contexts: DapContexts,
     sticky: StickyFlags,
+    line_resets: LineResets,
     run: RunFailures,
 }
 
@@ -291,8 +297,9 @@ impl Runner {
         })
     }
 
-    /// Runs one task for `client`: refused if its sticky flags say so, its
-    /// AP state restored first, its failures noted for the end of the run.
+    /// Runs one task for `client`: refused if its sticky flags say so, the
+    /// DP taken out of another client's line reset and the client's AP
+    /// state restored first, its failures noted for the end of the run.
     fn run_part(
         &mut self,
         probe: &mut dyn DebugProbe,
@@ -303,7 +310,10 @@ impl Runner {
             // A refusal never reached the probe: nothing to clear.
             return Err(refused);
         }
+        let wire = self.memaps.wire();
+        self.line_resets.before(probe, wire, client, task);
         let mut result = self.contexts.run(probe, &mut self.memaps, client, task);
+        self.line_resets.after(client, task, wire, &result);
         match &mut result {
             Ok(output) => {
                 let wire = self.memaps.wire();

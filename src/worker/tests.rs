@@ -29,12 +29,17 @@ enum Access {
     ReadAp(u32),
     WriteAp(u32, u32),
     Dp,
+    /// An SWJ sequence of this many bits.
+    Swj(u16),
 }
 
-/// Passes everything to the probe, noting AP register accesses.
+/// Passes everything to the probe, noting register accesses and SWJ
+/// sequences; fails the next `failing_dp_reads` DP reads without passing
+/// them on, as a DP that does not answer.
 struct Recorder {
     probe: Box<dyn DebugProbe>,
     log: Arc<Mutex<Vec<Access>>>,
+    failing_dp_reads: u32,
 }
 
 impl Recorder {
@@ -60,6 +65,7 @@ impl DebugProbe for Recorder {
         self.probe.disconnect()
     }
     fn swj_sequence(&mut self, bit_count: u16, bits: &[u8]) -> ProbeResult<()> {
+        self.note(Access::Swj(bit_count));
         self.probe.swj_sequence(bit_count, bits)
     }
     fn set_clock(&mut self, hz: u32) -> ProbeResult<()> {
@@ -79,6 +85,10 @@ impl DebugProbe for Recorder {
     }
     fn read_dp(&mut self, addr: u32) -> ProbeResult<u32> {
         self.note(Access::Dp);
+        if self.failing_dp_reads > 0 {
+            self.failing_dp_reads -= 1;
+            return Err(ProbeError::Transfer("no acknowledge (injected)".into()));
+        }
         self.probe.read_dp(addr)
     }
     fn write_dp(&mut self, addr: u32, value: u32) -> ProbeResult<()> {
@@ -117,6 +127,7 @@ impl Worker {
         let probe = Recorder {
             probe: virtual_probe("worker-test", UsbModel::None).unwrap(),
             log: log.clone(),
+            failing_dp_reads: 0,
         };
         let mut worker = Worker {
             runner: Runner::default(),
@@ -185,12 +196,42 @@ impl Worker {
 
     /// The AP accesses made since the last call.
     fn accesses(&mut self) -> Vec<Access> {
-        std::mem::take(&mut *self.log.lock().unwrap())
+        self.everything()
             .into_iter()
             .filter(|access| *access != Access::Dp)
             .collect()
     }
+
+    /// Every access and SWJ sequence made since the last call.
+    fn everything(&mut self) -> Vec<Access> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
 }
+
+/// An SWJ sequence of `bits` bits of `byte`.
+fn swj(bits: u16, byte: u8) -> Op {
+    Op::SwjSequence {
+        bit_count: bits,
+        bits: vec![byte; usize::from(bits.div_ceil(8))],
+    }
+}
+
+/// pyOCD's JTAG-to-SWD switch without its idle cycles: line reset,
+/// 0xE79E, line reset. It leaves the SW-DP in the reset state, the high
+/// run not yet followed by idle cycles.
+fn switch_to_swd() -> Vec<Op> {
+    vec![
+        swj(51, 0xFF),
+        Op::SwjSequence {
+            bit_count: 16,
+            bits: vec![0x9E, 0xE7],
+        },
+        swj(51, 0xFF),
+    ]
+}
+
+const AP_IDR: u32 = 0xFC;
+const AHB_AP_IDR: u32 = 0x2477_0011;
 
 fn write_ap(addr: u32, value: u32) -> Op {
     Op::WriteAp { addr, value }
@@ -331,4 +372,118 @@ fn a_faulting_client_sees_its_sticky_error_until_it_clears_it_and_others_never_d
     );
     assert_eq!(worker.word(A, Op::ReadDp(0x4)) & STICKYERR, 0);
     assert!(worker.run(Some(A), Op::ReadAp(0xFC)).is_ok());
+}
+
+#[test]
+fn after_a_clients_line_reset_the_worker_reads_dpidr_before_anothers_transfer() {
+    let mut worker = Worker::new();
+    for op in switch_to_swd() {
+        worker.ok(B, op);
+    }
+    worker.everything();
+    assert_eq!(worker.word(A, Op::ReadAp(AP_IDR)), AHB_AP_IDR);
+    assert_eq!(
+        worker.everything(),
+        [Access::Swj(8), Access::Dp, Access::ReadAp(AP_IDR)],
+        "idle cycles and a DPIDR read, then A's read"
+    );
+    assert_eq!(worker.word(A, Op::ReadAp(AP_IDR)), AHB_AP_IDR);
+    assert_eq!(worker.everything(), [Access::ReadAp(AP_IDR)], "once");
+    assert_eq!(worker.word(B, Op::ReadDp(0x0)), 0x2BA0_1477, "B's own read");
+}
+
+#[test]
+fn the_worker_reads_dpidr_before_the_servers_own_transfer_too() {
+    let mut worker = Worker::new();
+    for op in switch_to_swd() {
+        worker.ok(B, op);
+    }
+    worker.everything();
+    assert_eq!(
+        worker.run(None, Op::ReadDp(0x4)).map(|_| ()),
+        Ok(()),
+        "an internal CTRL/STAT read"
+    );
+    assert_eq!(
+        worker.everything(),
+        [Access::Swj(8), Access::Dp, Access::Dp]
+    );
+}
+
+#[test]
+fn nothing_is_added_inside_the_clients_own_sequence_or_after_its_dpidr_read() {
+    let mut worker = Worker::new();
+    worker.everything();
+    let mut jobs: Vec<(Option<ClientId>, Op)> = switch_to_swd()
+        .into_iter()
+        .map(|op| (Some(B), op))
+        .collect();
+    jobs.push((Some(B), swj(8, 0)));
+    jobs.push((Some(B), Op::ReadDp(0x0)));
+    jobs.push((Some(A), Op::ReadAp(AP_IDR)));
+    let results = worker.batch(&jobs);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(
+        worker.everything(),
+        [
+            Access::Swj(51),
+            Access::Swj(16),
+            Access::Swj(51),
+            Access::Swj(8),
+            Access::Dp,
+            Access::ReadAp(AP_IDR),
+        ],
+        "the client's sequence and its own DPIDR read, as pyOCD sends them"
+    );
+}
+
+#[test]
+fn a_line_reset_by_the_clients_own_transfers_is_the_clients_business() {
+    let mut worker = Worker::new();
+    for op in switch_to_swd() {
+        worker.ok(B, op);
+    }
+    worker.ok(B, swj(8, 0));
+    worker.everything();
+    // B reads an AP register without reading DPIDR first: the DP does not
+    // answer, as it would not were B alone.
+    assert!(worker.run(Some(B), Op::ReadAp(AP_IDR)).is_err());
+    assert_eq!(worker.everything(), [Access::ReadAp(AP_IDR)]);
+    assert_eq!(worker.word(A, Op::ReadAp(AP_IDR)), AHB_AP_IDR);
+}
+
+#[test]
+fn a_failed_dpidr_read_of_the_worker_fails_no_client_and_no_run() {
+    let mut worker = Worker::new();
+    for op in switch_to_swd() {
+        worker.ok(B, op);
+    }
+    worker.everything();
+    worker.probe.failing_dp_reads = 1;
+    // The DP never left the reset state: A's read gets its answer, no
+    // acknowledge, as its own; nothing else is charged to anyone.
+    let results = worker.batch(&[
+        (Some(A), Op::ReadAp(AP_IDR)),
+        (Some(B), swj(8, 0)),
+        (Some(B), Op::ReadDp(0x0)),
+    ]);
+    assert!(
+        matches!(&results[0], Err(ProbeError::Transfer(_))),
+        "{:?}",
+        results[0]
+    );
+    assert!(results[1].is_ok(), "{:?}", results[1]);
+    assert_eq!(results[2], Ok(OpOutput::Word(0x2BA0_1477)), "B's own read");
+    assert_eq!(
+        worker.everything(),
+        [
+            Access::Swj(8),
+            Access::Dp,
+            Access::ReadAp(AP_IDR),
+            Access::Swj(8),
+            Access::Dp
+        ],
+        "tried once"
+    );
+    assert_eq!(worker.word(A, Op::ReadAp(AP_IDR)), AHB_AP_IDR);
 }

@@ -2,7 +2,7 @@
 //! and which request a deferred error reaches.
 
 use super::mock::{connected_probe, FULL};
-use crate::probe::{DebugProbe, ProbeError};
+use crate::probe::{DebugProbe, ProbeError, SwdSequence};
 
 /// APSEL 1, bank 0xF0, register 0xC (IDR of AP 1).
 const AP1_IDR: u32 = 0x0100_00FC;
@@ -68,6 +68,30 @@ fn a_transfer_error_forgets_select() {
     );
     script.exchange(&select_and_read, &[0x05, 0x02, 0x01, 1, 0, 0, 0]);
     assert_eq!(probe.read_ap(AP1_IDR), Ok(1));
+    script.assert_done();
+}
+
+#[test]
+fn swj_and_swd_sequences_forget_select() {
+    let (mut probe, script) = connected_probe(FULL);
+    let select_and_read = [0x05, 0x00, 0x02, 0x08, 0xF0, 0x00, 0x00, 0x01, 0x0F];
+    let idr = [0x05, 0x02, 0x01, 0x11, 0x00, 0x77, 0x04];
+    script.exchange(&select_and_read, &idr);
+    assert_eq!(probe.read_ap(AP1_IDR), Ok(0x0477_0011));
+    // A line reset: SELECT is written again before the next AP access.
+    script.exchange(&[0x12, 0x08, 0xFF], &[0x12, 0x00]);
+    probe.swj_sequence(8, &[0xFF]).unwrap();
+    script.exchange(&select_and_read, &idr);
+    assert_eq!(probe.read_ap(AP1_IDR), Ok(0x0477_0011));
+    // So after an SWD sequence (a multi-drop selection, say).
+    script.exchange(&[0x1D, 0x01, 0x08, 0x00], &[0x1D, 0x00]);
+    let idle = SwdSequence {
+        cycles: 8,
+        bits: Some(0),
+    };
+    probe.swd_sequence(&[idle]).unwrap();
+    script.exchange(&select_and_read, &idr);
+    assert_eq!(probe.read_ap(AP1_IDR), Ok(0x0477_0011));
     script.assert_done();
 }
 

@@ -226,13 +226,13 @@ impl Firmware {
                 self.clock_hz = hz;
                 out.push(DAP_OK)
             }),
-            ID_SWJ_SEQUENCE => swj_sequence(args, out),
+            ID_SWJ_SEQUENCE => self.swj_sequence(args, out),
             ID_SWD_CONFIGURE => args.u8().map(|config| {
                 self.turnaround = (config & 0b11) + 1;
                 self.data_phase = config & 0b100 != 0;
                 out.push(DAP_OK)
             }),
-            ID_SWD_SEQUENCE => swd_sequence(args, out),
+            ID_SWD_SEQUENCE => self.swd_sequence(args, out),
             _ => return Err(Refusal::Unknown),
         };
         done.ok_or(Refusal::Malformed)
@@ -342,38 +342,60 @@ fn push_string(out: &mut Vec<u8>, text: &str, limit: usize) {
     out.push(0);
 }
 
-/// DAP_SWJ_Sequence: clocked out and gone. The virtual target has no wire
-/// and no line state (line reset, JTAG-to-SWD, dormant) to drive.
-fn swj_sequence(args: &mut Cursor, out: &mut Vec<u8>) -> Option<()> {
-    let bits = match args.u8()? {
-        0 => 256,
-        n => usize::from(n),
-    };
-    args.take(bits.div_ceil(8))?;
-    status(out, DAP_OK)
-}
-
-/// DAP_SWD_Sequence: output cycles are clocked out and gone; input cycles
-/// read SWDIO undriven, which the probe's pull-up holds high. This is what
-/// a DPv1 target does for a multi-drop selection it does not understand.
-fn swd_sequence(args: &mut Cursor, out: &mut Vec<u8>) -> Option<()> {
-    let count = args.u8()?;
-    let mut captured = Vec::new();
-    for _ in 0..count {
-        let info = args.u8()?;
-        let cycles = match info & SEQUENCE_CYCLES {
-            0 => 64,
+/// The SWJ and SWD sequences: raw SWDIO cycles the target sees between
+/// transactions (`sim::line` says what it makes of them). Only a connected
+/// port drives the pins; without DAP_Connect the cycles reach nothing, as
+/// the reference firmware leaves its pins off until then.
+impl Firmware {
+    /// DAP_SWJ_Sequence: the bits go out on SWDIO, LSB first.
+    fn swj_sequence(&mut self, args: &mut Cursor, out: &mut Vec<u8>) -> Option<()> {
+        let bits = match args.u8()? {
+            0 => 256,
             n => usize::from(n),
         };
-        if info & SEQUENCE_INPUT != 0 {
-            captured.extend(high_bits(cycles));
-        } else {
-            args.take(cycles.div_ceil(8))?;
+        let levels = args.take(bits.div_ceil(8))?;
+        self.clock_swdio(levels, bits);
+        status(out, DAP_OK)
+    }
+
+    /// DAP_SWD_Sequence: output cycles go out on SWDIO; input cycles read
+    /// SWDIO undriven, which the probe's pull-up holds high (the target
+    /// sees it high too). This is what a DPv1 target does for a multi-drop
+    /// selection it does not understand.
+    fn swd_sequence(&mut self, args: &mut Cursor, out: &mut Vec<u8>) -> Option<()> {
+        let count = args.u8()?;
+        let mut captured = Vec::new();
+        let mut cycles_run = Vec::new();
+        for _ in 0..count {
+            let info = args.u8()?;
+            let cycles = match info & SEQUENCE_CYCLES {
+                0 => 64,
+                n => usize::from(n),
+            };
+            if info & SEQUENCE_INPUT != 0 {
+                captured.extend(high_bits(cycles));
+                cycles_run.push((None, cycles));
+            } else {
+                cycles_run.push((Some(args.take(cycles.div_ceil(8))?), cycles));
+            }
+        }
+        // Parsed whole before any cycle runs: a malformed command clocks
+        // nothing.
+        for (levels, cycles) in cycles_run {
+            self.clock_swdio(levels.unwrap_or_default(), cycles);
+        }
+        out.push(DAP_OK);
+        out.extend(captured);
+        Some(())
+    }
+
+    /// Clocks `cycles` SWDIO levels (LSB first; missing bytes read high)
+    /// into the target, if the port is on.
+    fn clock_swdio(&mut self, levels: &[u8], cycles: usize) {
+        if self.port != Port::Disabled {
+            self.target.lock().clock_swdio(levels, cycles);
         }
     }
-    out.push(DAP_OK);
-    out.extend(captured);
-    Some(())
 }
 
 /// `cycles` one-bits, LSB first, padded with zeros to whole bytes.

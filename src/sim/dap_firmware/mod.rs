@@ -12,9 +12,11 @@
 //!   virtual target has no trace output), no test-domain timer, no UART.
 //! - **Commands**: the general, SWJ and SWD commands, DAP_Transfer,
 //!   DAP_TransferBlock (semantics in `transfer`), DAP_ExecuteCommands and
-//!   DAP_QueueCommands. Every other ID (JTAG, SWO, UART, vendor, unknown)
-//!   is answered `[0xFF]` as the specification says for commands that are
-//!   not implemented. (The reference firmware built without JTAG answers
+//!   DAP_QueueCommands. DAP_SWJ_Sequence and DAP_SWD_Sequence clock their
+//!   SWDIO cycles into the target once the port is connected, where a line
+//!   reset puts the SW-DP in its reset state (`sim::line`). Every other ID
+//!   (JTAG, SWO, UART, vendor, unknown) is answered `[0xFF]` as the
+//!   specification says for commands that are not implemented. (The reference firmware built without JTAG answers
 //!   the JTAG IDs with their echo and DAP_ERROR instead; either tells a
 //!   driver "no JTAG".)
 //! - **Malformed commands** (too short for their fields) run nothing and

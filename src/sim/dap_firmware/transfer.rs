@@ -21,6 +21,9 @@
 //! - The protocol-error bit (3) is never set: the target is driven at the
 //!   acknowledge level, with no wire whose parity could fail.
 //! - Without DAP_Connect, no transaction runs: count 0, response 0.
+//! - A transaction the SW-DP does not acknowledge (after a line reset,
+//!   anything but a DPIDR read: `sim::line`) is NO_ACK (0b111), not
+//!   retried, and ends the command like any other failure.
 //! - Every DP or AP register transfer the host asked for that runs against
 //!   the target is counted in [`FirmwareStats::transfers`](super::FirmwareStats),
 //!   acknowledged or not; a WAIT-retried or value-match read counts once.

@@ -3,5 +3,6 @@
 
 mod bus;
 mod dp;
+mod line;
 mod mem_ap;
 mod virtual_probe;

@@ -7,7 +7,10 @@ use crate::cmsis_dap::{Transport, TransportError};
 use crate::sim::dp::{DP_CTRL_STAT, STICKYERR};
 use crate::sim::target::SwdTarget;
 
-use super::support::{exchange, probe, probe_on, read, transfer, AP_READ_DRW};
+use super::support::{
+    exchange, powered_probe, probe, probe_on, read, transfer, AP_READ_CSW, AP_READ_DRW,
+    DP_READ_CTRL_STAT, DP_READ_IDR,
+};
 use crate::sim::dap_firmware::{FirmwareConfig, Port, UsbModel};
 
 fn info_string(text: &str) -> Vec<u8> {
@@ -169,6 +172,65 @@ fn swd_sequence_returns_ones_for_undriven_input_cycles() {
         exchange(&mut probe, &[0x1D, 0x01, 0x10, 0xFF]),
         [0x1D, 0xFF]
     );
+}
+
+/// DAP_SWJ_Sequence of a line reset as pyOCD sends it: 51 cycles high,
+/// then (separately) eight idle cycles.
+const LINE_RESET: [u8; 9] = [0x12, 51, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+const IDLE: [u8; 3] = [0x12, 8, 0x00];
+
+#[test]
+fn swj_sequence_line_reset_leaves_the_dp_answering_only_dpidr() {
+    let mut probe = powered_probe();
+    let target = probe.target();
+    assert_eq!(exchange(&mut probe, &LINE_RESET), [0x12, 0x00]);
+    assert_eq!(exchange(&mut probe, &IDLE), [0x12, 0x00]);
+    assert!(target.lock().in_line_reset_state());
+    // No acknowledge: ACK 0b111, nothing completed.
+    let ap_read = transfer(&[(AP_READ_CSW, None)]);
+    assert_eq!(exchange(&mut probe, &ap_read), [0x05, 0x00, 0x07]);
+    let ctrl_stat = transfer(&[(DP_READ_CTRL_STAT, None)]);
+    assert_eq!(exchange(&mut probe, &ctrl_stat), [0x05, 0x00, 0x07]);
+    // A DPIDR read is answered and ends the reset state; the read after it
+    // in the same command is answered too.
+    let dpidr_then_ap = transfer(&[(DP_READ_IDR, None), (AP_READ_CSW, None)]);
+    let response = exchange(&mut probe, &dpidr_then_ap);
+    assert_eq!(response[..7], [0x05, 0x02, 0x01, 0x77, 0x14, 0xA0, 0x2B]);
+    assert!(!target.lock().in_line_reset_state());
+}
+
+#[test]
+fn a_transfer_straight_after_the_high_run_is_not_seen() {
+    let mut probe = powered_probe();
+    assert_eq!(exchange(&mut probe, &LINE_RESET), [0x12, 0x00]);
+    let dpidr = transfer(&[(DP_READ_IDR, None)]);
+    assert_eq!(exchange(&mut probe, &dpidr), [0x05, 0x00, 0x07]);
+    let mut answered = vec![0x05, 0x01, 0x01];
+    answered.extend(0x2BA0_1477u32.to_le_bytes());
+    assert_eq!(exchange(&mut probe, &dpidr), answered);
+}
+
+#[test]
+fn swd_sequence_cycles_reach_the_line_too() {
+    let mut probe = powered_probe();
+    let target = probe.target();
+    // 32 output cycles high, 20 input cycles (read high: the pull-up),
+    // then 8 output cycles low.
+    let command = [0x1D, 0x03, 0x20, 0xFF, 0xFF, 0xFF, 0xFF, 0x94, 0x08, 0x00];
+    assert_eq!(
+        exchange(&mut probe, &command),
+        [0x1D, 0x00, 0xFF, 0xFF, 0x0F]
+    );
+    assert!(target.lock().in_line_reset_state());
+}
+
+#[test]
+fn sequences_reach_no_target_before_connect() {
+    let mut probe = probe();
+    let target = probe.target();
+    assert_eq!(exchange(&mut probe, &LINE_RESET), [0x12, 0x00]);
+    assert_eq!(exchange(&mut probe, &IDLE), [0x12, 0x00]);
+    assert!(!target.lock().in_line_reset_state());
 }
 
 #[test]
