@@ -30,6 +30,7 @@ impl UnlistedProbe {
         ProbeEntry {
             probe: ProbeSelector::Serial(self.found.serial.clone()),
             port: self.port,
+            dap_port: None,
             name: None,
             description: None,
             limits: config.limits.clone(),
