@@ -76,3 +76,32 @@ fn missing_file_fails_naming_it() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/probeshare.toml"));
 }
+
+#[test]
+fn dap_ports_are_printed_and_an_unset_dap_port_range_is_said() {
+    let path = scratch_file(
+        "dap.toml",
+        "[[probe]]\nserial = \"sim:a\"\nport = 5000\ndap_port = 5001\n",
+    );
+    let output = config_check(&path);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    for line in [
+        "dap_port = 5001\n",
+        "# dap_port_range is not set: probes not listed get no DAP port\n",
+    ] {
+        assert!(printed.contains(line), "{line} missing from\n{printed}");
+    }
+    let broken = scratch_file(
+        "dap-broken.toml",
+        "[[probe]]\nserial = \"sim:a\"\nport = 5000\ndap_port = 5000\n",
+    );
+    let output = config_check(&broken);
+    assert_eq!(output.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message
+            .contains("dap-broken.toml: probe[0].dap_port: 5000 is already the port of probe[0]"),
+        "{message}"
+    );
+}

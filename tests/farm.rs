@@ -5,11 +5,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use common::farm::DapClient;
 use common::{free_port, Client, ServerProcess, SIM_DPIDR};
 use probeshare::server::{self, ClientFilter, ServerConfig, ServerHandle};
 use probeshare::sim::{self, dap_firmware::FirmwareConfig, dap_firmware::UsbModel};
@@ -127,6 +128,36 @@ fn serve_config_serves_every_configured_probe_on_its_own_port() {
             json!(unique_id)
         );
     }
+
+    server.signal("TERM");
+    assert_eq!(
+        server.wait_exit(),
+        Some(0),
+        "{}",
+        server.log.lock().unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_config_serves_a_dap_port_and_logs_it() {
+    let (port, dap_port) = (free_port(), free_port());
+    let text = format!("[[probe]]\nserial = \"sim:alpha\"\nport = {port}\ndap_port = {dap_port}\n");
+    let dir = std::env::temp_dir().join(format!("probeshare-farm-dap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("farm.toml");
+    std::fs::write(&file, text).expect("write the configuration");
+
+    let config_arg = file.to_str().expect("UTF-8 path");
+    let (mut server, _) =
+        ServerProcess::start_serving(&["serve", "--no-management", "--config", config_arg], 1);
+    let line = format!("Serving CMSIS-DAP for OpenOCD (sim:alpha) on 127.0.0.1:{dap_port}\n");
+    common::wait_until("the DAP port's log line", || {
+        server.log.lock().unwrap().contains(&line)
+    });
+    let mut openocd = DapClient::connect(SocketAddr::from(([127, 0, 0, 1], dap_port)));
+    assert_eq!(openocd.product(), "probeshare CMSIS-DAP over TCP");
+    drop(openocd);
 
     server.signal("TERM");
     assert_eq!(

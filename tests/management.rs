@@ -85,3 +85,56 @@ fn unknown_paths_are_404_and_other_methods_405() {
     assert_eq!(http(management.local_addr(), "GET", "/nope").0, 404);
     assert_eq!(http(management.local_addr(), "POST", "/probes").0, 405);
 }
+
+#[test]
+fn probes_show_their_dap_port_and_clients_their_front_end() {
+    use common::farm::DapClient;
+    let (port, dap_port) = (common::free_port(), common::free_port());
+    let entries = format!(
+        "[[probe]]\nserial = \"sim:alpha\"\nport = {port}\ndap_port = {dap_port}\n{}",
+        sim_entries(&["beta"])
+    );
+    let (_farm, management, _) = managed_farm(&entries, false);
+    let list = probes(management.local_addr());
+    assert_eq!(list[0]["dap_port"], dap_port);
+    assert_eq!(list[1]["dap_port"], Value::Null, "beta has none");
+
+    let alpha = SocketAddr::from(([127, 0, 0, 1], port));
+    let _pyocd = Client::hello(alpha);
+    let mut openocd = DapClient::connect(SocketAddr::from(([127, 0, 0, 1], dap_port)));
+    assert_eq!(openocd.product(), "probeshare CMSIS-DAP over TCP");
+    let dap_peer = openocd.stream.local_addr().expect("address").to_string();
+
+    let mut clients = Vec::new();
+    wait_until("both clients to show", || {
+        let (status, body) = http(management.local_addr(), "GET", "/probes/sim:alpha/clients");
+        assert_eq!(status, 200, "{body}");
+        clients = serde_json::from_str::<Value>(&body)
+            .expect("JSON")
+            .as_array()
+            .expect("array")
+            .clone();
+        clients.len() == 2
+    });
+    assert_eq!(clients[0]["front_end"], "pyocd", "oldest first");
+    assert_eq!(clients[1]["front_end"], "cmsis-dap");
+    assert_eq!(clients[1]["peer"], dap_peer);
+
+    let expected = [
+        "probeshare_clients{front_end=\"cmsis-dap\",probe=\"sim:alpha\"} 1",
+        "probeshare_clients{front_end=\"pyocd\",probe=\"sim:alpha\"} 1",
+        "probeshare_connections_total{front_end=\"cmsis-dap\",probe=\"sim:alpha\"} 1",
+        "probeshare_requests_total{front_end=\"cmsis-dap\",probe=\"sim:alpha\",request=\"DAP_Info\",status=\"0\"} 1",
+        "probeshare_requests_total{front_end=\"pyocd\",probe=\"sim:alpha\",request=\"hello\",status=\"0\"} 1",
+        "probeshare_clients{front_end=\"pyocd\",probe=\"sim:beta\"} 0",
+    ];
+    let mut metrics = String::new();
+    wait_until("the metrics to count both front ends", || {
+        metrics = http(management.local_addr(), "GET", "/metrics").1;
+        expected.iter().all(|line| metrics.contains(line))
+    });
+    assert!(
+        !metrics.contains("front_end=\"cmsis-dap\",probe=\"sim:beta\""),
+        "beta serves no DAP port:\n{metrics}"
+    );
+}

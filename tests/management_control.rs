@@ -122,24 +122,24 @@ fn metrics_count_requests_per_probe() {
     };
     let before = scrape();
     for name in [
-        "probeshare_clients{probe=\"sim:alpha\"} 0",
+        "probeshare_clients{front_end=\"pyocd\",probe=\"sim:alpha\"} 0",
         "probeshare_open_count{probe=\"sim:beta\"} 0",
         "probeshare_connect_count{probe=\"sim:alpha\"} 0",
     ] {
         assert!(before.contains(name), "{name} missing from:\n{before}");
     }
-    assert!(!before.contains("probeshare_requests_total{probe=\"sim:alpha\""));
+    assert!(!before.contains("probeshare_requests_total{front_end=\"pyocd\",probe=\"sim:alpha\""));
 
     let _client = Client::session(probe_addr(&farm, &config, 0));
     wait_until("the requests to be counted", || {
         let after = scrape();
         ["hello", "open", "connect"].iter().all(|request| {
             after.contains(&format!(
-                "probeshare_requests_total{{probe=\"sim:alpha\",request=\"{request}\",status=\"0\"}} 1"
+                "probeshare_requests_total{{front_end=\"pyocd\",probe=\"sim:alpha\",request=\"{request}\",status=\"0\"}} 1"
             ))
         })
             && after.contains("probeshare_open_count{probe=\"sim:alpha\"} 1")
-            && after.contains("probeshare_clients{probe=\"sim:alpha\"} 1")
+            && after.contains("probeshare_clients{front_end=\"pyocd\",probe=\"sim:alpha\"} 1")
     });
 }
 

@@ -22,11 +22,12 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-/// The sum of every sample of `name` for the probe `sim:alpha`.
+/// The sum of every sample of `name` for the probe `sim:alpha`, whatever
+/// its other labels.
 fn total(text: &str, name: &str) -> f64 {
-    let prefix = format!("{name}{{probe=\"sim:alpha\"");
+    let prefix = format!("{name}{{");
     text.lines()
-        .filter(|line| line.starts_with(&prefix))
+        .filter(|line| line.starts_with(&prefix) && line.contains("probe=\"sim:alpha\""))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
@@ -68,11 +69,11 @@ fn metrics_show_requests_latency_bytes_connections_and_lock_waits() {
         "{text}"
     );
     let read_dp_ok =
-        "probeshare_requests_total{probe=\"sim:alpha\",request=\"read_dp\",status=\"0\"}";
+        "probeshare_requests_total{front_end=\"pyocd\",probe=\"sim:alpha\",request=\"read_dp\",status=\"0\"}";
     assert_eq!(sample(&text, read_dp_ok), Some(2.0), "{text}");
     let inf_bucket = "probeshare_request_duration_seconds_bucket{probe=\"sim:alpha\",le=\"+Inf\"}";
     assert_eq!(sample(&text, inf_bucket), Some(answered), "{text}");
-    let connections = "probeshare_connections_total{probe=\"sim:alpha\"}";
+    let connections = "probeshare_connections_total{front_end=\"pyocd\",probe=\"sim:alpha\"}";
     assert_eq!(sample(&text, connections), Some(2.0), "{text}");
     for bytes in [
         "probeshare_received_bytes_total{probe=\"sim:alpha\"}",

@@ -18,6 +18,8 @@ pub(super) struct ConfigFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port_range: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub dap_port_range: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsTable>,
@@ -72,6 +74,8 @@ pub(super) struct ManagementTable {
 pub(super) struct ProbeTable {
     pub serial: String,
     pub port: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dap_port: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

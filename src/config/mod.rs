@@ -3,6 +3,11 @@
 //! reads and validates it into a [`Config`]; every error names the file,
 //! the key and the offending value. [`ports`] remembers the ports handed
 //! to probes the file does not list.
+//!
+//! Each probe has its pyOCD port and, if the file asks for it, a DAP port
+//! (CMSIS-DAP over TCP, for OpenOCD): a listed probe's `dap_port`, an
+//! unlisted probe's from `dap_port_range`. Neither is on by default, so a
+//! file that says nothing of DAP ports opens no port it does not name.
 
 mod cidr;
 mod file;
@@ -49,6 +54,9 @@ pub struct Config {
     pub management: Management,
     /// Ports for probes not listed in `probes`.
     pub port_range: PortRange,
+    /// DAP ports (CMSIS-DAP over TCP, for OpenOCD) for probes not listed
+    /// in `probes`; none when not set, and then they get no DAP port.
+    pub dap_port_range: Option<PortRange>,
     /// Where the ports given to unlisted probes are remembered.
     pub state_file: PathBuf,
     /// The `[[probe]]` entries, in file order.
@@ -61,9 +69,12 @@ impl Config {
         self.allow.is_empty() || self.allow.iter().any(|net| net.contains(address))
     }
 
-    /// The ports of listed probes, which the unlisted ones must not take.
+    /// The ports of listed probes, their DAP ports included, which the
+    /// unlisted ones must not take.
     pub fn listed_ports(&self) -> impl Iterator<Item = u16> + '_ {
-        self.probes.iter().map(|probe| probe.port)
+        self.probes
+            .iter()
+            .flat_map(|probe| std::iter::once(probe.port).chain(probe.dap_port))
     }
 
     /// The configuration as TOML with every default written out; it parses
@@ -85,6 +96,9 @@ pub struct Management {
 pub struct ProbeEntry {
     pub probe: ProbeSelector,
     pub port: u16,
+    /// The port serving CMSIS-DAP over TCP for OpenOCD, if the entry asks
+    /// for one (`dap_port`).
+    pub dap_port: Option<u16>,
     pub name: Option<String>,
     pub description: Option<String>,
     /// The global limits with this probe's overrides applied.

@@ -1,5 +1,7 @@
 //! The effective configuration written back as TOML, defaults included,
-//! through the same structs the file is read with.
+//! through the same structs the file is read with. A key whose default is
+//! "not set" (`dap_port_range`) has no TOML value to show it by, so it is
+//! shown as a comment where the key would be.
 
 use super::file::{ConfigFile, LimitsTable, ManagementTable, ProbeTable};
 use super::Config;
@@ -11,6 +13,7 @@ pub(super) fn to_toml(config: &Config) -> String {
         allow_remote: Some(config.allow_remote),
         allow: Some(config.allow.iter().map(ToString::to_string).collect()),
         port_range: Some(config.port_range.to_string()),
+        dap_port_range: config.dap_port_range.map(|range| range.to_string()),
         state_file: Some(config.state_file.display().to_string()),
         limits: Some(limits_table(&config.limits)),
         management: Some(ManagementTable {
@@ -23,6 +26,7 @@ pub(super) fn to_toml(config: &Config) -> String {
             .map(|probe| ProbeTable {
                 serial: probe.probe.to_string(),
                 port: i64::from(probe.port),
+                dap_port: probe.dap_port.map(i64::from),
                 name: probe.name.clone(),
                 description: probe.description.clone(),
                 limits: probe.limit_overrides.then(|| limits_table(&probe.limits)),
@@ -30,8 +34,25 @@ pub(super) fn to_toml(config: &Config) -> String {
             .collect(),
     };
     // Strings, numbers and tables of owned data always serialize.
-    toml::to_string(&file).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    let text = toml::to_string(&file).unwrap_or_else(|e| format!("# cannot render: {e}\n"));
+    if config.dap_port_range.is_some() {
+        return text;
+    }
+    // After `port_range`, which is always written.
+    let mut out = String::with_capacity(text.len() + UNSET_DAP_PORT_RANGE.len());
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("port_range = ") {
+            out.push_str(UNSET_DAP_PORT_RANGE);
+        }
+    }
+    out
 }
+
+/// How `config check` shows that `dap_port_range` is not set.
+const UNSET_DAP_PORT_RANGE: &str =
+    "# dap_port_range is not set: probes not listed get no DAP port\n";
 
 fn limits_table(limits: &Limits) -> LimitsTable {
     let number = |n: usize| Some(i64::try_from(n).unwrap_or(i64::MAX));

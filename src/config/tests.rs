@@ -362,3 +362,147 @@ fn unreadable_file_is_named() {
         "{message}"
     );
 }
+
+#[test]
+fn dap_ports_are_off_unless_the_file_asks_for_them() {
+    let config = ok("[[probe]]\nserial = \"A\"\nport = 5601\n");
+    assert_eq!(config.dap_port_range, None);
+    assert_eq!(config.probes[0].dap_port, None);
+    let config = ok(r#"
+        dap_port_range = "5700-5799"
+        [[probe]]
+        serial = "A"
+        port = 5601
+        dap_port = 5701
+    "#);
+    assert_eq!(
+        config.dap_port_range,
+        Some(PortRange {
+            first: 5700,
+            last: 5799
+        })
+    );
+    assert_eq!(config.probes[0].dap_port, Some(5701));
+    assert_eq!(
+        config.listed_ports().collect::<Vec<_>>(),
+        [5601, 5701],
+        "unlisted probes take neither"
+    );
+}
+
+#[test]
+fn dap_port_out_of_range_is_named_with_file_key_and_value() {
+    assert_eq!(
+        error("[[probe]]\nserial=\"A\"\nport=5000\ndap_port=70000\n"),
+        "probeshare.toml: probe[0].dap_port: 70000 is not a port (1-65535)"
+    );
+    assert_names(
+        &error("[[probe]]\nserial=\"A\"\nport=5000\ndap_port=0\n"),
+        "probe[0].dap_port",
+        "0 is not a port",
+    );
+    assert_names(
+        &error("[[probe]]\nserial=\"A\"\nport=5000\ndap_port=-1\n"),
+        "probe[0].dap_port",
+        "-1",
+    );
+}
+
+#[test]
+fn a_dap_port_may_clash_with_no_other_port_of_the_file() {
+    assert_names(
+        &error("[[probe]]\nserial=\"A\"\nport=5000\ndap_port=5000\n"),
+        "probe[0].dap_port",
+        "5000 is already the port of probe[0]",
+    );
+    assert_names(
+        &error("[[probe]]\nserial=\"A\"\nport=5000\n[[probe]]\nserial=\"B\"\nport=5001\ndap_port=5000\n"),
+        "probe[1].dap_port",
+        "5000 is already the port of probe[0]",
+    );
+    assert_names(
+        &error("[[probe]]\nserial=\"A\"\nport=5000\ndap_port=5100\n[[probe]]\nserial=\"B\"\nport=5100\n"),
+        "probe[1].port",
+        "5100 is already the DAP port of probe[0]",
+    );
+    assert_names(
+        &error("[[probe]]\nserial=\"A\"\nport=5000\ndap_port=5100\n[[probe]]\nserial=\"B\"\nport=5001\ndap_port=5100\n"),
+        "probe[1].dap_port",
+        "5100 is already the DAP port of probe[0]",
+    );
+    assert_names(
+        &error("[[probe]]\nserial=\"A\"\nport=5000\ndap_port=5580\n"),
+        "probe[0].dap_port",
+        "5580 is already the port of management.listen",
+    );
+    ok("[management]\nenabled = false\n[[probe]]\nserial=\"A\"\nport=5000\ndap_port=5580\n");
+}
+
+#[test]
+fn listed_dap_ports_may_lie_inside_either_range() {
+    let config = ok(r#"
+        port_range = "5600-5699"
+        dap_port_range = "5700-5799"
+        [[probe]]
+        serial = "A"
+        port = 5750
+        dap_port = 5650
+    "#);
+    assert_eq!(config.probes[0].dap_port, Some(5650));
+}
+
+#[test]
+fn malformed_or_overlapping_dap_port_ranges_are_named() {
+    for (range, problem) in [
+        ("5700", "not a range"),
+        ("5799-5700", "first port is above the last"),
+        ("0-10", "0 is not a port"),
+        ("5700-70000", "70000 is not a port"),
+        ("5650-5750", "'5650-5750' overlaps port_range 5600-5699"),
+        ("5699-5699", "overlaps port_range"),
+    ] {
+        assert_names(
+            &error(&format!("dap_port_range = \"{range}\"\n")),
+            "dap_port_range",
+            problem,
+        );
+    }
+    assert_names(
+        &error("dap_port_range = \"5500-5599\"\n"),
+        "management.listen",
+        "5580 is inside dap_port_range 5500-5599",
+    );
+    ok("dap_port_range = \"5500-5599\"\n[management]\nenabled = false\n");
+}
+
+#[test]
+fn effective_configuration_shows_the_dap_ports_and_parses_back() {
+    let config = ok(r#"
+        dap_port_range = "7100-7110"
+        [[probe]]
+        serial = "sim:x"
+        port = 7005
+        dap_port = 7105
+        [[probe]]
+        serial = "sim:y"
+        port = 7006
+    "#);
+    let text = config.to_toml();
+    assert!(text.contains("dap_port_range = \"7100-7110\"\n"), "{text}");
+    assert!(text.contains("dap_port = 7105\n"), "{text}");
+    assert_eq!(text.matches("dap_port =").count(), 1, "{text}");
+    assert_eq!(ok(&text), config, "{text}");
+}
+
+#[test]
+fn effective_configuration_says_when_dap_port_range_is_not_set() {
+    let config = ok("");
+    let text = config.to_toml();
+    assert!(
+        text.contains(
+            "port_range = \"5600-5699\"\n# dap_port_range is not set: probes not listed get no DAP port\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(ok(&text), config, "{text}");
+}

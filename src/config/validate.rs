@@ -48,6 +48,20 @@ pub(super) fn validate(raw: ConfigFile, file: &str) -> Result<Config, ConfigErro
         None => DEFAULT_PORT_RANGE,
         Some(text) => parse_port_range(text).map_err(|problem| fail("port_range", problem))?,
     };
+    let dap_port_range = match &raw.dap_port_range {
+        None => None,
+        Some(text) => {
+            let range =
+                parse_port_range(text).map_err(|problem| fail("dap_port_range", problem))?;
+            if range.first <= port_range.last && port_range.first <= range.last {
+                return Err(fail(
+                    "dap_port_range",
+                    format!("'{text}' overlaps port_range {port_range}"),
+                ));
+            }
+            Some(range)
+        }
+    };
     let state_file = match raw.state_file.as_deref() {
         None => PathBuf::from(DEFAULT_STATE_FILE),
         Some("") => return Err(fail("state_file", "'' is not a file path".into())),
@@ -61,18 +75,27 @@ pub(super) fn validate(raw: ConfigFile, file: &str) -> Result<Config, ConfigErro
         .collect::<Result<Vec<_>, _>>()
         .map_err(|(key, problem)| fail(&key, problem))?;
     check_collisions(&probes, &management, listen).map_err(|(key, problem)| fail(&key, problem))?;
-    if management.enabled
-        && ports_overlap(management.listen.ip(), listen)
-        && port_range.contains(management.listen.port())
-    {
-        return Err(fail(
-            "management.listen",
-            format!(
-                "'{}': port {} is inside port_range {port_range}, which probes use",
-                management.listen,
-                management.listen.port()
-            ),
-        ));
+    let ranges = [
+        ("port_range", Some(port_range)),
+        ("dap_port_range", dap_port_range),
+    ];
+    for (key, range) in ranges {
+        let Some(range) = range else {
+            continue;
+        };
+        if management.enabled
+            && ports_overlap(management.listen.ip(), listen)
+            && range.contains(management.listen.port())
+        {
+            return Err(fail(
+                "management.listen",
+                format!(
+                    "'{}': port {} is inside {key} {range}, which probes use",
+                    management.listen,
+                    management.listen.port()
+                ),
+            ));
+        }
     }
     Ok(Config {
         listen,
@@ -81,6 +104,7 @@ pub(super) fn validate(raw: ConfigFile, file: &str) -> Result<Config, ConfigErro
         limits,
         management,
         port_range,
+        dap_port_range,
         state_file,
         probes,
     })
@@ -129,10 +153,16 @@ fn probe_entry(raw: &ProbeTable, index: usize, global: &Limits) -> Result<ProbeE
         None => ProbeSelector::Serial(raw.serial.clone()),
     };
     let port = port_number(raw.port).map_err(|problem| (key("port"), problem))?;
+    let dap_port = raw
+        .dap_port
+        .map(port_number)
+        .transpose()
+        .map_err(|problem| (key("dap_port"), problem))?;
     let limits = apply_limits(global.clone(), raw.limits.as_ref(), &key("limits"))?;
     Ok(ProbeEntry {
         probe,
         port,
+        dap_port,
         name: raw.name.clone(),
         description: raw.description.clone(),
         limits,
@@ -140,16 +170,18 @@ fn probe_entry(raw: &ProbeTable, index: usize, global: &Limits) -> Result<ProbeE
     })
 }
 
-/// Duplicate probes and ports. A listed port may lie inside `port_range`:
-/// the allocator skips it, so no separate range is needed for listed
-/// probes.
+/// Duplicate probes and ports: no port of the file (a pyOCD port or a
+/// DAP port) may be another's. A listed port may lie inside `port_range`
+/// or `dap_port_range`: the allocator skips it, so no separate range is
+/// needed for listed probes.
 fn check_collisions(
     probes: &[ProbeEntry],
     management: &Management,
     listen: IpAddr,
 ) -> Result<(), Problem> {
     let mut serials = HashMap::new();
-    let mut ports = HashMap::new();
+    // Each port taken so far: by which entry, and as which of its ports.
+    let mut ports: HashMap<u16, (usize, &str)> = HashMap::new();
     for (i, probe) in probes.iter().enumerate() {
         if let Some(first) = serials.insert(&probe.probe, i) {
             return Err((
@@ -157,20 +189,27 @@ fn check_collisions(
                 format!("'{}' is already listed as probe[{first}]", probe.probe),
             ));
         }
-        if let Some(first) = ports.insert(probe.port, i) {
-            return Err((
-                format!("probe[{i}].port"),
-                format!("{} is already the port of probe[{first}]", probe.port),
-            ));
-        }
-        if management.enabled
-            && management.listen.port() == probe.port
-            && ports_overlap(management.listen.ip(), listen)
-        {
-            return Err((
-                format!("probe[{i}].port"),
-                format!("{} is already the port of management.listen", probe.port),
-            ));
+        let own = [("port", Some(probe.port)), ("dap_port", probe.dap_port)];
+        for (field, port) in own {
+            let Some(port) = port else {
+                continue;
+            };
+            let kind = if field == "port" { "port" } else { "DAP port" };
+            if let Some((first, first_kind)) = ports.insert(port, (i, kind)) {
+                return Err((
+                    format!("probe[{i}].{field}"),
+                    format!("{port} is already the {first_kind} of probe[{first}]"),
+                ));
+            }
+            if management.enabled
+                && management.listen.port() == port
+                && ports_overlap(management.listen.ip(), listen)
+            {
+                return Err((
+                    format!("probe[{i}].{field}"),
+                    format!("{port} is already the port of management.listen"),
+                ));
+            }
         }
     }
     Ok(())

@@ -9,6 +9,12 @@
 //! `NetworkService` requires a `username`; the probe port has no login, so
 //! it is empty.
 //!
+//! A probe with a DAP port (CMSIS-DAP over TCP, for OpenOCD) gets it as a
+//! `##` comment line with the OpenOCD commands that reach it, not as a
+//! second `NetworkService`: two resources of one class in a group would
+//! make `get_resource(NetworkService)` ambiguous for the scripts that use
+//! the pyOCD one, and no labgrid driver would consume it.
+//!
 //! labgrid runs exporter files through Jinja2 with `#` starting a line
 //! statement and `##` a line comment, so comments here are `##` at the
 //! start of a line, and quoted values escape `{` and `}` so no serial or
@@ -103,6 +109,13 @@ fn render_probe(out: &mut String, probe: &ProbeEntry, group: &str, host: &str) {
     }
     // validate_host keeps whitespace and line breaks out of `uid`.
     let _ = writeln!(out, "## pyOCD: --uid {uid}");
+    if let Some(dap_port) = probe.dap_port {
+        let _ = writeln!(
+            out,
+            "## OpenOCD: adapter driver cmsis-dap; cmsis-dap backend tcp; \
+             cmsis-dap tcp host {host}; cmsis-dap tcp port {dap_port}"
+        );
+    }
     let _ = writeln!(out, "  NetworkService:");
     let _ = writeln!(out, "    address: {}", yaml_quoted(host));
     let _ = writeln!(out, "    port: {}", probe.port);

@@ -1,9 +1,11 @@
 //! The probe farm: every `[[probe]]` of a configuration file served on its
 //! own port, as `probeshare serve --config FILE` does.
 //!
-//! Each probe gets a server of its own ([`server::spawn`]): its listener,
-//! mio loop thread, arbiter and worker. Nothing is shared between probes,
-//! so a slow or failing probe cannot delay another probe's clients.
+//! Each probe gets a server of its own ([`server::spawn_with_dap`]): its
+//! listener (and its DAP port's, CMSIS-DAP over TCP for OpenOCD, when the
+//! entry has a `dap_port`), mio loop thread, arbiter and worker. Nothing
+//! is shared between probes, so a slow or failing probe cannot delay
+//! another probe's clients.
 //!
 //! A USB probe that is not plugged in (or cannot be opened) at start is
 //! logged as a warning and skipped; the others are served. A port that
@@ -14,9 +16,10 @@
 //! are unplugged and replugged by hand (`plug`).
 //!
 //! USB probes that no entry names are served too, on ports from
-//! `port_range` remembered in the state file (`unlisted`), at start and as
-//! the rescan finds them; they are retired when they vanish. A reload keeps
-//! them served while their port stays free under the new configuration.
+//! `port_range` (and DAP ports from `dap_port_range`, if set) remembered
+//! in the state file (`unlisted`), at start and as the rescan finds them;
+//! they are retired when they vanish. A reload keeps them served while
+//! their ports stay free under the new configuration.
 
 mod control;
 mod open;
@@ -93,6 +96,7 @@ struct Served {
 struct ServingKey {
     probe: ProbeSelector,
     addr: SocketAddr,
+    dap_addr: Option<SocketAddr>,
     description: Option<String>,
     limits: Limits,
     allow: Vec<Cidr>,
@@ -103,6 +107,9 @@ impl ServingKey {
         ServingKey {
             probe: entry.probe.clone(),
             addr: SocketAddr::new(config.listen, entry.port),
+            dap_addr: entry
+                .dap_port
+                .map(|port| SocketAddr::new(config.listen, port)),
             description: entry.description.clone(),
             limits: entry.limits.clone(),
             allow: config.allow.clone(),
@@ -179,22 +186,27 @@ impl Farm {
             log::warn!("{e}; port {} is not served", entry.port);
             EntryError::Unopened(e)
         })?;
-        let addr = SocketAddr::new(config.listen, entry.port);
-        let listener = TcpListener::bind(addr).map_err(|source| FarmError::Listen {
-            probe: entry.probe.clone(),
-            addr,
-            source,
-        })?;
+        let bind = |port: u16| {
+            let addr = SocketAddr::new(config.listen, port);
+            TcpListener::bind(addr).map_err(|source| FarmError::Listen {
+                probe: entry.probe.clone(),
+                addr,
+                source,
+            })
+        };
+        let listener = bind(entry.port)?;
+        let dap_listener = entry.dap_port.map(bind).transpose()?;
         let server_config = ServerConfig {
             limits: entry.limits.clone(),
             memory_handles: self.options.memory_handles,
             allow: client_filter(config),
         };
-        let handle =
-            server::spawn(listener, probe, server_config).map_err(|source| FarmError::Start {
+        let handle = server::spawn_with_dap(listener, dap_listener, probe, server_config).map_err(
+            |source| FarmError::Start {
                 probe: entry.probe.clone(),
                 source,
-            })?;
+            },
+        )?;
         let usb = match &entry.probe {
             ProbeSelector::Serial(serial) => discovery
                 .probes
@@ -218,6 +230,14 @@ impl Farm {
             .iter()
             .map(|served| (served.probe.clone(), served.handle.local_addr()))
             .collect()
+    }
+
+    /// The DAP port `probe` is served on (CMSIS-DAP over TCP), if it is
+    /// served with one.
+    pub fn dap_port(&self, probe: &ProbeSelector) -> Option<u16> {
+        self.server(probe)
+            .and_then(ServerHandle::dap_addr)
+            .map(|addr| addr.port())
     }
 
     /// The server of `probe`, if it is served.

@@ -3,17 +3,19 @@
 //! clients; the others are retired and new ones started.
 //!
 //! An entry counts as unchanged only if everything that shapes its serving
-//! is (probe, address, description, limits, allow-list): a changed entry
-//! is a removed one and an added one. A removed probe's clients are told
+//! is (probe, address, DAP port, description, limits, allow-list): a
+//! changed entry is a removed one and an added one. A removed probe's clients are told
 //! (status 2 on their next request) and closed, see
 //! [`ServerHandle::retire`](crate::server::ServerHandle::retire). A probe
 //! disabled by hand stays disabled while the file still names it, and a
 //! virtual target unplugged by hand stays unplugged.
 //!
 //! An unlisted USB probe keeps running if it is still unlisted and its
-//! port is still in `port_range` and no entry's, with nothing else of its
-//! serving changed; otherwise it is retired and the rescan serves it anew
-//! (on its new port) once its old server has let go of the device.
+//! port is still in `port_range` and no entry's, its DAP port likewise in
+//! `dap_port_range` (none while that is not set; one once it is, unless
+//! the same range was already full), with nothing else of its serving changed; otherwise it is retired
+//! and the rescan serves it anew (on its new ports) once its old server
+//! has let go of the device.
 
 use std::fmt;
 use std::time::Duration;
@@ -157,15 +159,27 @@ impl Farm {
 fn stays_unlisted(served: &Served, old: &Config, new: &Config) -> bool {
     let named = |config: &Config| config.probes.iter().any(|e| e.probe == served.probe);
     let port = served.serving.addr.port();
+    let dap_port = served.serving.dap_addr.map(|addr| addr.port());
+    let free = |port: u16| !new.listed_ports().any(|listed| listed == port);
+    let dap_port_stays = match (dap_port, new.dap_port_range) {
+        (None, None) => true,
+        (Some(dap_port), Some(range)) => range.contains(dap_port) && free(dap_port),
+        // Had none in the same range: it was full, and still is.
+        (None, Some(range)) => old.dap_port_range == Some(range),
+        // Lost its range.
+        (Some(_), None) => false,
+    };
     served.usb.is_some()
         && !named(old)
         && !named(new)
         && new.port_range.contains(port)
-        && !new.listed_ports().any(|listed| listed == port)
+        && free(port)
+        && dap_port_stays
         && served.serving
             == ServingKey {
                 probe: served.probe.clone(),
                 addr: std::net::SocketAddr::new(new.listen, port),
+                dap_addr: dap_port.map(|dap_port| std::net::SocketAddr::new(new.listen, dap_port)),
                 description: None,
                 limits: new.limits.clone(),
                 allow: new.allow.clone(),

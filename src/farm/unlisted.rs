@@ -1,10 +1,13 @@
 //! Which USB probes that no `[[probe]]` entry names are served, and on
-//! which ports. Each gets a port from `port_range`, remembered in the state
-//! file (see [`PortAllocations`]) so it keeps its port across restarts and
-//! re-plugs; listed probes' serials and ports are never taken.
+//! which ports. Each gets a port from `port_range` and, when
+//! `dap_port_range` is set, a DAP port from it, both remembered in the
+//! state file (see [`PortAllocations`]) so it keeps its ports across
+//! restarts and re-plugs; listed probes' serials and ports are never taken.
 //!
 //! Failures are per probe: a probe whose port cannot be allocated (range
-//! exhausted) is skipped with a warning and the others are served. When
+//! exhausted) is skipped with a warning and the others are served. One
+//! whose DAP port cannot be allocated is served without a DAP port, with
+//! a warning: its pyOCD clients need not wait for a free DAP port. When
 //! the state file cannot be written, the probes are served anyway on the
 //! ports just given (they hold for this run) and the failure is logged:
 //! refusing to serve a plugged-in probe over a disk problem helps no one.
@@ -16,11 +19,13 @@ use crate::cmsis_dap::usb::{Discovery, FoundProbe};
 use crate::config::ports::{PortAllocations, PortStateError};
 use crate::config::{Config, ProbeEntry, ProbeSelector};
 
-/// An unlisted probe to serve, and its port.
+/// An unlisted probe to serve, and its ports.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UnlistedProbe {
     pub found: FoundProbe,
     pub port: u16,
+    /// Its DAP port, when `dap_port_range` is set and had one for it.
+    pub dap_port: Option<u16>,
 }
 
 impl UnlistedProbe {
@@ -30,6 +35,7 @@ impl UnlistedProbe {
         ProbeEntry {
             probe: ProbeSelector::Serial(self.found.serial.clone()),
             port: self.port,
+            dap_port: self.dap_port,
             name: None,
             description: None,
             limits: config.limits.clone(),
@@ -61,16 +67,34 @@ pub fn plan_unlisted(
             continue;
         }
         let remembered = ports.port_of(&found.serial);
-        match ports.allocate(&found.serial) {
-            Ok(port) => {
-                allocated_new |= remembered != Some(port);
-                plan.push(UnlistedProbe {
-                    found: found.clone(),
-                    port,
-                });
+        let port = match ports.allocate(&found.serial) {
+            Ok(port) => port,
+            Err(e) => {
+                log::warn!("unlisted probe {} is not served: {e}", found.serial);
+                continue;
             }
-            Err(e) => log::warn!("unlisted probe {} is not served: {e}", found.serial),
-        }
+        };
+        allocated_new |= remembered != Some(port);
+        let remembered_dap = ports.dap_port_of(&found.serial);
+        let dap_port = match ports.allocate_dap(&found.serial) {
+            None => None,
+            Some(Ok(dap_port)) => {
+                allocated_new |= remembered_dap != Some(dap_port);
+                Some(dap_port)
+            }
+            Some(Err(e)) => {
+                log::warn!(
+                    "unlisted probe {} is served without a DAP port: {e}",
+                    found.serial
+                );
+                None
+            }
+        };
+        plan.push(UnlistedProbe {
+            found: found.clone(),
+            port,
+            dap_port,
+        });
     }
     if allocated_new {
         if let Err(e) = ports.save() {
@@ -82,7 +106,12 @@ pub fn plan_unlisted(
 
 /// The port allocations for `config`, read from its state file.
 pub fn load_ports(config: &Config) -> Result<PortAllocations, PortStateError> {
-    PortAllocations::load(&config.state_file, config.port_range, config.listed_ports())
+    PortAllocations::load_with_dap(
+        &config.state_file,
+        config.port_range,
+        config.dap_port_range,
+        config.listed_ports(),
+    )
 }
 
 impl Farm {
@@ -123,11 +152,18 @@ impl Farm {
             let entry = unlisted.entry(&config);
             match self.start_entry(&entry, &config, discovery) {
                 Ok(served) => {
-                    log::info!(
-                        "serving unlisted probe {} on port {}",
-                        entry.probe,
-                        entry.port
-                    );
+                    match entry.dap_port {
+                        Some(dap_port) => log::info!(
+                            "serving unlisted probe {} on port {} and DAP port {dap_port}",
+                            entry.probe,
+                            entry.port
+                        ),
+                        None => log::info!(
+                            "serving unlisted probe {} on port {}",
+                            entry.probe,
+                            entry.port
+                        ),
+                    }
                     self.insert_in_file_order(served);
                     started = true;
                 }

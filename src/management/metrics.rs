@@ -7,6 +7,11 @@
 //! snapshots are; a restarted server (reload, enable) starts again at
 //! zero, which Prometheus reads as a counter reset.
 //!
+//! Requests, connections and open connections carry a `front_end` label
+//! (`pyocd`, or `cmsis-dap` for the DAP port), each served front end shown
+//! even at zero; bytes, lock waits, probe errors, references and the
+//! latency histogram are per probe, over both.
+//!
 //! The latency histogram is counted in fixed buckets by the loop; the
 //! crate's `Histogram` only takes observations, so it is exported as a
 //! hand-built `proto` histogram family (available with the crate's default
@@ -16,7 +21,7 @@
 use prometheus::proto::{self, MetricFamily, MetricType};
 use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
-use crate::server::{Traffic, LATENCY_BOUNDS_SECONDS};
+use crate::server::{Traffic, FRONT_END_CMSIS_DAP, FRONT_END_PYOCD, LATENCY_BOUNDS_SECONDS};
 
 use super::ProbeRow;
 
@@ -38,17 +43,24 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
     let requests = IntCounterVec::new(
         Opts::new(
             "probeshare_requests_total",
-            "Responses sent, by request and wire status code (0 is success).",
+            "Responses sent, by front end, request and wire status code (0 is success).",
         ),
-        &["probe", "request", "status"],
+        &["front_end", "probe", "request", "status"],
     )?;
+    let by_front_end = &["front_end", "probe"];
     let counter = |name: &str, help: &str| IntCounterVec::new(Opts::new(name, help), &["probe"]);
     let received = counter(
         "probeshare_received_bytes_total",
         "Bytes read from clients.",
     )?;
     let sent = counter("probeshare_sent_bytes_total", "Bytes written to clients.")?;
-    let connections = counter("probeshare_connections_total", "Connections accepted.")?;
+    let connections = IntCounterVec::new(
+        Opts::new(
+            "probeshare_connections_total",
+            "Connections accepted, by front end.",
+        ),
+        by_front_end,
+    )?;
     let lock_waits = counter(
         "probeshare_lock_waits_total",
         "Lock requests that found the lock held by another client.",
@@ -64,7 +76,10 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
         registry.register(Box::new(metric.clone()))?;
     }
     let gauge = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["probe"]);
-    let clients = gauge("probeshare_clients", "Connections open now.")?;
+    let clients = IntGaugeVec::new(
+        Opts::new("probeshare_clients", "Connections open now, by front end."),
+        by_front_end,
+    )?;
     let opens = gauge(
         "probeshare_open_count",
         "Clients counted as having opened the probe.",
@@ -84,10 +99,33 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
         let probe = row.probe.to_string();
         let status = served.status.get();
         let traffic = &status.traffic;
-        for ((request, code), count) in &traffic.requests {
+        for ((front_end, request, code), count) in &traffic.requests {
             requests
-                .with_label_values(&[probe.as_str(), request, &code.to_string()])
+                .with_label_values(&[front_end, probe.as_str(), request, &code.to_string()])
                 .inc_by(*count);
+        }
+        let mut front_ends = vec![FRONT_END_PYOCD];
+        if row.dap_port.is_some() {
+            front_ends.push(FRONT_END_CMSIS_DAP);
+        }
+        for front_end in traffic.connections.keys() {
+            if !front_ends.contains(front_end) {
+                front_ends.push(front_end);
+            }
+        }
+        for front_end in front_ends {
+            let labels = [front_end, probe.as_str()];
+            connections
+                .with_label_values(&labels)
+                .inc_by(traffic.connections.get(front_end).copied().unwrap_or(0));
+            let open = status
+                .client_list
+                .iter()
+                .filter(|client| client.front_end == front_end)
+                .count();
+            clients
+                .with_label_values(&labels)
+                .set(saturate(open as u64));
         }
         for (kind, count) in &traffic.probe_errors {
             probe_errors
@@ -99,15 +137,9 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
             .with_label_values(&labels)
             .inc_by(traffic.received_bytes);
         sent.with_label_values(&labels).inc_by(traffic.sent_bytes);
-        connections
-            .with_label_values(&labels)
-            .inc_by(traffic.connections);
         lock_waits
             .with_label_values(&labels)
             .inc_by(traffic.lock_waits);
-        clients
-            .with_label_values(&labels)
-            .set(saturate(status.clients as u64));
         opens
             .with_label_values(&labels)
             .set(saturate(status.open_count));

@@ -43,6 +43,9 @@ pub type SharedFarm = Arc<Mutex<Farm>>;
 pub struct ProbeRow {
     pub probe: ProbeSelector,
     pub port: u16,
+    /// Its DAP port (CMSIS-DAP over TCP), if it has one: a listed probe's
+    /// `dap_port`, an unlisted probe's while it is served with one.
+    pub dap_port: Option<u16>,
     /// The address its port is (or would be) bound to.
     pub bind: SocketAddr,
     /// Present only while the probe is served.
@@ -85,11 +88,16 @@ impl ProbeBoard {
         let listed = config
             .probes
             .iter()
-            .map(|entry| (entry.probe.clone(), entry.port));
+            .map(|entry| (entry.probe.clone(), entry.port, entry.dap_port));
+        let unlisted = farm.unlisted().into_iter().map(|(probe, port)| {
+            let dap_port = farm.dap_port(&probe);
+            (probe, port, dap_port)
+        });
         let rows = listed
-            .chain(farm.unlisted())
-            .map(|(probe, port)| ProbeRow {
+            .chain(unlisted)
+            .map(|(probe, port, dap_port)| ProbeRow {
                 port,
+                dap_port,
                 bind: SocketAddr::new(config.listen, port),
                 served: farm.server(&probe).map(|handle| ServedProbe {
                     info: handle.info().clone(),

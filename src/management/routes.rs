@@ -1,13 +1,15 @@
 //! What each path of the management interface answers, as JSON.
 //!
 //! `GET /probes` gives one flat object per probe: the configured ones,
-//! then the unlisted ones served. A served USB probe shows what its USB
+//! then the unlisted ones served, with its port and its DAP port
+//! (CMSIS-DAP over TCP for OpenOCD, `null` when it has none). A served USB probe shows what its USB
 //! listing said (VID:PID as `0d28:0204`, USB path); fields not known are
 //! `null` rather than left out, so a consumer can rely on every key being
 //! there. `firmware` is the version DAP_Info reported, where it did.
 //!
 //! Per probe, `/probes/{id}/…` names it by the `id` of `/probes`:
-//! `GET clients` lists its connections, `POST kick` drops them all, `POST
+//! `GET clients` lists its connections (each with its `front_end`:
+//! `pyocd` or `cmsis-dap`, the port it came in through), `POST kick` drops them all, `POST
 //! disable` and `POST enable` take it out of service and back; `POST
 //! unplug` and `POST replug` pull a virtual target's cable and plug it back
 //! in (409 for a USB probe), as hot-plug would see it.
@@ -185,6 +187,7 @@ fn state_name(enabled: bool) -> &'static str {
 fn client_json(client: &ClientStatus) -> Value {
     json!({
         "peer": client.peer.to_string(),
+        "front_end": client.front_end,
         "holds_lock": client.holds_lock,
         "open_count": client.open_count,
         "connect_count": client.connect_count,
@@ -212,6 +215,7 @@ fn probe_json(row: &ProbeRow) -> Value {
         "firmware": served.and_then(|s| s.info.firmware_version.clone()),
         "usb_path": usb.and_then(|found| found.usb_path.clone()),
         "port": row.port,
+        "dap_port": row.dap_port,
         "bind_address": row.bind.to_string(),
         "state": match (served.is_some(), row.disabled) {
             (_, true) => "disabled",
@@ -254,6 +258,7 @@ mod tests {
         let row = ProbeRow {
             probe: ProbeSelector::Serial("S1".into()),
             port: bind.port(),
+            dap_port: None,
             bind,
             served: Some(served),
             disabled: false,

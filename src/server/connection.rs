@@ -20,7 +20,7 @@ use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route};
+use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat};
 use super::responses::{RequestTag, ResponseQueue};
 use super::retire::Retiring;
 use super::settings::Limits;
@@ -60,6 +60,8 @@ pub struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
     front_end: Box<dyn FrontEnd>,
+    /// The name of its wire format ([`WireFormat::name`]).
+    front_end_name: &'static str,
     responses: ResponseQueue,
     /// `max_pending_requests` and `max_unsent_bytes` of the limits.
     max_pending: usize,
@@ -83,14 +85,15 @@ enum Answer {
 }
 
 impl Connection {
-    /// Registers `stream` for reading under `token`, the client's token.
+    /// Registers `stream` for reading under `token`, the client's token;
+    /// the client speaks `format`.
     pub fn register(
         registry: &Registry,
         mut stream: TcpStream,
         client: ClientId,
         token: Token,
         peer: SocketAddr,
-        front_end: Box<dyn FrontEnd>,
+        format: &dyn WireFormat,
         limits: &Limits,
     ) -> io::Result<Connection> {
         registry.register(&mut stream, token, Interest::READABLE)?;
@@ -100,7 +103,8 @@ impl Connection {
             token,
             stream,
             peer,
-            front_end,
+            front_end: format.front_end(),
+            front_end_name: format.name(),
             responses: ResponseQueue::default(),
             max_pending: limits.max_pending_requests,
             max_unsent: limits.max_unsent_bytes,
@@ -122,6 +126,11 @@ impl Connection {
 
     pub fn connected_at(&self) -> Instant {
         self.connected_at
+    }
+
+    /// The name of the wire format the client speaks.
+    pub fn front_end_name(&self) -> &'static str {
+        self.front_end_name
     }
 
     /// Whether everything asked has been answered and sent.
@@ -279,7 +288,7 @@ impl Connection {
             Answer::Outcome(outcome) => front_end.encode(out, key, outcome),
         });
         if let Some((tag, status)) = filled {
-            ledger.count_answer(tag.name, tag.framed_at, status);
+            ledger.count_answer(self.front_end_name, tag.name, tag.framed_at, status);
         }
     }
 }

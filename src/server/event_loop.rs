@@ -314,22 +314,26 @@ impl EventLoop {
             let _ = stream.set_nodelay(true);
             let client = self.next_client;
             self.next_client = ClientId(client.0 + 1);
-            let front_end = listener.format.front_end();
+            let format = &*listener.format;
             let registry = self.poll.registry();
             let limits = &self.config.limits;
             let token = token_of(client);
-            let conn = match Connection::register(
-                registry, stream, client, token, peer, front_end, limits,
-            ) {
-                Ok(conn) => conn,
-                Err(e) => {
-                    log::warn!("cannot register {peer}: {e}");
-                    continue;
-                }
-            };
+            let conn =
+                match Connection::register(registry, stream, client, token, peer, format, limits) {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        log::warn!("cannot register {peer}: {e}");
+                        continue;
+                    }
+                };
             self.conns.insert(client, conn);
             self.conns_generation += 1;
-            self.ledger.traffic.connections += 1;
+            *self
+                .ledger
+                .traffic
+                .connections
+                .entry(format.name())
+                .or_insert(0) += 1;
             self.arbiter.add_client(client);
             log::debug!("client {client} connected from {peer}");
         }

@@ -72,8 +72,17 @@ use crate::probe::{ProbeInfo, WireProtocol};
 /// buffer [`FrontEnd::read_from`] is given.
 pub const READ_CHUNK: usize = 64 * 1024;
 
+/// [`WireFormat::name`] of pyOCD's front end.
+pub const FRONT_END_PYOCD: &str = "pyocd";
+/// [`WireFormat::name`] of the DAP port's front end (CMSIS-DAP over TCP).
+pub const FRONT_END_CMSIS_DAP: &str = "cmsis-dap";
+
 /// A wire format served on a listener.
 pub trait WireFormat: Send {
+    /// The front end's name where clients and metrics are shown (the
+    /// management interface's `front_end`): `pyocd`, `cmsis-dap`.
+    fn name(&self) -> &'static str;
+
     /// The front end of a newly accepted connection.
     fn front_end(&self) -> Box<dyn FrontEnd>;
 

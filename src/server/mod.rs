@@ -52,6 +52,7 @@ mod status;
 mod traffic;
 mod window_clock;
 
+pub use front_end::{FRONT_END_CMSIS_DAP, FRONT_END_PYOCD};
 pub use handle::{spawn, spawn_with_dap, Kicker, ServerHandle, Stopper};
 pub use pyocd::framing::{Frame, LineFramer};
 pub use settings::{ClientFilter, Limits, ServerConfig};

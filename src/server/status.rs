@@ -45,6 +45,8 @@ pub struct ProbeStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientStatus {
     pub peer: SocketAddr,
+    /// The wire format it speaks (`pyocd`, `cmsis-dap`).
+    pub front_end: &'static str,
     pub holds_lock: bool,
     /// Its `open` references.
     pub open_count: u64,
@@ -140,6 +142,7 @@ fn client_list(
             let (open_count, connect_count) = arbiter.references_of(id);
             Some(ClientStatus {
                 peer: conn.peer(),
+                front_end: conn.front_end_name(),
                 holds_lock: lock_holder == Some(id),
                 open_count,
                 connect_count,

@@ -77,24 +77,27 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Counts one answer as it is encoded: the one place answers are
-    /// counted.
+    /// Counts one answer to a client of `front_end` as it is encoded: the
+    /// one place answers are counted.
     pub fn count_answer(
         &mut self,
+        front_end: &'static str,
         request: &'static str,
         framed_at: Instant,
         status: AnswerStatus,
     ) {
         *self.answered.entry(status.code).or_insert(0) += 1;
-        self.traffic.record_answer(request, framed_at, status);
+        self.traffic
+            .record_answer(front_end, request, framed_at, status);
     }
 }
 
 /// Counters since the server started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Traffic {
-    /// Responses, by request name and wire status code.
-    pub requests: BTreeMap<(&'static str, u8), u64>,
+    /// Responses, by front end (its wire format's name), request name and
+    /// wire status code.
+    pub requests: BTreeMap<(&'static str, &'static str, u8), u64>,
     /// Responses per latency bucket (not cumulative): one per bound of
     /// [`LATENCY_BOUNDS_SECONDS`], then the +Inf bucket. Latency runs from
     /// the request's line being framed to its response being encoded.
@@ -103,8 +106,8 @@ pub struct Traffic {
     pub latency_sum_nanos: u64,
     pub received_bytes: u64,
     pub sent_bytes: u64,
-    /// Connections accepted (refused ones excluded).
-    pub connections: u64,
+    /// Connections accepted (refused ones excluded), by front end.
+    pub connections: BTreeMap<&'static str, u64>,
     /// `lock` requests that found the lock held by another client.
     pub lock_waits: u64,
     /// Probe errors answered, by kind (`disconnected`, `transfer`,
@@ -114,8 +117,17 @@ pub struct Traffic {
 
 impl Traffic {
     /// Counts one response as it is encoded.
-    fn record_answer(&mut self, request: &'static str, framed_at: Instant, status: AnswerStatus) {
-        *self.requests.entry((request, status.code)).or_insert(0) += 1;
+    fn record_answer(
+        &mut self,
+        front_end: &'static str,
+        request: &'static str,
+        framed_at: Instant,
+        status: AnswerStatus,
+    ) {
+        *self
+            .requests
+            .entry((front_end, request, status.code))
+            .or_insert(0) += 1;
         if let Some(kind) = status.probe_error {
             *self.probe_errors.entry(kind).or_insert(0) += 1;
         }
@@ -154,10 +166,10 @@ mod tests {
         let mut traffic = Traffic::default();
         let long_ago = Instant::now() - Duration::from_secs(1);
         let failed = Failure::Probe(ProbeError::TransferFault("x".into()));
-        traffic.record_answer("read_dp", long_ago, AnswerStatus::failed(&failed));
+        traffic.record_answer("pyocd", "read_dp", long_ago, AnswerStatus::failed(&failed));
         assert_eq!(traffic.latency_buckets[LATENCY_BOUNDS_NANOS.len()], 1);
         assert!(traffic.latency_sum_nanos >= 1_000_000_000);
         assert_eq!(traffic.probe_errors.get("fault"), Some(&1));
-        assert_eq!(traffic.requests.get(&("read_dp", 12)), Some(&1));
+        assert_eq!(traffic.requests.get(&("pyocd", "read_dp", 12)), Some(&1));
     }
 }

@@ -73,3 +73,44 @@ pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
         .expect("status code");
     (status, body.to_string())
 }
+
+/// A client of a DAP port (CMSIS-DAP over TCP, as OpenOCD's `cmsis-dap`
+/// driver with `cmsis-dap backend tcp` speaks it), with raw packets.
+pub struct DapClient {
+    pub stream: TcpStream,
+}
+
+impl DapClient {
+    pub fn connect(addr: SocketAddr) -> DapClient {
+        let stream = TcpStream::connect(addr).expect("connect to the DAP port");
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        DapClient { stream }
+    }
+
+    /// Sends one command packet (the 8-byte header: "DAP\0", the payload
+    /// length in little-endian, type 1 for a request, 0) and returns the
+    /// reply's payload.
+    pub fn command(&mut self, payload: &[u8]) -> Vec<u8> {
+        let length = u16::try_from(payload.len()).expect("a short packet");
+        let mut packet = vec![0x44, 0x41, 0x50, 0x00];
+        packet.extend_from_slice(&length.to_le_bytes());
+        packet.extend_from_slice(&[1, 0]);
+        packet.extend_from_slice(payload);
+        self.stream.write_all(&packet).expect("send");
+        let mut header = [0u8; 8];
+        self.stream.read_exact(&mut header).expect("a reply header");
+        assert_eq!(header[..4], [0x44, 0x41, 0x50, 0x00], "signature");
+        assert_eq!(header[6], 2, "a response packet");
+        let mut reply = vec![0u8; usize::from(u16::from_le_bytes([header[4], header[5]]))];
+        self.stream.read_exact(&mut reply).expect("the reply");
+        reply
+    }
+
+    /// DAP_Info's product name (id 0x02).
+    pub fn product(&mut self) -> String {
+        let reply = self.command(&[0x00, 0x02]);
+        assert_eq!(reply[0], 0x00, "{reply:?}");
+        let string = reply[2..].strip_suffix(&[0]).expect("NUL-terminated");
+        String::from_utf8_lossy(string).into_owned()
+    }
+}

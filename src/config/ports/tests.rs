@@ -128,3 +128,107 @@ fn state_file_lists_one_serial_per_line_under_ports() {
         "{text}"
     );
 }
+
+const DAP_RANGE: PortRange = PortRange {
+    first: 6100,
+    last: 6101,
+};
+
+#[test]
+fn dap_ports_come_from_their_own_range_and_survive_a_restart_beside_the_ports() {
+    let dir = temp_dir("dap-restart");
+    let path = dir.join("ports.toml");
+    let mut ports = PortAllocations::load_with_dap(&path, RANGE, Some(DAP_RANGE), []).unwrap();
+    assert_eq!(ports.allocate("A").unwrap(), 6000);
+    assert_eq!(ports.allocate_dap("A").unwrap().unwrap(), 6100);
+    assert_eq!(ports.allocate_dap("B").unwrap().unwrap(), 6101);
+    assert_eq!(ports.allocate_dap("A").unwrap().unwrap(), 6100, "kept");
+    ports.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("[ports]\nA = 6000\n") && text.contains("[dap_ports]\nA = 6100\nB = 6101\n"),
+        "{text}"
+    );
+
+    let mut reloaded = PortAllocations::load_with_dap(&path, RANGE, Some(DAP_RANGE), []).unwrap();
+    assert_eq!(reloaded.dap_port_of("B"), Some(6101));
+    assert_eq!(reloaded.port_of("A"), Some(6000));
+    let message = reloaded.allocate_dap("C").unwrap().unwrap_err().to_string();
+    assert!(
+        message.contains("dap_port_range 6100-6101") && message.contains("probe C"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_state_file_from_before_dap_ports_is_read_and_written_as_it_was() {
+    let dir = temp_dir("dap-old");
+    let path = dir.join("ports.toml");
+    std::fs::write(&path, "[ports]\nOLD = 6002\n").unwrap();
+    let mut ports = PortAllocations::load_with_dap(&path, RANGE, Some(DAP_RANGE), []).unwrap();
+    assert_eq!(ports.port_of("OLD"), Some(6002));
+    assert_eq!(ports.dap_port_of("OLD"), None);
+    assert_eq!(ports.allocate_dap("OLD").unwrap().unwrap(), 6100);
+
+    // Without a DAP range nothing is handed out, and a file without DAP
+    // ports is written without the table.
+    let mut plain = PortAllocations::load(&dir.join("plain.toml"), RANGE, []).unwrap();
+    assert!(plain.allocate_dap("A").is_none());
+    plain.allocate("A").unwrap();
+    plain.save().unwrap();
+    let text = std::fs::read_to_string(dir.join("plain.toml")).unwrap();
+    assert!(!text.contains("dap_ports"), "{text}");
+}
+
+#[test]
+fn remembered_dap_ports_are_kept_while_no_dap_range_is_set() {
+    let dir = temp_dir("dap-kept");
+    let path = dir.join("ports.toml");
+    std::fs::write(&path, "[ports]\nA = 6000\n[dap_ports]\nA = 6100\n").unwrap();
+    let mut ports = PortAllocations::load(&path, RANGE, []).unwrap();
+    assert_eq!(ports.dap_port_of("A"), None, "no DAP range, no DAP port");
+    ports.allocate("B").unwrap();
+    ports.save().unwrap();
+    let again = PortAllocations::load_with_dap(&path, RANGE, Some(DAP_RANGE), []).unwrap();
+    assert_eq!(again.dap_port_of("A"), Some(6100), "back with the range");
+}
+
+#[test]
+fn no_port_is_handed_out_twice_across_both_tables() {
+    let dir = temp_dir("dap-shared");
+    let path = dir.join("ports.toml");
+    // The ranges overlapped once: a DAP port inside today's port_range.
+    std::fs::write(&path, "[dap_ports]\nA = 6000\n").unwrap();
+    let mut ports = PortAllocations::load_with_dap(&path, RANGE, Some(DAP_RANGE), [6001]).unwrap();
+    assert_eq!(ports.allocate("B").unwrap(), 6002);
+    assert_eq!(
+        ports.allocate_dap("A").unwrap().unwrap(),
+        6100,
+        "a remembered DAP port outside the DAP range is given up"
+    );
+    assert_eq!(ports.allocate("C").unwrap(), 6000, "and free again");
+}
+
+#[test]
+fn corrupt_dap_ports_are_errors_naming_the_file() {
+    let dir = temp_dir("dap-corrupt");
+    let path = dir.join("ports.toml");
+    for (text, expected) in [
+        ("[dap_ports]\nA = 0\n", "dap_ports.\"A\": 0 is not a port"),
+        ("[dap_ports]\nA = 6100\nB = 6100\n", "also the port of"),
+        (
+            "[ports]\nA = 6000\n[dap_ports]\nB = 6000\n",
+            "also the port of ports.\"A\"",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let message = PortAllocations::load_with_dap(&path, RANGE, Some(DAP_RANGE), [])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with(&path.display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains(expected), "{text:?}: {message}");
+    }
+}

@@ -170,3 +170,25 @@ fn hosts_pyocd_cannot_parse_in_remote_host_port_are_rejected() {
         Err(HostError::Unprintable(_))
     ));
 }
+
+#[test]
+fn a_dap_port_is_a_comment_with_the_openocd_commands_that_reach_it() {
+    let farm = config(
+        r#"
+        [[probe]]
+        serial = "sim:ci"
+        port = 5602
+        dap_port = 5702
+        "#,
+    );
+    let text = render(&farm, "lab1", "farm.toml");
+    let expected = "\
+## pyOCD: --uid remote:lab1:5602
+## OpenOCD: adapter driver cmsis-dap; cmsis-dap backend tcp; cmsis-dap tcp host lab1; cmsis-dap tcp port 5702
+  NetworkService:
+    address: \"lab1\"
+    port: 5602
+";
+    assert!(text.contains(expected), "{text}");
+    assert_eq!(text.matches("NetworkService:").count(), 1, "{text}");
+}

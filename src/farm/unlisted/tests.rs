@@ -103,9 +103,57 @@ fn the_entry_of_an_unlisted_probe_names_its_serial_and_port() {
     let probe = UnlistedProbe {
         found: found("S1"),
         port: 7001,
+        dap_port: None,
     };
     let entry = probe.entry(&config);
     assert_eq!(entry.probe, ProbeSelector::Serial("S1".into()));
     assert_eq!(entry.port, 7001);
     assert_eq!(entry.limits, config.limits);
+}
+
+/// Ports and DAP ports of a plan.
+fn dap_ports_of(plan: &[UnlistedProbe]) -> Vec<(&str, u16, Option<u16>)> {
+    plan.iter()
+        .map(|p| (p.found.serial.as_str(), p.port, p.dap_port))
+        .collect()
+}
+
+#[test]
+fn without_dap_port_range_unlisted_probes_get_no_dap_port() {
+    let state = state_file("no-dap");
+    let config = config_with(&state, "");
+    let mut ports = load_ports(&config).unwrap();
+    let plan = plan_unlisted(&config, &listing(&["A"]), |_| false, &mut ports);
+    assert_eq!(dap_ports_of(&plan), [("A", 7000, None)]);
+    assert_eq!(plan[0].entry(&config).dap_port, None);
+}
+
+#[test]
+fn with_dap_port_range_each_gets_a_dap_port_remembered_beside_its_port() {
+    let state = state_file("dap");
+    let listed =
+        "dap_port_range = \"7100-7101\"\n[[probe]]\nserial = \"L\"\nport = 7050\ndap_port = 7100\n";
+    let config = config_with(&state, listed);
+    let mut ports = load_ports(&config).unwrap();
+    let plan = plan_unlisted(&config, &listing(&["A", "B"]), |_| false, &mut ports);
+    // 7100 is the listed probe's DAP port; B finds the range full and is
+    // served without one.
+    assert_eq!(
+        dap_ports_of(&plan),
+        [("A", 7000, Some(7101)), ("B", 7001, None)]
+    );
+    assert_eq!(plan[0].entry(&config).dap_port, Some(7101));
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        text.contains("[ports]\nA = 7000\nB = 7001\n") && text.contains("[dap_ports]\nA = 7101\n"),
+        "{text}"
+    );
+
+    // A restart: B comes first now, A keeps its DAP port.
+    let mut reloaded = load_ports(&config).unwrap();
+    let plan = plan_unlisted(&config, &listing(&["B", "A"]), |_| false, &mut reloaded);
+    assert_eq!(
+        dap_ports_of(&plan),
+        [("B", 7001, None), ("A", 7000, Some(7101))]
+    );
 }

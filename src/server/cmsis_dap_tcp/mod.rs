@@ -61,6 +61,10 @@ const PIN_NRESET: u8 = 1 << 7;
 pub struct CmsisDapTcp;
 
 impl WireFormat for CmsisDapTcp {
+    fn name(&self) -> &'static str {
+        super::front_end::FRONT_END_CMSIS_DAP
+    }
+
     fn front_end(&self) -> Box<dyn FrontEnd> {
         Box::new(DapClient::new())
     }

@@ -44,6 +44,10 @@ impl Pyocd {
 }
 
 impl WireFormat for Pyocd {
+    fn name(&self) -> &'static str {
+        super::front_end::FRONT_END_PYOCD
+    }
+
     fn front_end(&self) -> Box<dyn FrontEnd> {
         Box::new(JsonLines {
             framer: LineFramer::new(self.max_line_bytes),
