@@ -204,7 +204,8 @@ struct BenchArgs {
     #[arg(long = "scenario", value_parser = parse_scenario)]
     scenarios: Vec<bench::Scenario>,
     /// Instead: memory throughput over the emulated USB links (fs-hid,
-    /// hs-bulk) against the ceiling each allows.
+    /// hs-bulk) against the ceiling each allows, through the pyOCD port
+    /// and through the DAP port (OpenOCD-style DAP_TransferBlock packets).
     #[arg(long)]
     usb: bool,
 }
@@ -486,5 +487,16 @@ fn bench_usb(rounds: usize) -> Result<()> {
         }
     }
     throughput::print(&rows, BYTES, &mut std::io::stdout())?;
+    let mut dap_rows = Vec::new();
+    for model in [UsbModel::FsHid, UsbModel::HsBulk] {
+        for direction in [
+            bench::dap_port::Direction::Read,
+            bench::dap_port::Direction::Write,
+        ] {
+            dap_rows.push(bench::dap_port::measure(model, direction, BYTES, rounds)?);
+        }
+    }
+    println!();
+    bench::dap_port::print(&dap_rows, BYTES, &mut std::io::stdout())?;
     Ok(())
 }
