@@ -475,7 +475,7 @@ fn bench(args: BenchArgs) -> Result<()> {
 }
 
 fn bench_usb(rounds: usize) -> Result<()> {
-    use bench::throughput;
+    use bench::{dap_port, throughput};
     const BYTES: usize = 64 * 1024;
     let mut rows = Vec::new();
     for model in [UsbModel::FsHid, UsbModel::HsBulk] {
@@ -489,14 +489,13 @@ fn bench_usb(rounds: usize) -> Result<()> {
     throughput::print(&rows, BYTES, &mut std::io::stdout())?;
     let mut dap_rows = Vec::new();
     for model in [UsbModel::FsHid, UsbModel::HsBulk] {
-        for direction in [
-            bench::dap_port::Direction::Read,
-            bench::dap_port::Direction::Write,
-        ] {
-            dap_rows.push(bench::dap_port::measure(model, direction, BYTES, rounds)?);
+        for style in [dap_port::Style::TransferBlock, dap_port::Style::Transfer] {
+            for direction in [dap_port::Direction::Read, dap_port::Direction::Write] {
+                dap_rows.push(dap_port::measure(model, style, direction, BYTES, rounds)?);
+            }
         }
     }
     println!();
-    bench::dap_port::print(&dap_rows, BYTES, &mut std::io::stdout())?;
+    dap_port::print(&dap_rows, BYTES, &mut std::io::stdout())?;
     Ok(())
 }

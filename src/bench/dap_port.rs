@@ -3,14 +3,16 @@
 //! the ceiling of the emulated USB link (`probeshare bench --usb`).
 //!
 //! The client speaks raw DAP packets as OpenOCD does: it asks DAP_Info for
-//! the packet size, connects SWD, powers the debug port up and sets a
-//! 32-bit auto-incrementing CSW; then it moves 64 KiB of RAM with
-//! DAP_TransferBlock packets as large as the announced packet size
-//! allows, each behind a TAR write (a DAP_Transfer of its own) wherever
-//! TAR must be set (at the start and at each auto-increment page), and it
-//! keeps up to three packets in flight, as OpenOCD does
-//! (min(packet count, 3)). The clock runs from the first packet written
-//! to the last reply read.
+//! the packet size and count, connects SWD, powers the debug port up and
+//! sets a 32-bit auto-incrementing CSW; then it moves 64 KiB of RAM,
+//! writing TAR at the start and at each 1 KiB auto-increment page (what
+//! OpenOCD assumes of a MEM-AP), and keeps up to three packets in flight,
+//! as OpenOCD does (min(packet count, 3)). Two packings ([`Style`]):
+//! DAP_TransferBlock packets as large as the announced packet size allows,
+//! each page's TAR write a DAP_Transfer of its own; and DAP_Transfer
+//! packets filled as OpenOCD's driver fills them, the TAR writes among the
+//! DRW accesses. The clock runs from the first packet written to the last
+//! reply read; every round's data is checked.
 //!
 //! The read ceiling is that of the `--usb` rows of `throughput`: one
 //! DAP_TransferBlock reply of the probe's packet size per USB frame. The
@@ -18,9 +20,8 @@
 //! probe's packet size (5 header bytes, then whole words) per frame.
 //!
 //! Besides the rate, each row counts the probe packets the emulated
-//! firmware took per DAP packet of the client
-//! ([`FirmwareStats::packets`](probeshare::sim::dap_firmware::FirmwareStats)),
-//! against the least the link allows for the words moved.
+//! firmware took ([`FirmwareStats::packets`](probeshare::sim::dap_firmware::FirmwareStats)),
+//! against the fewest the link allows for the words moved.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -71,10 +72,25 @@ pub enum Direction {
     Write,
 }
 
+/// How the client packs memory accesses into DAP packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// A TAR write of its own per auto-increment page, then
+    /// DAP_TransferBlocks of DRW as large as the packet size allows.
+    TransferBlock,
+    /// What OpenOCD's `cmsis-dap` driver sends for a memory access queue
+    /// that writes TAR at each page: DAP_Transfer packets filled with as
+    /// many transfers as the packet size allows, each TAR write among the
+    /// DRW accesses (a packet holding other transfers than one register's
+    /// cannot be a DAP_TransferBlock).
+    Transfer,
+}
+
 /// One measured link model and direction.
 #[derive(Clone, Debug)]
 pub struct DapRow {
     pub model: UsbModel,
+    pub style: Style,
     pub direction: Direction,
     pub ceiling_bytes_per_sec: f64,
     pub measured_bytes_per_sec: f64,
@@ -131,6 +147,53 @@ fn plan(base: u32, bytes: usize, max_words: usize, direction: Direction) -> Vec<
             done += now;
             page_left -= now;
         }
+    }
+    packets
+}
+
+/// The DAP_Transfer packets of one pass over `bytes` of RAM at `base`, as
+/// OpenOCD packs them for `packet_size`: a TAR write at each page, DRW
+/// accesses, a packet sent when the next transfer would not fit its
+/// request, its reply or the 255 transfers a DAP_Transfer counts.
+fn plan_transfers(
+    base: u32,
+    bytes: usize,
+    packet_size: usize,
+    direction: Direction,
+) -> Vec<Vec<u8>> {
+    const HEADER: usize = 3;
+    let mut packets = Vec::new();
+    let mut requests: Vec<(u8, Option<u32>)> = Vec::new();
+    let (mut request_len, mut reply_len) = (HEADER, HEADER);
+    let mut push = |packets: &mut Vec<Vec<u8>>, request: (u8, Option<u32>)| {
+        let needs = 1 + if request.1.is_some() { 4 } else { 0 };
+        let gives = if request.1.is_none() { 4 } else { 0 };
+        if requests.len() == 255
+            || request_len + needs > packet_size
+            || reply_len + gives > packet_size
+        {
+            packets.push(transfer(&requests));
+            requests.clear();
+            (request_len, reply_len) = (HEADER, HEADER);
+        }
+        requests.push(request);
+        request_len += needs;
+        reply_len += gives;
+    };
+    let values = pattern(0, bytes / 4);
+    for (i, value) in values.iter().enumerate() {
+        let address = base + (i * 4) as u32;
+        if i == 0 || address.is_multiple_of(TAR_PAGE) {
+            push(&mut packets, (AP_WRITE_TAR, Some(address)));
+        }
+        let access = match direction {
+            Direction::Read => (AP_DRW_READ, None),
+            Direction::Write => (AP_DRW_WRITE, Some(*value)),
+        };
+        push(&mut packets, access);
+    }
+    if !requests.is_empty() {
+        packets.push(transfer(&requests));
     }
     packets
 }
@@ -266,7 +329,14 @@ fn words_of(packets: &[Vec<u8>], replies: &[Vec<u8>]) -> io::Result<Vec<u32>> {
     let mut words = Vec::new();
     for (packet, reply) in packets.iter().zip(replies) {
         match packet[0] {
-            DAP_TRANSFER => check_transfer(reply, packet[2])?,
+            DAP_TRANSFER => {
+                check_transfer(reply, packet[2])?;
+                words.extend(
+                    reply[3..]
+                        .chunks_exact(4)
+                        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])),
+                );
+            }
             _ => {
                 let expected = u16::from_le_bytes([packet[2], packet[3]]);
                 let header = reply.get(..BLOCK_REPLY_HEADER).unwrap_or_default();
@@ -298,6 +368,7 @@ fn words_of(packets: &[Vec<u8>], replies: &[Vec<u8>]) -> io::Result<Vec<u32>> {
 /// what was written before.
 pub fn measure(
     model: UsbModel,
+    style: Style,
     direction: Direction,
     bytes: usize,
     rounds: usize,
@@ -320,18 +391,16 @@ pub fn measure(
     let (packet_size, packet_count) = client.prepare()?;
     let depth = packet_count.min(OPENOCD_IN_FLIGHT);
     let words = bytes / 4;
-    let reads = plan(
-        RAM_BASE,
-        bytes,
-        block_words(packet_size, Direction::Read),
-        Direction::Read,
-    );
-    let writes = plan(
-        RAM_BASE,
-        bytes,
-        block_words(packet_size, Direction::Write),
-        Direction::Write,
-    );
+    let plan_for = |direction| match style {
+        Style::TransferBlock => plan(
+            RAM_BASE,
+            bytes,
+            block_words(packet_size, direction),
+            direction,
+        ),
+        Style::Transfer => plan_transfers(RAM_BASE, bytes, packet_size, direction),
+    };
+    let (reads, writes) = (plan_for(Direction::Read), plan_for(Direction::Write));
     let expected = pattern(0, words);
     if direction == Direction::Read {
         // What the reads must find.
@@ -370,6 +439,7 @@ pub fn measure(
     let per_usb_packet = block_words(usize::from(model.default_packet_size()), direction);
     Ok(DapRow {
         model,
+        style,
         direction,
         ceiling_bytes_per_sec,
         measured_bytes_per_sec: median(rates),
@@ -384,20 +454,31 @@ pub fn measure(
 pub fn print(rows: &[DapRow], bytes: usize, out: &mut dyn io::Write) -> io::Result<()> {
     writeln!(
         out,
-        "{} KiB through the DAP port (CMSIS-DAP over TCP), DAP_TransferBlock, \
-         {OPENOCD_IN_FLIGHT} packets in flight, median per link model",
+        "{} KiB through the DAP port (CMSIS-DAP over TCP), {OPENOCD_IN_FLIGHT} packets in \
+         flight, median per link model",
         bytes / 1024
     )?;
     writeln!(
         out,
-        "{:<8} | {:<5} | {:>13} | {:>13} | {:>10} | {:>11} | {:>16}",
-        "link", "dir", "ceiling", "measured", "of ceiling", "DAP packets", "USB packets/least"
+        "{:<8} | {:<14} | {:<5} | {:>13} | {:>13} | {:>10} | {:>11} | {:>17}",
+        "link",
+        "packets",
+        "dir",
+        "ceiling",
+        "measured",
+        "of ceiling",
+        "DAP packets",
+        "USB packets/least"
     )?;
     for row in rows {
         writeln!(
             out,
-            "{:<8} | {:<5} | {:>8.1} KB/s | {:>8.1} KB/s | {:>9.1}% | {:>4} × {:>4} | {:>8} / {:>6}",
+            "{:<8} | {:<14} | {:<5} | {:>8.1} KB/s | {:>8.1} KB/s | {:>9.1}% | {:>4} × {:>4} | {:>8} / {:>6}",
             format!("{:?}", row.model),
+            match row.style {
+                Style::TransferBlock => "TransferBlock",
+                Style::Transfer => "Transfer",
+            },
             format!("{:?}", row.direction).to_lowercase(),
             row.ceiling_bytes_per_sec / 1e3,
             row.measured_bytes_per_sec / 1e3,
@@ -450,12 +531,29 @@ mod tests {
     }
 
     #[test]
-    fn both_directions_move_every_word_and_stay_below_the_ceiling() {
-        for direction in [Direction::Read, Direction::Write] {
-            let row = measure(UsbModel::HsBulk, direction, 8 * 1024, 1).expect("measured");
-            assert!(row.measured_bytes_per_sec > 0.0);
-            assert!(row.fraction_of_ceiling() <= 1.0, "{row:?}");
-            assert!(row.usb_packets >= row.least_usb_packets, "{row:?}");
+    fn openocds_packing_fills_each_transfer_and_writes_tar_at_each_page() {
+        let reads = plan_transfers(RAM_BASE, 2048, 1024, Direction::Read);
+        let counts: Vec<u8> = reads.iter().map(|p| p[2]).collect();
+        // 512 reads and 2 TAR writes; a reply holds 255 words.
+        assert_eq!(counts, [255, 255, 4]);
+        assert_eq!(reads[0][3], AP_WRITE_TAR);
+        let writes = plan_transfers(RAM_BASE, 2048, 1024, Direction::Write);
+        // A write is 5 request bytes: 204 in a 1024-byte packet.
+        let counts: Vec<u8> = writes.iter().map(|p| p[2]).collect();
+        assert_eq!(counts, [204, 204, 106]);
+        assert!(writes.iter().all(|p| p.len() <= 1024));
+    }
+
+    #[test]
+    fn every_style_and_direction_moves_every_word_below_the_ceiling() {
+        for style in [Style::TransferBlock, Style::Transfer] {
+            for direction in [Direction::Read, Direction::Write] {
+                let row =
+                    measure(UsbModel::HsBulk, style, direction, 8 * 1024, 1).expect("measured");
+                assert!(row.measured_bytes_per_sec > 0.0);
+                assert!(row.fraction_of_ceiling() <= 1.0, "{row:?}");
+                assert!(row.usb_packets >= row.least_usb_packets, "{row:?}");
+            }
         }
     }
 }
