@@ -17,7 +17,7 @@ use probeshare::probe::{DebugProbe, ProtocolRequest, WireProtocol};
 use probeshare::server::{self, Limits, ServerConfig, ServerHandle};
 use probeshare::sim::bus::AccessSize;
 use probeshare::sim::dap_firmware::{
-    FirmwareConfig, SharedTarget, SimDapFirmware, StatsHandle, UsbModel,
+    FirmwareConfig, PlugHandle, SharedTarget, SimDapFirmware, StatsHandle, UsbModel,
 };
 use probeshare::sim::{SwdTarget, VirtualProbe, VIRTUAL_DESCRIPTION};
 
@@ -119,6 +119,7 @@ pub struct DapServer {
     pub handle: ServerHandle,
     pub target: SharedTarget,
     pub stats: StatsHandle,
+    pub plug: PlugHandle,
 }
 
 impl DapServer {
@@ -148,6 +149,7 @@ impl DapServer {
             handle,
             target: sim.target,
             stats: sim.stats,
+            plug: sim.plug,
         }
     }
 

@@ -93,3 +93,19 @@ fn a_first_packet_that_opens_the_probe_keeps_its_place() {
     assert_eq!(dap.recv(), [DAP_DISCONNECT, DAP_OK]);
     assert_eq!(dap.recv(), b"\x00\x062.1.0\x00");
 }
+
+#[test]
+fn transfer_abort_has_no_reply_and_takes_no_place() {
+    // DAP_TransferAbort is answered by nothing, as firmware answers it.
+    let server = DapServer::start();
+    let mut dap = RawDap::session(server.dap_addr());
+    dap.send_all(&[
+        vec![0x07],
+        transfer(&[(dp_read(DP_IDR), None)]),
+        vec![0x07],
+        vec![DAP_INFO, 0xFE],
+    ]);
+    let read = dap.recv();
+    assert_eq!(read[..3], [DAP_TRANSFER, 1, ACK_OK], "{read:02x?}");
+    assert_eq!(dap.recv(), [DAP_INFO, 1, PORT_PACKET_COUNT]);
+}

@@ -346,3 +346,18 @@ fn a_dap_client_is_connected_or_not_however_often_it_connects() {
     assert_eq!(dap.call(&[DAP_CONNECT, 1]), [DAP_CONNECT, 1]);
     wait_for_swd(&server);
 }
+
+#[test]
+fn a_dap_client_whose_first_request_found_no_probe_opens_it_later() {
+    // A DAP client has no `open` of its own: the port opens the probe
+    // with its first request. If that open fails (the probe is unplugged),
+    // the next request tries again.
+    let server = DapServer::start();
+    let mut dap = RawDap::connect(server.dap_addr());
+    server.plug.unplug();
+    assert_eq!(dap.call(&[DAP_CONNECT, 1]), [DAP_CONNECT, 0]);
+    server.plug.replug();
+    assert_eq!(dap.call(&[DAP_CONNECT, 1]), [DAP_CONNECT, 1]);
+    let reply = dap.call(&transfer(&[(dp_read(DP_IDR), None)]));
+    assert_eq!(words(&reply, 3), [DPIDR_VALUE]);
+}

@@ -20,8 +20,9 @@
 //! transfer's register is SELECT's APSEL and APBANKSEL with the transfer's
 //! A\[3:2\]), the match mask, and the nRESET pin it drives. A DAP client
 //! has no `open`: its first request that needs the probe is preceded by
-//! one, whose answer is not sent, and the loop releases it with the rest
-//! when the client goes. A header that cannot be trusted ends the
+//! one, whose answer is not sent (if it fails, the next such request
+//! brings another), and the loop releases it with the rest when the
+//! client goes. A header that cannot be trusted ends the
 //! connection once the packets before it are answered ([`framing`]).
 //!
 //! Not served as firmware would:
@@ -373,6 +374,11 @@ impl FrontEnd for DapClient {
             return AnswerStatus::SUCCESS;
         };
         let status = answer_status(&outcome);
+        if matches!(pending, Pending::Open) && !matches!(outcome, Outcome::Ok(_)) {
+            // No probe to open (unplugged, say): the next request that
+            // needs it tries again.
+            self.opened = false;
+        }
         if let Pending::Connect { disconnects } = pending {
             self.connects_pending = self.connects_pending.saturating_sub(1);
             // Unless a DAP_Disconnect followed it already.
