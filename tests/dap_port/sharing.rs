@@ -361,3 +361,29 @@ fn a_dap_client_whose_first_request_found_no_probe_opens_it_later() {
     let reply = dap.call(&transfer(&[(dp_read(DP_IDR), None)]));
     assert_eq!(words(&reply, 3), [DPIDR_VALUE]);
 }
+
+#[test]
+fn a_dap_clients_power_down_is_masked_while_others_are_connected() {
+    // docs/protocol.md, Sharing, rule 7, for a raw DP write in a packet.
+    let server = DapServer::start();
+    let mut dap = RawDap::session(server.dap_addr());
+    let mut pyocd = Client::session(server.pyocd_addr());
+    power_up(&mut pyocd);
+    let reply = dap.call(&transfer(&[
+        (dp_write(DP_CTRL_STAT), Some(0)),
+        (dp_read(DP_CTRL_STAT), None),
+    ]));
+    assert_eq!(reply[..3], [DAP_TRANSFER, 2, ACK_OK]);
+    let seen = words(&reply, 3)[0];
+    assert_eq!(
+        seen & POWER_UP_ACKS,
+        0,
+        "the DAP client sees its power-down: {seen:#x}"
+    );
+    // The port stays powered for pyOCD.
+    assert_eq!(
+        read_dp(&mut pyocd, DP_CTRL_STAT) & POWER_UP_ACKS,
+        POWER_UP_ACKS
+    );
+    assert_eq!(read_ap(&mut pyocd, AP_IDR), AHB_AP_IDR);
+}
