@@ -387,3 +387,48 @@ fn a_dap_clients_power_down_is_masked_while_others_are_connected() {
     );
     assert_eq!(read_ap(&mut pyocd, AP_IDR), AHB_AP_IDR);
 }
+
+#[test]
+fn a_core_register_transfer_spread_over_packets_keeps_others_out() {
+    // docs/protocol.md, Sharing, rule 10: from a DAP client's DCRSR write
+    // (a register read) to its DCRDR read, in packets of their own, no
+    // other client's request runs.
+    use probeshare::sim::cortex::debug::{C_DEBUGEN, C_HALT, DBGKEY, DCRSR_REGWNR};
+    use probeshare::sim::cortex::scs::{DCRDR, DCRSR, DHCSR, SCS_BASE};
+    use std::time::Duration;
+
+    let server = DapServer::start();
+    let mut dap = RawDap::session(server.dap_addr());
+    let mut pyocd = Client::session(server.pyocd_addr());
+    power_up(&mut pyocd);
+    let word = |dap: &mut RawDap, requests: &[(u8, Option<u32>)]| {
+        let reply = dap.call(&transfer(requests));
+        assert_eq!(reply[..3], [DAP_TRANSFER, requests.len() as u8, ACK_OK]);
+        words(&reply, 3).first().copied()
+    };
+    word(
+        &mut dap,
+        &[
+            (ap_write(AP_CSW), Some(CSW_WORD)),
+            (ap_write(AP_TAR), Some(SCS_BASE + DHCSR)),
+            (ap_write(AP_DRW), Some(DBGKEY | C_DEBUGEN | C_HALT)),
+        ],
+    );
+    // R0 = 0x600D_F00D: DCRDR, then DCRSR with REGWnR.
+    word(&mut dap, &[(ap_write(AP_TAR), Some(SCS_BASE + DCRDR))]);
+    word(&mut dap, &[(ap_write(AP_DRW), Some(0x600D_F00D))]);
+    word(&mut dap, &[(ap_write(AP_TAR), Some(SCS_BASE + DCRSR))]);
+    word(&mut dap, &[(ap_write(AP_DRW), Some(DCRSR_REGWNR))]);
+    // Read R0: DCRSR written, the window opens.
+    word(&mut dap, &[(ap_write(AP_DRW), Some(0))]);
+    let held = pyocd.send("read_dp", json!([DP_IDR]));
+    pyocd.wait_until_server_has_read();
+    pyocd.assert_no_response_within(Duration::from_millis(150));
+    word(&mut dap, &[(ap_write(AP_TAR), Some(SCS_BASE + DHCSR))]);
+    word(&mut dap, &[(ap_read(AP_DRW), None)]);
+    word(&mut dap, &[(ap_write(AP_TAR), Some(SCS_BASE + DCRDR))]);
+    // The DCRDR read closes it.
+    let r0 = word(&mut dap, &[(ap_read(AP_DRW), None)]);
+    assert_eq!(r0, Some(0x600D_F00D));
+    assert_eq!(pyocd.recv_ok(held), json!(DPIDR_VALUE));
+}
