@@ -204,7 +204,8 @@ struct BenchArgs {
     #[arg(long = "scenario", value_parser = parse_scenario)]
     scenarios: Vec<bench::Scenario>,
     /// Instead: memory throughput over the emulated USB links (fs-hid,
-    /// hs-bulk) against the ceiling each allows.
+    /// hs-bulk) against the ceiling each allows, through the pyOCD port
+    /// and through the DAP port (OpenOCD-style DAP_TransferBlock packets).
     #[arg(long)]
     usb: bool,
 }
@@ -474,7 +475,7 @@ fn bench(args: BenchArgs) -> Result<()> {
 }
 
 fn bench_usb(rounds: usize) -> Result<()> {
-    use bench::throughput;
+    use bench::{dap_port, throughput};
     const BYTES: usize = 64 * 1024;
     let mut rows = Vec::new();
     for model in [UsbModel::FsHid, UsbModel::HsBulk] {
@@ -486,5 +487,15 @@ fn bench_usb(rounds: usize) -> Result<()> {
         }
     }
     throughput::print(&rows, BYTES, &mut std::io::stdout())?;
+    let mut dap_rows = Vec::new();
+    for model in [UsbModel::FsHid, UsbModel::HsBulk] {
+        for style in [dap_port::Style::TransferBlock, dap_port::Style::Transfer] {
+            for direction in [dap_port::Direction::Read, dap_port::Direction::Write] {
+                dap_rows.push(dap_port::measure(model, style, direction, BYTES, rounds)?);
+            }
+        }
+    }
+    println!();
+    dap_port::print(&dap_rows, BYTES, &mut std::io::stdout())?;
     Ok(())
 }

@@ -11,6 +11,7 @@
 //! over the floor's.
 
 pub mod csw_switch;
+pub mod dap_port;
 mod floor;
 mod load;
 mod table;

@@ -34,7 +34,6 @@ pub const TRANSFER_RNW: u8 = 1 << 1;
 pub const TRANSFER_A32: u8 = 0b11 << 2;
 pub const TRANSFER_MATCH_VALUE: u8 = 1 << 4;
 pub const TRANSFER_MATCH_MASK: u8 = 1 << 5;
-pub const TRANSFER_TIMESTAMP: u8 = 1 << 7;
 
 /// One transfer of a DAP_Transfer: its request byte and the word it carries
 /// (write data, or the value a match read compares against).

@@ -4,8 +4,12 @@
 //! A peer whose header is wrong (signature, type, a payload longer than the
 //! packet size the server announced) cannot be resynchronised: there is no
 //! way to find the next header in a byte stream. Such a peer is dropped
-//! ([`FramingError`]); nothing more of its input is buffered. Memory per
-//! client is bounded by one header and one payload of the announced size.
+//! ([`FramingError`]): the whole packets before the bad header are still
+//! handed out, then the stream ends as if the peer had closed it, so the
+//! loop answers what was taken and closes the connection, whether or not
+//! the peer sends another byte. Nothing more of its input is buffered.
+//! Memory per client is bounded by one header and one payload of the
+//! announced size.
 
 use std::io::{self, Read};
 
@@ -47,16 +51,18 @@ impl PacketFramer {
     /// Reads once from `src` through `scratch`; returns the byte count (0 at
     /// EOF) and whether the read came back short. Never holds more than one
     /// whole packet beyond what has been taken out.
+    ///
+    /// Once the stream is broken (a bad header), reads end it: they return
+    /// 0, as at EOF, without reading. The read that brings the bad header
+    /// in is reported as not short, so the loop takes out the whole
+    /// packets before it and then reads again, which ends the stream.
     pub fn read_from(
         &mut self,
         src: &mut dyn Read,
         scratch: &mut [u8],
     ) -> io::Result<(usize, bool)> {
-        if let Some(error) = &self.poisoned {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                error.to_string(),
-            ));
+        if self.poisoned.is_some() {
+            return Ok((0, true));
         }
         let room = (HEADER_LEN + self.max_payload)
             .saturating_sub(self.buf.len())
@@ -64,21 +70,38 @@ impl PacketFramer {
         let want = room.min(scratch.len());
         let n = src.read(&mut scratch[..want])?;
         self.buf.extend_from_slice(&scratch[..n]);
+        if let Some((at, error)) = self.first_bad_header() {
+            // Keep the whole packets before it; the rest cannot be framed.
+            self.buf.truncate(at);
+            log::info!("DAP port: closing a client after its packets: {error}");
+            self.poisoned = Some(error);
+            return Ok((n, false));
+        }
         Ok((n, n < want))
     }
 
-    /// Gives up on the stream: what is buffered is dropped and every later
-    /// read fails with `error`, which closes the connection.
-    pub fn poison(&mut self, error: FramingError) {
-        self.buf = Vec::new();
-        self.poisoned = Some(error);
+    /// Where the first header that cannot be trusted starts, walking the
+    /// whole packets buffered, and what is wrong with it.
+    fn first_bad_header(&self) -> Option<(usize, FramingError)> {
+        let mut at = 0;
+        while let Some(header) = self
+            .buf
+            .get(at..)
+            .and_then(|rest| rest.first_chunk::<HEADER_LEN>())
+        {
+            match self.check(header) {
+                Err(error) => return Some((at, error)),
+                Ok(length) if self.buf.len() >= at + HEADER_LEN + length => {
+                    at += HEADER_LEN + length;
+                }
+                Ok(_) => return None,
+            }
+        }
+        None
     }
 
-    /// The next whole request payload, `Ok(None)` until one has arrived.
-    pub fn next_packet(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
-        let Some(header) = self.buf.first_chunk::<HEADER_LEN>() else {
-            return Ok(None);
-        };
+    /// The payload length a header announces, if the header can be trusted.
+    fn check(&self, header: &[u8; HEADER_LEN]) -> Result<usize, FramingError> {
         let Header {
             signature,
             length,
@@ -100,6 +123,22 @@ impl PacketFramer {
         if length == 0 {
             return Err(FramingError::Empty);
         }
+        Ok(length)
+    }
+
+    /// Gives up on the stream: what is buffered is dropped and every later
+    /// read ends the stream.
+    pub fn poison(&mut self, error: FramingError) {
+        self.buf = Vec::new();
+        self.poisoned = Some(error);
+    }
+
+    /// The next whole request payload, `Ok(None)` until one has arrived.
+    pub fn next_packet(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
+        let Some(header) = self.buf.first_chunk::<HEADER_LEN>() else {
+            return Ok(None);
+        };
+        let length = self.check(header)?;
         if self.buf.len() < HEADER_LEN + length {
             return Ok(None);
         }
@@ -160,33 +199,67 @@ mod tests {
         assert_eq!(framer_with(&bytes[..9]).next_packet(), Ok(None));
     }
 
+    /// Reads `bytes` and says how the stream ended: the packets framed,
+    /// and whether the framer then ended the stream as at EOF.
+    fn frame_all(bytes: &[u8]) -> (Vec<Vec<u8>>, bool) {
+        let mut framer = PacketFramer::new(64);
+        let mut scratch = [0u8; 256];
+        let (n, short) = framer.read_from(&mut &bytes[..], &mut scratch).unwrap();
+        assert_eq!(n, bytes.len());
+        let mut packets = Vec::new();
+        while let Some(packet) = framer.next_packet().unwrap() {
+            packets.push(packet);
+        }
+        let ended = framer.read_from(&mut &[1u8][..], &mut scratch).unwrap() == (0, true);
+        assert_eq!(!short, ended, "a read that breaks the stream is not short");
+        (packets, ended)
+    }
+
     #[test]
     fn a_header_that_cannot_be_trusted_ends_the_stream() {
         let mut bad_signature = request(&[0x00]);
         bad_signature[0] = b'X';
-        assert!(matches!(
-            framer_with(&bad_signature).next_packet(),
-            Err(FramingError::Signature(_))
-        ));
         let mut response_type = request(&[0x00]);
         response_type[6] = TYPE_RESPONSE;
-        assert_eq!(
-            framer_with(&response_type).next_packet(),
-            Err(FramingError::Type(2))
-        );
         let mut too_long = request(&[0x00]);
         too_long[4..6].copy_from_slice(&65u16.to_le_bytes());
+        for bad in [bad_signature, response_type, too_long, request(&[])] {
+            assert_eq!(frame_all(&bad), (vec![], true), "{bad:02x?}");
+        }
+    }
+
+    #[test]
+    fn whole_packets_before_a_bad_header_are_still_framed() {
+        let mut bytes = request(&[0x00, 0xFE]);
+        bytes.extend(request(&[0x02, 0x01]));
+        let mut bad = request(&[0x00]);
+        bad[6] = 9;
+        bytes.extend(bad);
         assert_eq!(
-            framer_with(&too_long).next_packet(),
+            frame_all(&bytes),
+            (vec![vec![0x00, 0xFE], vec![0x02, 0x01]], true)
+        );
+        // A partial packet before it hides it until the packet is whole.
+        let mut partial = request(&[0x00, 0x01, 0x02]);
+        partial.truncate(10);
+        assert_eq!(frame_all(&partial), (vec![], false));
+    }
+
+    #[test]
+    fn a_header_error_names_what_is_wrong() {
+        let framer = PacketFramer::new(64);
+        let mut too_long = request(&[0x00]);
+        too_long[4..6].copy_from_slice(&65u16.to_le_bytes());
+        let header: [u8; HEADER_LEN] = too_long[..HEADER_LEN].try_into().unwrap();
+        assert_eq!(
+            framer.check(&header),
             Err(FramingError::TooLong {
                 length: 65,
                 limit: 64
             })
         );
-        assert_eq!(
-            framer_with(&request(&[])).next_packet(),
-            Err(FramingError::Empty)
-        );
+        let header: [u8; HEADER_LEN] = request(&[])[..HEADER_LEN].try_into().unwrap();
+        assert_eq!(framer.check(&header), Err(FramingError::Empty));
     }
 
     #[test]

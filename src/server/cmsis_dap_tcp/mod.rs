@@ -6,9 +6,12 @@
 //! arbiter runs it as a unit: no other client's transfer lands inside a
 //! packet. What needs no probe is answered here (DAP_Info about the server
 //! and the served probe, DAP_HostStatus, the configure commands, DAP_Delay,
-//! unknown commands); DAP_Connect and DAP_Disconnect are the counted
-//! `connect`/`disconnect` of the sharing rules; DAP_Transfer and
-//! DAP_TransferBlock become a sequence of DP/AP register operations that
+//! an empty DAP_Transfer, unknown commands); DAP_Connect and DAP_Disconnect
+//! are the counted `connect`/`disconnect` of the sharing rules, one
+//! reference per connected client (a DAP client is connected or not, as
+//! with firmware: connecting again only reports the mode, and a disconnect
+//! while not connected is DAP_OK); DAP_Transfer and DAP_TransferBlock
+//! become a sequence of DP/AP register operations ([`transfer`]) that
 //! stops at its first failure, reported with the count and acknowledge
 //! firmware would give ([`reply`]).
 //!
@@ -17,34 +20,49 @@
 //! transfer's register is SELECT's APSEL and APBANKSEL with the transfer's
 //! A\[3:2\]), the match mask, and the nRESET pin it drives. A DAP client
 //! has no `open`: its first request that needs the probe is preceded by
-//! one, whose answer is not sent, and the loop releases it with the rest
-//! when the client goes.
+//! one, whose answer is not sent (if it fails, the next such request
+//! brings another), and the loop releases it with the rest when the
+//! client goes. A header that cannot be trusted ends the
+//! connection once the packets before it are answered ([`framing`]).
 //!
-//! Not served as firmware would: value-match reads compare once (no match
-//! retries); DAP_Delay is answered at once; DAP_ResetTarget is an nRESET
-//! pulse; a transfer after a failed one in the same packet is not run, but
-//! a deferred write's failure may be reported at a later transfer of the
-//! packet (the count then names that one).
+//! Not served as firmware would:
+//! - value-match reads compare once, after the packet has run: no match
+//!   retries, and the transfers after a mismatch have run (the reply stops
+//!   at it, as the firmware's);
+//! - a failure inside a run of reads of one AP register, or inside a
+//!   DAP_TransferBlock, is reported at the run's first transfer, without
+//!   the words read before it; a write's failure that is reported only by
+//!   a later read is charged to the first memory write since the last
+//!   completed read ([`transfer`]): exact when that write is the one that
+//!   failed;
+//! - DAP_TransferConfigure and DAP_SWD_Configure are acknowledged, and the
+//!   probe keeps the server's own settings (the probe is shared);
+//! - DAP_Delay is answered at once; DAP_ResetTarget is an nRESET pulse
+//!   (execute 1);
+//! - no timestamps are sent (no timer is announced, as firmware without
+//!   one);
+//! - bytes beyond a command's fields make it malformed (DAP_ERROR) where
+//!   firmware would ignore them.
 
 mod command;
 mod framing;
 mod reply;
+mod transfer;
 
 use std::collections::HashMap;
 use std::io::{self, Read};
 
 use self::command::{
-    DapCommand, TransferRequest, ID_CONNECT, ID_DISCONNECT, ID_HOST_STATUS, ID_INVALID,
-    ID_RESET_TARGET, ID_SWD_CONFIGURE, ID_SWD_SEQUENCE, ID_SWJ_CLOCK, ID_SWJ_PINS, ID_SWJ_SEQUENCE,
-    ID_TRANSFER, ID_TRANSFER_BLOCK, ID_TRANSFER_CONFIGURE, ID_WRITE_ABORT, TRANSFER_MATCH_MASK,
-    TRANSFER_MATCH_VALUE, TRANSFER_RNW,
+    DapCommand, ID_CONNECT, ID_DISCONNECT, ID_HOST_STATUS, ID_INVALID, ID_RESET_TARGET,
+    ID_SWD_CONFIGURE, ID_SWD_SEQUENCE, ID_SWJ_CLOCK, ID_SWJ_PINS, ID_SWJ_SEQUENCE, ID_TRANSFER,
+    ID_TRANSFER_BLOCK, ID_TRANSFER_CONFIGURE, ID_WRITE_ABORT, TRANSFER_RNW,
 };
 use self::framing::PacketFramer;
-use self::reply::{PortInfo, TransferReply, ACK_MISMATCH, ACK_OK};
+use self::reply::{PortInfo, ACK_OK};
+use self::transfer::{ClientRegisters, Planned};
 use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat};
 use super::traffic::{AnswerStatus, INVALID_REQUEST};
 use crate::arbiter::{Outcome, Request};
-use crate::dap::registers::{DP_SELECT, SELECT_APBANKSEL, SELECT_APSEL};
 use crate::probe::{Op, OpOutput, ProbeError, ProtocolRequest, SequenceOutput, WireProtocol};
 use crate::protocol::{Failure, SharingFailure};
 
@@ -81,7 +99,11 @@ enum Pending {
     /// The `open` a client's first probe request brings: answered silently.
     Open,
     Status(u8),
-    Connect,
+    /// A DAP_Connect sent to the arbiter, before the `disconnects`th
+    /// DAP_Disconnect of the client.
+    Connect {
+        disconnects: u64,
+    },
     ResetTarget,
     SwjPins,
     SwdSequence,
@@ -93,23 +115,19 @@ enum Pending {
     },
 }
 
-/// One transfer of a DAP_Transfer: whether it is an operation of the
-/// sequence or was done here (a match-mask write).
-#[derive(Clone, Copy, Debug)]
-struct Planned {
-    transfer: TransferRequest,
-    runs: bool,
-    /// The mask a match read compares under.
-    match_mask: u32,
-}
-
 /// One DAP client's side of the port.
 struct DapClient {
     framer: PacketFramer,
     port: PortInfo,
-    /// SELECT as this client last wrote it.
-    select: u32,
-    match_mask: u32,
+    /// SELECT and the match mask as this client last wrote them.
+    registers: ClientRegisters,
+    /// Whether this client is connected (a DAP client is or is not, as
+    /// with firmware: a second DAP_Connect only reports the mode).
+    connected: bool,
+    /// DAP_Connects sent to the arbiter and not answered yet.
+    connects_pending: usize,
+    /// DAP_Disconnects sent to the arbiter so far.
+    disconnects: u64,
     /// The output this client last drove on the pins.
     pins: u8,
     opened: bool,
@@ -127,8 +145,10 @@ impl DapClient {
                 packet_size: PACKET_SIZE,
                 packet_count: PACKET_COUNT,
             },
-            select: 0,
-            match_mask: u32::MAX,
+            registers: ClientRegisters::default(),
+            connected: false,
+            connects_pending: 0,
+            disconnects: 0,
             pins: PIN_NRESET,
             opened: false,
             next_key: 0,
@@ -193,15 +213,32 @@ impl DapClient {
                     1 => ProtocolRequest::Specific(WireProtocol::Swd),
                     _ => return Ok(self.local("DAP_Connect", vec![ID_CONNECT, 0])),
                 };
+                if self.connected {
+                    // Connected already (OpenOCD connects again after each
+                    // line reset): the mode, and no second reference.
+                    let mode = u8::from(probe.wire_protocol() == Some(WireProtocol::Swd));
+                    return Ok(self.local("DAP_Connect", vec![ID_CONNECT, mode]));
+                }
+                self.connects_pending += 1;
                 (
                     probe_work("DAP_Connect", Request::Probe(Op::Connect(wanted))),
-                    Pending::Connect,
+                    Pending::Connect {
+                        disconnects: self.disconnects,
+                    },
                 )
             }
-            DapCommand::Disconnect => (
-                probe_work("DAP_Disconnect", Request::Probe(Op::Disconnect)),
-                Pending::Status(ID_DISCONNECT),
-            ),
+            DapCommand::Disconnect => {
+                if !self.connected && self.connects_pending == 0 {
+                    // Firmware disconnects whatever it was doing: OK.
+                    return Ok(self.local("DAP_Disconnect", reply::status(ID_DISCONNECT, true)));
+                }
+                self.connected = false;
+                self.disconnects += 1;
+                (
+                    probe_work("DAP_Disconnect", Request::Probe(Op::Disconnect)),
+                    Pending::Status(ID_DISCONNECT),
+                )
+            }
             DapCommand::WriteAbort(value) => (
                 probe_work(
                     "DAP_WriteABORT",
@@ -243,12 +280,23 @@ impl DapClient {
                     Pending::SwjPins,
                 )
             }
+            // No transfer: nothing runs, count 0 and no acknowledge, as
+            // firmware answers.
+            DapCommand::Transfer(transfers) if transfers.is_empty() => {
+                return Ok(self.local("DAP_Transfer", vec![ID_TRANSFER, 0, 0]))
+            }
             DapCommand::Transfer(transfers) => {
-                let (ops, planned) = self.plan_transfers(&transfers);
+                let plan = transfer::plan_transfers(&mut self.registers, &transfers);
                 (
-                    probe_work("DAP_Transfer", Request::Sequence(ops)),
-                    Pending::Transfer(planned),
+                    probe_work("DAP_Transfer", Request::Sequence(plan.ops)),
+                    Pending::Transfer(plan.planned),
                 )
+            }
+            DapCommand::TransferBlock { count: 0, .. } => {
+                return Ok(self.local(
+                    "DAP_TransferBlock",
+                    reply::transfer_block(ID_TRANSFER_BLOCK, 0, 0, &[]),
+                ))
             }
             DapCommand::TransferBlock {
                 request,
@@ -263,7 +311,7 @@ impl DapClient {
                 if usize::from(reply_words) * 4 + 4 > usize::from(PACKET_SIZE) {
                     return Ok(self.local(INVALID_REQUEST, reply::status(ID_TRANSFER_BLOCK, false)));
                 }
-                let ops = self.plan_block(request, count, data);
+                let ops = transfer::plan_block(&mut self.registers, request, count, data);
                 (
                     probe_work("DAP_TransferBlock", Request::Sequence(ops)),
                     Pending::TransferBlock {
@@ -275,82 +323,6 @@ impl DapClient {
             }
         };
         Err(work)
-    }
-
-    /// The register address of a transfer: A\[3:2\], in the AP and bank of
-    /// this client's SELECT for an AP transfer.
-    fn address(&self, transfer: TransferRequest) -> u32 {
-        if transfer.is_ap() {
-            (self.select & (SELECT_APSEL | SELECT_APBANKSEL)) | transfer.a32()
-        } else {
-            transfer.a32()
-        }
-    }
-
-    fn plan_transfers(&mut self, transfers: &[TransferRequest]) -> (Vec<Op>, Vec<Planned>) {
-        let mut ops = Vec::new();
-        let mut planned = Vec::new();
-        for &transfer in transfers {
-            let match_mask = self.match_mask;
-            if !transfer.is_read() && transfer.request & TRANSFER_MATCH_MASK != 0 {
-                self.match_mask = transfer.data.unwrap_or(u32::MAX);
-                planned.push(Planned {
-                    transfer,
-                    runs: false,
-                    match_mask,
-                });
-                continue;
-            }
-            let addr = self.address(transfer);
-            let op = match (transfer.is_ap(), transfer.is_read()) {
-                (false, true) => Op::ReadDp(addr),
-                (true, true) => Op::ReadAp(addr),
-                (false, false) => {
-                    let value = transfer.data.unwrap_or(0);
-                    if addr == DP_SELECT {
-                        self.select = value;
-                    }
-                    Op::WriteDp { addr, value }
-                }
-                (true, false) => Op::WriteAp {
-                    addr,
-                    value: transfer.data.unwrap_or(0),
-                },
-            };
-            ops.push(op);
-            planned.push(Planned {
-                transfer,
-                runs: true,
-                match_mask,
-            });
-        }
-        (ops, planned)
-    }
-
-    fn plan_block(&mut self, request: u8, count: u16, data: Vec<u32>) -> Vec<Op> {
-        let transfer = TransferRequest {
-            request,
-            data: None,
-        };
-        let addr = self.address(transfer);
-        match (transfer.is_ap(), transfer.is_read()) {
-            (true, true) => vec![Op::ReadApMultiple {
-                addr,
-                count: u32::from(count),
-            }],
-            (true, false) => vec![Op::WriteApMultiple { addr, values: data }],
-            (false, true) => (0..count).map(|_| Op::ReadDp(addr)).collect(),
-            (false, false) => {
-                if addr == DP_SELECT {
-                    if let Some(&last) = data.last() {
-                        self.select = last;
-                    }
-                }
-                data.into_iter()
-                    .map(|value| Op::WriteDp { addr, value })
-                    .collect()
-            }
-        }
     }
 }
 
@@ -372,8 +344,9 @@ impl FrontEnd for DapClient {
         let packet = match self.framer.next_packet() {
             Ok(packet) => packet?,
             Err(error) => {
-                // The stream cannot be framed any further: the loop reads
-                // on and the next read fails the connection.
+                // The stream cannot be framed any further (the framer
+                // catches this as it reads; this is its backstop): the
+                // next read ends the stream.
                 self.framer.poison(error);
                 return None;
             }
@@ -405,6 +378,20 @@ impl FrontEnd for DapClient {
             return AnswerStatus::SUCCESS;
         };
         let status = answer_status(&outcome);
+        if matches!(pending, Pending::Open) && !matches!(outcome, Outcome::Ok(_)) {
+            // No probe to open (unplugged, say): the next request that
+            // needs it tries again.
+            self.opened = false;
+        }
+        if let Pending::Connect { disconnects } = pending {
+            self.connects_pending = self.connects_pending.saturating_sub(1);
+            // Unless a DAP_Disconnect followed it already.
+            if matches!(outcome, Outcome::Ok(OpOutput::Connected(_)))
+                && disconnects == self.disconnects
+            {
+                self.connected = true;
+            }
+        }
         let payload = answer(pending, outcome, self.pins);
         if let Some(payload) = payload {
             framing::encode_response(out, &payload);
@@ -442,7 +429,7 @@ fn answer(pending: Pending, outcome: Outcome, pins: u8) -> Option<Vec<u8>> {
     Some(match pending {
         Pending::Open => return None,
         Pending::Status(id) => reply::status(id, ok),
-        Pending::Connect => {
+        Pending::Connect { .. } => {
             let mode = match outcome {
                 Outcome::Ok(OpOutput::Connected(WireProtocol::Swd)) => 1,
                 Outcome::Ok(OpOutput::Connected(WireProtocol::Jtag)) => 2,
@@ -474,11 +461,18 @@ fn answer(pending: Pending, outcome: Outcome, pins: u8) -> Option<Vec<u8>> {
             let nreset = if asserted { 0 } else { PIN_NRESET };
             vec![ID_SWJ_PINS, (pins & !PIN_NRESET) | nreset]
         }
-        Pending::Transfer(planned) => transfer_reply(planned, outcome),
+        Pending::Transfer(planned) => {
+            let (outputs, failure) = sequence_parts(outcome);
+            transfer::transfer_reply(&planned, &outputs, failure.as_ref())
+        }
         Pending::TransferBlock { id, request, count } => {
             let (outputs, failure) = sequence_parts(outcome);
+            // A write's words are the client's; the word its confirming
+            // read of RDBUFF got is not.
+            let reads = transfer::block_reads(request);
             let words: Vec<u32> = outputs
                 .iter()
+                .filter(|_| reads)
                 .flat_map(|output| match output {
                     OpOutput::Word(word) => vec![*word],
                     OpOutput::Words(words) => words.clone(),
@@ -488,11 +482,7 @@ fn answer(pending: Pending, outcome: Outcome, pins: u8) -> Option<Vec<u8>> {
             match failure {
                 None => reply::transfer_block(id, count, ACK_OK, &words),
                 Some(error) => {
-                    let done = if request & TRANSFER_RNW != 0 {
-                        words.len()
-                    } else {
-                        0
-                    };
+                    let done = if reads { words.len() } else { 0 };
                     let done = u16::try_from(done.min(usize::from(count))).unwrap_or(0);
                     reply::transfer_block(
                         id,
@@ -514,39 +504,6 @@ fn sequence_parts(outcome: Outcome) -> (Vec<OpOutput>, Option<ProbeError>) {
         Outcome::Probe(error) => (Vec::new(), Some(error)),
         Outcome::Sharing(refused) => (Vec::new(), Some(ProbeError::Probe(refused.to_string()))),
     }
-}
-
-fn transfer_reply(planned: Vec<Planned>, outcome: Outcome) -> Vec<u8> {
-    let (outputs, failure) = sequence_parts(outcome);
-    let mut outputs = outputs.into_iter();
-    let mut reply = TransferReply::new(ID_TRANSFER);
-    let mut count: u8 = 0;
-    for step in planned {
-        if !step.runs {
-            reply.push(step.transfer.request, None);
-            count = count.saturating_add(1);
-            continue;
-        }
-        let Some(output) = outputs.next() else {
-            // The sequence stopped before this transfer.
-            let ack = failure.as_ref().map_or(reply::ACK_NO_ACK, reply::ack_of);
-            return reply.finish(count, ack);
-        };
-        let read = match output {
-            OpOutput::Word(word) => Some(word),
-            _ => None,
-        };
-        if step.transfer.request & TRANSFER_MATCH_VALUE != 0 {
-            let wanted = step.transfer.data.unwrap_or(0) & step.match_mask;
-            if read.map(|word| word & step.match_mask) != Some(wanted) {
-                return reply.finish(count, ACK_OK | ACK_MISMATCH);
-            }
-        }
-        reply.push(step.transfer.request, read);
-        count = count.saturating_add(1);
-    }
-    let ack = failure.as_ref().map_or(ACK_OK, reply::ack_of);
-    reply.finish(count, ack)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::probe::{ProbeError, ProbeInfo, WireProtocol};
 
-use super::command::{DAP_ERROR, DAP_OK, ID_INFO, TRANSFER_MATCH_VALUE, TRANSFER_TIMESTAMP};
+use super::command::{DAP_ERROR, DAP_OK, ID_INFO, TRANSFER_MATCH_VALUE};
 
 /// The CMSIS-DAP protocol version the port speaks.
 pub const PROTOCOL_VERSION: &str = "2.1.0";
@@ -73,8 +73,10 @@ pub fn ack_of(error: &ProbeError) -> u8 {
     }
 }
 
-/// Builds a DAP_Transfer reply: per transfer, its read data (with a zero
-/// timestamp where one was asked for).
+/// Builds a DAP_Transfer reply: per transfer, its read data. The port has
+/// no timer and does not announce one (DAP_Info capability bit 5), so, as
+/// firmware built without one, it sends no timestamps, whatever the
+/// request's bit 7 asks: a reply then always fits the packet size.
 pub struct TransferReply {
     bytes: Vec<u8>,
 }
@@ -89,9 +91,6 @@ impl TransferReply {
 
     /// A transfer that completed, with the word it read, if any.
     pub fn push(&mut self, request: u8, read: Option<u32>) {
-        if request & TRANSFER_TIMESTAMP != 0 {
-            self.bytes.extend_from_slice(&0u32.to_le_bytes());
-        }
         if let Some(word) = read.filter(|_| request & TRANSFER_MATCH_VALUE == 0) {
             self.bytes.extend_from_slice(&word.to_le_bytes());
         }
@@ -152,14 +151,14 @@ mod tests {
     }
 
     #[test]
-    fn transfer_replies_carry_read_data_and_timestamps() {
+    fn transfer_replies_carry_read_data_and_no_timestamps() {
         let mut reply = TransferReply::new(0x05);
         reply.push(0x02, Some(0x2BA0_1477));
         reply.push(0x05, None);
         reply.push(0x82, Some(7));
         assert_eq!(
             reply.finish(3, ACK_OK),
-            [0x05, 3, 1, 0x77, 0x14, 0xA0, 0x2B, 0, 0, 0, 0, 7, 0, 0, 0]
+            [0x05, 3, 1, 0x77, 0x14, 0xA0, 0x2B, 7, 0, 0, 0]
         );
     }
 }
