@@ -258,6 +258,13 @@ impl Runner {
         };
         if job.flush_after {
             if let Err(error) = self.flush(probe) {
+                // A write this client's run deferred FAULTed: its STICKYERR,
+                // as for a read that faults (rule 11). Memory-handle
+                // requests settle their own writes.
+                let own_registers = !matches!(job.task, Task::Memory(_));
+                if own_registers && matches!(error, ProbeError::TransferFault(_)) {
+                    self.run.register_fault = self.run.register_fault.or(job.client);
+                }
                 match &mut result {
                     Ok(OpOutput::Sequence(sequence)) if sequence.failure.is_none() => {
                         sequence.failure = Some(error);

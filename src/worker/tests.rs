@@ -344,6 +344,12 @@ fn a_deferred_fault_is_charged_to_the_writer_and_the_next_client_runs_clean() {
         "B runs on a cleared port: {:?}",
         results[2]
     );
+    assert_ne!(
+        worker.word(A, Op::ReadDp(0x4)) & STICKYERR,
+        0,
+        "the writer sees its own sticky error"
+    );
+    assert_eq!(worker.word(B, Op::ReadDp(0x4)) & STICKYERR, 0);
 }
 
 #[test]
