@@ -25,7 +25,7 @@
 //!
 //! The model's choices where the text leaves room:
 //! - **In the reset state** every transaction other than a DPIDR read gets
-//!   no acknowledge at all ([`Ack::NoAck`], which CMSIS-DAP firmware
+//!   no acknowledge at all (`Ack::NoAck` of the target, which CMSIS-DAP firmware
 //!   reports as ACK 0b111) and does nothing. The DP stays in the reset
 //!   state until a DPIDR read, however many requests it ignored; it is not
 //!   locked out until the next line reset.
@@ -44,10 +44,7 @@
 //! - **At power-on** the DP takes transactions at once, as if a debugger
 //!   had already sent its connection sequence, so a client that never sends
 //!   a line reset works.
-//!
-//! [`Ack::NoAck`]: super::target::Ack::NoAck
 
-use super::target::Ack;
 
 /// High cycles that make a line reset (B4.3.3: "at least 50").
 pub const LINE_RESET_HIGH_CYCLES: u32 = 50;
@@ -89,24 +86,24 @@ impl SwdLine {
     }
 
     /// Whether the DP answers the transaction that starts now, which is a
-    /// DPIDR read if `is_dpidr_read`; `Err(NoAck)` if it does not see it,
-    /// or ignores it in the reset state. A DPIDR read it answers ends the
-    /// reset state.
-    pub(crate) fn admit(&mut self, is_dpidr_read: bool) -> Result<(), Ack> {
+    /// DPIDR read if `is_dpidr_read`: false if it does not see it, or
+    /// ignores it in the reset state (the target then gives no
+    /// acknowledge). A DPIDR read it answers ends the reset state.
+    pub(crate) fn admit(&mut self, is_dpidr_read: bool) -> bool {
         let recognised = !self.awaiting_idle;
         self.high = 0;
         self.idle = 0;
         self.awaiting_idle = false;
         if !recognised {
-            return Err(Ack::NoAck);
+            return false;
         }
         match (self.reset_state, is_dpidr_read) {
-            (true, false) => Err(Ack::NoAck),
+            (true, false) => false,
             (true, true) => {
                 self.reset_state = false;
-                Ok(())
+                true
             }
-            (false, _) => Ok(()),
+            (false, _) => true,
         }
     }
 

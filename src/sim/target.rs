@@ -80,19 +80,19 @@ impl SwdTarget {
 
     /// A DP register read; only A\[3:2\] of `addr` count, as on the wire.
     pub fn dp_read(&mut self, addr: u8) -> Result<u32, Ack> {
-        self.line.admit(addr & 0xC == DP_IDR)?;
+        self.admit_on_line(addr & 0xC == DP_IDR)?;
         Ok(self.dp.read(addr))
     }
 
     pub fn dp_write(&mut self, addr: u8, value: u32) -> Result<(), Ack> {
-        self.line.admit(false)?;
+        self.admit_on_line(false)?;
         self.dp.write(addr, value);
         Ok(())
     }
 
     /// A read of the register at A\[3:2\] = `addr` of the AP SELECT names.
     pub fn ap_read(&mut self, addr: u8) -> Result<u32, Ack> {
-        self.line.admit(false)?;
+        self.admit_on_line(false)?;
         self.admit_ap_transaction(true)?;
         let register = self.dp.ap_register(addr);
         let result = match self.dp.apsel() {
@@ -114,7 +114,7 @@ impl SwdTarget {
     /// A write of the register at A\[3:2\] = `addr` of the AP SELECT names.
     /// In a pushed transfer mode the write becomes a read and a comparison.
     pub fn ap_write(&mut self, addr: u8, value: u32) -> Result<(), Ack> {
-        self.line.admit(false)?;
+        self.admit_on_line(false)?;
         self.admit_ap_transaction(false)?;
         let register = self.dp.ap_register(addr);
         let mode = self.dp.transfer_mode();
@@ -191,6 +191,16 @@ impl SwdTarget {
     }
 
     /// Decides whether an AP transaction may run, and answers it if not.
+    /// No acknowledge for a transaction the line does not let through
+    /// (`line::SwdLine::admit`).
+    fn admit_on_line(&mut self, is_dpidr_read: bool) -> Result<(), Ack> {
+        if self.line.admit(is_dpidr_read) {
+            Ok(())
+        } else {
+            Err(Ack::NoAck)
+        }
+    }
+
     fn admit_ap_transaction(&mut self, is_read: bool) -> Result<(), Ack> {
         if self.dp.sticky_flag_set() {
             self.dp.ap_faulted(0, is_read);
