@@ -72,9 +72,9 @@ use crate::probe::{ProbeInfo, WireProtocol};
 /// buffer [`FrontEnd::read_from`] is given.
 pub const READ_CHUNK: usize = 64 * 1024;
 
-/// [`WireFormat::name`] of pyOCD's front end.
+/// The `WireFormat::name` of pyOCD's front end.
 pub const FRONT_END_PYOCD: &str = "pyocd";
-/// [`WireFormat::name`] of the DAP port's front end (CMSIS-DAP over TCP).
+/// The `WireFormat::name` of the DAP port's front end (CMSIS-DAP over TCP).
 pub const FRONT_END_CMSIS_DAP: &str = "cmsis-dap";
 
 /// A wire format served on a listener.

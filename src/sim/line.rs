@@ -45,7 +45,6 @@
 //!   had already sent its connection sequence, so a client that never sends
 //!   a line reset works.
 
-
 /// High cycles that make a line reset (B4.3.3: "at least 50").
 pub const LINE_RESET_HIGH_CYCLES: u32 = 50;
 /// Idle cycles that must follow them before a packet header
