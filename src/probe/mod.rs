@@ -205,6 +205,28 @@ pub struct SequenceOutput {
     pub failure: Option<ProbeError>,
 }
 
+impl SequenceOutput {
+    /// Runs `ops` in order with `run`, up to the first that fails.
+    pub fn run(ops: &[Op], mut run: impl FnMut(&Op) -> ProbeResult<OpOutput>) -> SequenceOutput {
+        let mut outputs = Vec::with_capacity(ops.len());
+        for op in ops {
+            match run(op) {
+                Ok(output) => outputs.push(output),
+                Err(error) => {
+                    return SequenceOutput {
+                        outputs,
+                        failure: Some(error),
+                    }
+                }
+            }
+        }
+        SequenceOutput {
+            outputs,
+            failure: None,
+        }
+    }
+}
+
 /// Why a probe operation failed. Each variant has exactly one wire status
 /// (see `protocol::status_code`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -15,24 +15,9 @@ pub fn perform(
     match task {
         Task::Probe(op) => execute(probe, memaps, op),
         Task::Memory(request) => memaps.run(probe, request),
-        Task::Sequence(ops) => {
-            let mut outputs = Vec::with_capacity(ops.len());
-            for op in ops {
-                match execute(probe, memaps, op) {
-                    Ok(output) => outputs.push(output),
-                    Err(error) => {
-                        return Ok(OpOutput::Sequence(SequenceOutput {
-                            outputs,
-                            failure: Some(error),
-                        }))
-                    }
-                }
-            }
-            Ok(OpOutput::Sequence(SequenceOutput {
-                outputs,
-                failure: None,
-            }))
-        }
+        Task::Sequence(ops) => Ok(OpOutput::Sequence(SequenceOutput::run(ops, |op| {
+            execute(probe, memaps, op)
+        }))),
     }
 }
 

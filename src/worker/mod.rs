@@ -286,22 +286,9 @@ impl Runner {
         client: Option<ClientId>,
         ops: &[Op],
     ) -> OpOutput {
-        let mut outputs = Vec::with_capacity(ops.len());
-        for op in ops {
-            match self.run_part(probe, client, &Task::Probe(op.clone())) {
-                Ok(output) => outputs.push(output),
-                Err(error) => {
-                    return OpOutput::Sequence(SequenceOutput {
-                        outputs,
-                        failure: Some(error),
-                    })
-                }
-            }
-        }
-        OpOutput::Sequence(SequenceOutput {
-            outputs,
-            failure: None,
-        })
+        OpOutput::Sequence(SequenceOutput::run(ops, |op| {
+            self.run_part(probe, client, &Task::Probe(op.clone()))
+        }))
     }
 
     /// Runs one task for `client`: refused if its sticky flags say so, the

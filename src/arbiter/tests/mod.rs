@@ -198,24 +198,9 @@ impl Bench {
         match task {
             Task::Probe(op) => self.run_op(op),
             Task::Memory(_) => Ok(OpOutput::Done),
-            Task::Sequence(ops) => {
-                let mut outputs = Vec::new();
-                for op in ops {
-                    match self.run_op(op) {
-                        Ok(output) => outputs.push(output),
-                        Err(error) => {
-                            return Ok(OpOutput::Sequence(SequenceOutput {
-                                outputs,
-                                failure: Some(error),
-                            }))
-                        }
-                    }
-                }
-                Ok(OpOutput::Sequence(SequenceOutput {
-                    outputs,
-                    failure: None,
-                }))
-            }
+            Task::Sequence(ops) => Ok(OpOutput::Sequence(SequenceOutput::run(ops, |op| {
+                self.run_op(op)
+            }))),
         }
     }
 
