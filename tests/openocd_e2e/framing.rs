@@ -1,5 +1,5 @@
 //! The 8-byte header OpenOCD's `cmsis-dap` `tcp` backend puts before each
-//! CMSIS-DAP packet (shared/reference/openocd-cmsis-dap-tcp.md), all
+//! CMSIS-DAP packet (docs/protocol.md, "The DAP port"), all
 //! little-endian: signature "DAP\0", payload length (u16), type (1 request,
 //! 2 response), a reserved zero byte.
 
