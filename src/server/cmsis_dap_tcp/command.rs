@@ -5,27 +5,31 @@
 //! serve is `Unsupported` (answered with the single DAP_Invalid byte, as
 //! CMSIS-DAP firmware does).
 
+use crate::cmsis_dap::commands::{self, CommandId, ID_NOT_IMPLEMENTED};
 use crate::probe::SwdSequence;
 
-pub const ID_INFO: u8 = 0x00;
-pub const ID_HOST_STATUS: u8 = 0x01;
-pub const ID_CONNECT: u8 = 0x02;
-pub const ID_DISCONNECT: u8 = 0x03;
-pub const ID_TRANSFER_CONFIGURE: u8 = 0x04;
-pub const ID_TRANSFER: u8 = 0x05;
-pub const ID_TRANSFER_BLOCK: u8 = 0x06;
-pub const ID_TRANSFER_ABORT: u8 = 0x07;
-pub const ID_WRITE_ABORT: u8 = 0x08;
-pub const ID_DELAY: u8 = 0x09;
-pub const ID_RESET_TARGET: u8 = 0x0A;
-pub const ID_SWJ_PINS: u8 = 0x10;
-pub const ID_SWJ_CLOCK: u8 = 0x11;
-pub const ID_SWJ_SEQUENCE: u8 = 0x12;
-pub const ID_SWD_CONFIGURE: u8 = 0x13;
-pub const ID_SWD_SEQUENCE: u8 = 0x1D;
+// The ids and status bytes are the driver's (`cmsis_dap::commands`), the
+// one home of CMSIS-DAP's command layouts; named here as the server reads
+// them.
+pub const ID_INFO: u8 = CommandId::Info as u8;
+pub const ID_HOST_STATUS: u8 = CommandId::HostStatus as u8;
+pub const ID_CONNECT: u8 = CommandId::Connect as u8;
+pub const ID_DISCONNECT: u8 = CommandId::Disconnect as u8;
+pub const ID_TRANSFER_CONFIGURE: u8 = CommandId::TransferConfigure as u8;
+pub const ID_TRANSFER: u8 = CommandId::Transfer as u8;
+pub const ID_TRANSFER_BLOCK: u8 = CommandId::TransferBlock as u8;
+pub const ID_TRANSFER_ABORT: u8 = CommandId::TransferAbort as u8;
+pub const ID_WRITE_ABORT: u8 = CommandId::WriteAbort as u8;
+pub const ID_DELAY: u8 = CommandId::Delay as u8;
+pub const ID_RESET_TARGET: u8 = CommandId::ResetTarget as u8;
+pub const ID_SWJ_PINS: u8 = CommandId::SwjPins as u8;
+pub const ID_SWJ_CLOCK: u8 = CommandId::SwjClock as u8;
+pub const ID_SWJ_SEQUENCE: u8 = CommandId::SwjSequence as u8;
+pub const ID_SWD_CONFIGURE: u8 = CommandId::SwdConfigure as u8;
+pub const ID_SWD_SEQUENCE: u8 = CommandId::SwdSequence as u8;
 /// The reply to a command id the firmware does not implement.
-pub const ID_INVALID: u8 = 0xFF;
-pub const DAP_OK: u8 = 0x00;
+pub const ID_INVALID: u8 = ID_NOT_IMPLEMENTED;
+pub const DAP_OK: u8 = commands::DAP_OK;
 pub const DAP_ERROR: u8 = 0xFF;
 
 /// Transfer request bits.
