@@ -22,7 +22,7 @@ from typing import Optional
 import gdb  # type: ignore
 
 sys.path.insert(0, str(Path(__file__).parent))
-from overlap import Peers, first_difference, run_rounds  # noqa: E402
+from overlap import Peers, add_round_arguments, first_difference, run_rounds  # noqa: E402
 
 LIMIT_S = 90
 WORDS = 4
@@ -67,10 +67,7 @@ def one_round(address: int, register: str) -> Optional[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("port", type=int)
-    parser.add_argument("--dir", type=Path, required=True)
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--peers", type=lambda s: s.split(","), required=True)
-    parser.add_argument("--quota", type=int, required=True)
+    add_round_arguments(parser)
     parser.add_argument("--address", type=lambda s: int(s, 0), required=True)
     parser.add_argument("--register", required=True)
     args = parser.parse_args()

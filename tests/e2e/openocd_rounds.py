@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from overlap import Peers, first_difference, run_rounds
+from overlap import Peers, add_round_arguments, first_difference, run_rounds
 
 LIMIT_S = 90
 # OpenOCD's Tcl RPC ends each command and each reply with this byte.
@@ -96,10 +96,7 @@ def one_round(ocd: TclRpc, image: Image, address: int) -> Optional[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("port", type=int)
-    parser.add_argument("--dir", type=Path, required=True)
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--peers", type=lambda s: s.split(","), required=True)
-    parser.add_argument("--quota", type=int, required=True)
+    add_round_arguments(parser)
     parser.add_argument("--address", type=lambda s: int(s, 0), required=True)
     parser.add_argument("--size", type=int, required=True)
     args = parser.parse_args()

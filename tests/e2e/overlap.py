@@ -26,6 +26,7 @@ rounds failed. A process gives up (exit status 1) then, at its deadline, or
 as soon as a peer is gone early; so do its peers when they see it gone.
 """
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,15 @@ class Peers:
     def check_deadline(self, doing: str) -> None:
         if time.monotonic() > self.deadline:
             sys.exit(f"{self.name}: deadline passed {doing}")
+
+
+def add_round_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every round script takes: where the signal files are,
+    its own name, the peers it waits for, and its quota of rounds."""
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--peers", type=lambda s: s.split(","), required=True)
+    parser.add_argument("--quota", type=int, required=True)
 
 
 def run_rounds(peers: Peers, quota: int, one_round: Round) -> None:

@@ -21,10 +21,9 @@ import argparse
 import os
 import random
 import sys
-from pathlib import Path
 from typing import Any, Callable, Optional
 
-from overlap import Peers, first_difference, run_rounds
+from overlap import Peers, add_round_arguments, first_difference, run_rounds
 from pyocd.core.helpers import ConnectHelper
 from pyocd.core.target import Target
 
@@ -82,10 +81,7 @@ def register(name: str) -> Work:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("uid")
-    parser.add_argument("--dir", type=Path, required=True)
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--peers", type=lambda s: s.split(","), required=True)
-    parser.add_argument("--quota", type=int, required=True)
+    add_round_arguments(parser)
     parser.add_argument("--halt", action="store_true")
     parser.add_argument("--words", type=number)
     parser.add_argument("--halfwords", type=number)
