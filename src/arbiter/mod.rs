@@ -124,6 +124,10 @@ pub enum Request {
     /// `disconnect` cannot be part of one. Answered with
     /// `OpOutput::Sequence`.
     Sequence(Vec<Op>),
+    /// A mass erase of the target (`crate::mass_erase`), run by the worker
+    /// as one job: no count or lock rule applies to it, and no other
+    /// client's transfer lands inside it.
+    MassErase,
 }
 
 impl Request {
@@ -134,6 +138,7 @@ impl Request {
             Request::Probe(op) => Some(Task::Probe(op)),
             Request::Memory(request) => Some(Task::Memory(request)),
             Request::Sequence(ops) => Some(Task::Sequence(ops)),
+            Request::MassErase => Some(Task::MassErase),
         }
     }
 }
