@@ -474,6 +474,21 @@ impl Arbiter {
         self.refs.total().connects
     }
 
+    /// Whether `client` uses the probe: holds an `open`, a `connect`, the
+    /// lock or the register window, or has requests waiting or running.
+    pub fn is_using(&self, client: ClientId) -> bool {
+        let held = self.refs.of(client);
+        held.opens > 0
+            || held.connects > 0
+            || self.lock.holder() == Some(client)
+            || self.contexts.window_holder() == Some(client)
+            || self.schedule.head(client).is_some()
+            || self
+                .in_flight
+                .values()
+                .any(|job| matches!(job.owner, Owner::Client(c, _) if c == client))
+    }
+
     /// The `open` and `connect` references `client` holds.
     pub fn references_of(&self, client: ClientId) -> (u64, u64) {
         let held = self.refs.of(client);

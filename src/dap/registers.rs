@@ -51,6 +51,8 @@ pub const WDATAERR: u32 = 1 << 7;
 /// Power-up requests of CTRL/STAT, and their acknowledges.
 pub const CDBGPWRUPREQ: u32 = 1 << 28;
 pub const CSYSPWRUPREQ: u32 = 1 << 30;
+pub const CDBGPWRUPACK: u32 = 1 << 29;
+pub const CSYSPWRUPACK: u32 = 1 << 31;
 
 /// MEM-AP register offsets (bank and A\[3:2\]).
 pub const MEM_AP_CSW: u8 = 0x00;
