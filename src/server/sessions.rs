@@ -29,11 +29,10 @@
 //! one place each to tell others about it.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant, SystemTime};
-
-use super::status::ClientStatus;
 
 /// How long preempted clients may stay connected without sending a
 /// request (which would tell them why) before they are closed anyway.
@@ -94,8 +93,9 @@ pub struct SessionRequest {
 pub enum SessionRefusal {
     /// Another session holds the probe.
     Reserved(SessionInfo),
-    /// These clients use the probe (and preempting was not asked for).
-    InUse(Vec<ClientStatus>),
+    /// The clients at these addresses use the probe (and preempting was
+    /// not asked for).
+    InUse(Vec<SocketAddr>),
     /// No open session of this probe has that id.
     NoSuchSession,
     /// The server is not running (stopped, or retiring).
@@ -106,11 +106,8 @@ impl fmt::Display for SessionRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SessionRefusal::Reserved(info) => f.write_str(&reserved_message(info)),
-            SessionRefusal::InUse(clients) => {
-                let peers: Vec<String> = clients
-                    .iter()
-                    .map(|c| format!("{} ({})", c.peer, c.front_end))
-                    .collect();
+            SessionRefusal::InUse(peers) => {
+                let peers: Vec<String> = peers.iter().map(SocketAddr::to_string).collect();
                 write!(f, "probe in use by {}", peers.join(", "))
             }
             SessionRefusal::NoSuchSession => f.write_str("no such session"),

@@ -25,12 +25,15 @@ fn probeshare(bench: &Bench, args: &[&str]) -> Command {
 /// `session run --probe sim:alpha --holder tester -- sh -c SCRIPT`, in
 /// `dir`.
 fn run_script(bench: &Bench, dir: &Path, script: &str) -> Child {
-    probeshare(bench, &["run", "--probe", PROBE, "--holder", "tester", "--ttl", "30"])
-        .args(["--", "sh", "-c", script])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start probeshare session run")
+    probeshare(
+        bench,
+        &["run", "--probe", PROBE, "--holder", "tester", "--ttl", "30"],
+    )
+    .args(["--", "sh", "-c", script])
+    .current_dir(dir)
+    .stdout(Stdio::null())
+    .spawn()
+    .expect("start probeshare session run")
 }
 
 /// Waits for `child` to exit; its exit code.
@@ -75,12 +78,19 @@ fn run_gives_the_command_the_session_exits_with_its_status_and_closes_it() {
     assert_eq!(listed[0]["port"].to_string(), fields[0], "{env}");
     assert_eq!(listed[0]["dap_port"].to_string(), fields[1]);
     assert_eq!(listed[0]["session"].to_string(), fields[2]);
-    let url = format!("http://{}/probes/{PROBE}/sessions/{}", bench.mgmt(), fields[2]);
+    let url = format!(
+        "http://{}/probes/{PROBE}/sessions/{}",
+        bench.mgmt(),
+        fields[2]
+    );
     assert_eq!(fields[3], url);
     assert_eq!(listed[0]["holder"], "tester");
     let mut outsider = Client::hello(bench.probe_addr());
     let refused = outsider.err("open", json!([]), 3);
-    assert!(refused.starts_with("probe reserved by tester until "), "{refused}");
+    assert!(
+        refused.starts_with("probe reserved by tester until "),
+        "{refused}"
+    );
 
     std::fs::write(scratch.file("gate"), "go\n").expect("open the gate");
     assert_eq!(exit_code(&mut child), 7);
@@ -136,12 +146,17 @@ fn output_json(output: &Output) -> Value {
 #[test]
 fn open_list_and_close_from_the_command_line() {
     let bench = Bench::start();
-    let open = probeshare(&bench, &["open", "--probe", PROBE, "--holder", "me", "--ttl", "60"])
-        .output()
-        .expect("session open");
+    let open = probeshare(
+        &bench,
+        &["open", "--probe", PROBE, "--holder", "me", "--ttl", "60"],
+    )
+    .output()
+    .expect("session open");
     let opened = output_json(&open);
     assert_eq!(opened["holder"], "me");
-    let list = probeshare(&bench, &["list"]).output().expect("session list");
+    let list = probeshare(&bench, &["list"])
+        .output()
+        .expect("session list");
     assert_eq!(output_json(&list), bench.sessions());
 
     // A second one is refused, naming the first.

@@ -30,9 +30,9 @@ fn read_word(client: &mut Client, addr: u32) -> u32 {
 fn listed(bench: &Bench, client: &Client) -> Value {
     let peer = client.stream.local_addr().unwrap().to_string();
     let (_, clients) = bench.call("GET", &format!("/probes/{PROBE}/clients"), None);
-    let entry = clients.as_array().and_then(|list| {
-        list.iter().find(|c| c["peer"] == peer.as_str()).cloned()
-    });
+    let entry = clients
+        .as_array()
+        .and_then(|list| list.iter().find(|c| c["peer"] == peer.as_str()).cloned());
     entry.unwrap_or(Value::Null)
 }
 
@@ -52,10 +52,19 @@ fn connect_answers_dpidr_and_disconnect_drops_this_connections_references() {
     });
     assert_eq!(listed(&bench, &c)["session"], session.id());
     // Connecting again only reads DPIDR: no second reference.
-    let again = command(&mut c, json!({"name": "connect", "args": {"protocol": "SWD"}}));
+    let again = command(
+        &mut c,
+        json!({"name": "connect", "args": {"protocol": "SWD"}}),
+    );
     assert_eq!(again["dpidr"], SIM_DPIDR);
-    let jtag = command(&mut c, json!({"name": "connect", "args": {"protocol": "JTAG"}}));
-    assert_eq!(jtag["dpidr"], SIM_DPIDR, "this connection is connected already: {jtag}");
+    let jtag = command(
+        &mut c,
+        json!({"name": "connect", "args": {"protocol": "JTAG"}}),
+    );
+    assert_eq!(
+        jtag["dpidr"], SIM_DPIDR,
+        "this connection is connected already: {jtag}"
+    );
 
     let answer = command(&mut c, json!({"name": "disconnect"}));
     assert_eq!(answer, json!({"name": "disconnect", "status": 0}));
@@ -74,10 +83,16 @@ fn a_failing_connect_reports_the_probes_error_with_its_status() {
     let mut other = Client::session(session.addr());
     other.ok("read_dp", json!([0]));
     let mut c = Client::connect(session.addr());
-    let answer = command(&mut c, json!({"name": "connect", "args": {"protocol": "JTAG"}}));
+    let answer = command(
+        &mut c,
+        json!({"name": "connect", "args": {"protocol": "JTAG"}}),
+    );
     assert_eq!(answer["name"], "connect");
     assert_eq!(answer["status"], 3, "{answer}");
-    assert_eq!(answer["error"], "probe already connected using SWD protocol");
+    assert_eq!(
+        answer["error"],
+        "probe already connected using SWD protocol"
+    );
 }
 
 #[test]
@@ -93,7 +108,10 @@ fn erase_empties_the_code_memory_through_the_ctrl_ap_as_pyocd_then_reads_it() {
     // pyOCD requests on the same connection as the commands.
     c.ok("hello", json!([1]));
     let vectors = [read_word(&mut c, 0), read_word(&mut c, 4)];
-    assert!(vectors.iter().all(|&w| w != ERASED), "the boot image: {vectors:x?}");
+    assert!(
+        vectors.iter().all(|&w| w != ERASED),
+        "the boot image: {vectors:x?}"
+    );
 
     let answer = command(&mut c, json!({"name": "erase"}));
     assert_eq!(

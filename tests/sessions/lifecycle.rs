@@ -34,15 +34,24 @@ fn closing_ends_the_reservation_and_the_ports_but_not_the_clients_in() {
     assert_eq!(status, 200, "{closed}");
     assert_eq!(closed["state"], "closed");
     assert_eq!(bench.sessions(), json!([]));
-    assert!(TcpStream::connect(session.addr()).is_err(), "the session port is closed");
-    assert!(TcpStream::connect(session.dap_addr()).is_err(), "so is its DAP port");
+    assert!(
+        TcpStream::connect(session.addr()).is_err(),
+        "the session port is closed"
+    );
+    assert!(
+        TcpStream::connect(session.dap_addr()).is_err(),
+        "so is its DAP port"
+    );
     // Outsiders may use the probe again, beside the client still in.
     let mut outsider = Client::session(bench.probe_addr());
     assert_eq!(outsider.ok("read_dp", json!([0])), SIM_DPIDR);
     assert_eq!(insider.ok("read_dp", json!([0])), SIM_DPIDR);
 
     let (status, again) = bench.call("DELETE", &session.path(), None);
-    assert_eq!((status, again["error"].as_str()), (404, Some("no such session")));
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (404, Some("no such session"))
+    );
 }
 
 #[test]
@@ -81,7 +90,10 @@ fn a_session_expires_at_its_time_to_live_and_renewal_moves_the_expiry() {
         renewed_at.elapsed()
     );
     outsider.ok("open", json!([]));
-    assert!(TcpStream::connect(session.addr()).is_err(), "the port closed");
+    assert!(
+        TcpStream::connect(session.addr()).is_err(),
+        "the port closed"
+    );
 }
 
 #[test]
@@ -89,16 +101,25 @@ fn unknown_sessions_and_bad_requests_are_refused_plainly() {
     let bench = Bench::start();
     let path = format!("/probes/{PROBE}/sessions");
     let (status, answer) = bench.call("POST", &format!("{path}/99/renew"), None);
-    assert_eq!((status, answer["error"].as_str()), (404, Some("no such session")));
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (404, Some("no such session"))
+    );
     let (status, answer) = bench.call("POST", &path, Some(json!({"holder": "x"})));
     assert_eq!(status, 400, "{answer}");
-    assert!(answer["error"].as_str().unwrap().contains("ttl_secs"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("ttl_secs"),
+        "{answer}"
+    );
     let (status, _) = bench.call("POST", &path, Some(json!({"holder": "", "ttl_secs": 5})));
     assert_eq!(status, 400);
     let (status, _) = bench.call("POST", &path, Some(json!({"holder": "x", "ttl_secs": 0})));
     assert_eq!(status, 400);
     let (status, answer) = bench.call("POST", "/probes/sim:nobody/sessions", None);
-    assert_eq!((status, answer["error"].as_str()), (404, Some("no such probe")));
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (404, Some("no such probe"))
+    );
     let (status, _) = bench.call("PUT", &path, None);
     assert_eq!(status, 405);
 }

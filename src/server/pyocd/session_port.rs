@@ -249,9 +249,8 @@ impl SessionLines {
                 };
             }
             _ => {
-                let message = format!(
-                    "unknown session command '{name}' (connect, disconnect, erase, stop)"
-                );
+                let message =
+                    format!("unknown session command '{name}' (connect, disconnect, erase, stop)");
                 return answered(name.into(), Err(Failure::Request(message)));
             }
         };
@@ -316,7 +315,13 @@ impl SessionLines {
     }
 
     /// A step's outcome; the command's answer once it was the last.
-    fn step_done(&mut self, out: &mut Vec<u8>, run: u64, step: Step, outcome: Outcome) -> AnswerStatus {
+    fn step_done(
+        &mut self,
+        out: &mut Vec<u8>,
+        run: u64,
+        step: Step,
+        outcome: Outcome,
+    ) -> AnswerStatus {
         let Some(state) = self.runs.get_mut(&run) else {
             return AnswerStatus::SUCCESS;
         };
