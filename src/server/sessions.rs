@@ -326,3 +326,70 @@ impl Eviction {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The books alone: refusals, expiry and its warning, renewal.
+
+    use super::*;
+
+    fn reservation(ttl: Duration) -> Reservation {
+        Reservation::new(SessionInfo {
+            id: SessionId(42),
+            holder: "ci-7".into(),
+            port: 1,
+            dap_port: None,
+            expires: SystemTime::UNIX_EPOCH,
+            ttl,
+            clients: 0,
+        })
+    }
+
+    #[test]
+    fn only_the_sessions_own_connections_pass() {
+        let r = reservation(Duration::from_secs(60));
+        assert_eq!(r.refusal(Some(SessionId(42))), None);
+        let refused = r.refusal(None).expect("an outsider is refused");
+        assert!(
+            refused.starts_with("probe reserved by ci-7 until 2"),
+            "{refused}"
+        );
+        assert!(refused.ends_with('Z'), "RFC 3339 UTC: {refused}");
+        assert_eq!(r.refusal(Some(SessionId(41))), Some(refused));
+    }
+
+    #[test]
+    fn the_warning_comes_once_a_fifth_before_the_expiry_and_renewal_resets_both() {
+        // Negative checks against a time before the reservation was made,
+        // positive ones against a time after: no margin to lose on a
+        // loaded machine.
+        let before = Instant::now();
+        let mut r = reservation(Duration::from_secs(10));
+        let after = Instant::now();
+        assert!(r.info().expires > SystemTime::now() + Duration::from_secs(9));
+        assert!(!r.take_warning(before + Duration::from_millis(7999)));
+        assert!(r.take_warning(after + Duration::from_secs(8)));
+        assert!(!r.take_warning(after + Duration::from_secs(9)), "once");
+        assert!(!r.expired(before + Duration::from_millis(9999)));
+        assert!(r.expired(after + Duration::from_secs(10)));
+        // The warning is at most 30 s before the expiry.
+        let before = Instant::now();
+        let mut long = reservation(Duration::from_secs(1000));
+        let after = Instant::now();
+        assert!(!long.take_warning(before + Duration::from_secs(969)));
+        assert!(long.take_warning(after + Duration::from_secs(970)));
+
+        let before = Instant::now();
+        r.extend(Duration::from_secs(100));
+        let after = Instant::now();
+        assert!(!r.expired(before + Duration::from_secs(99)));
+        assert!(!r.take_warning(before + Duration::from_secs(79)));
+        assert!(r.timeout(after) <= Duration::from_secs(80), "wakes to warn");
+        assert!(
+            r.take_warning(after + Duration::from_secs(80)),
+            "warned again"
+        );
+        let left = r.timeout(after);
+        assert!(left > Duration::from_secs(80) && left <= Duration::from_secs(100));
+    }
+}
