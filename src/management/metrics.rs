@@ -7,6 +7,10 @@
 //! snapshots are; a restarted server (reload, enable) starts again at
 //! zero, which Prometheus reads as a counter reset.
 //!
+//! `probeshare_worker_deaths_total` is kept by the farm, not a server, so
+//! it survives the restart that follows each death; it is shown for every
+//! configured probe, served or not.
+//!
 //! Requests, connections and open connections carry a `front_end` label
 //! (`pyocd`, or `cmsis-dap` for the DAP port), each served front end shown
 //! even at zero; bytes, lock waits, probe errors, references and the
@@ -88,9 +92,20 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
         "probeshare_connect_count",
         "Clients counted as having connected the target.",
     )?;
+    let worker_deaths = counter(
+        "probeshare_worker_deaths_total",
+        "Times the probe's worker thread died (its clients were answered with status 2 \
+         and the probe served anew).",
+    )?;
     registry.register(Box::new(requests.clone()))?;
+    registry.register(Box::new(worker_deaths.clone()))?;
     for metric in [&clients, &opens, &connects] {
         registry.register(Box::new(metric.clone()))?;
+    }
+    for row in rows {
+        worker_deaths
+            .with_label_values(&[row.probe.to_string().as_str()])
+            .inc_by(row.worker_deaths);
     }
     for row in rows {
         let Some(served) = &row.served else {

@@ -52,6 +52,9 @@ pub struct ProbeRow {
     pub served: Option<ServedProbe>,
     /// Taken out of service by hand.
     pub disabled: bool,
+    /// How many times its worker thread died since the farm started (each
+    /// time the farm served it anew).
+    pub worker_deaths: u64,
 }
 
 /// What a served probe offers to look at.
@@ -106,6 +109,7 @@ impl ProbeBoard {
                     usb: farm.usb_facts(&probe).cloned(),
                 }),
                 disabled: farm.is_disabled(&probe),
+                worker_deaths: farm.worker_deaths(&probe),
                 probe,
             })
             .collect();

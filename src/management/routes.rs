@@ -262,6 +262,7 @@ mod tests {
             bind,
             served: Some(served),
             disabled: false,
+            worker_deaths: 0,
         };
         (row, handle)
     }

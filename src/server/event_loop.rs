@@ -34,8 +34,8 @@ use super::traffic::Ledger;
 use super::window_clock::WindowClock;
 use crate::arbiter::{Action, Arbiter, ArbiterConfig};
 use crate::ids::ClientId;
-use crate::probe::{DebugProbe, ProbeInfo};
-use crate::worker::{ProbeWorker, SPIN};
+use crate::probe::{DebugProbe, ProbeError, ProbeInfo};
+use crate::worker::{Completion, ProbeWorker, SPIN};
 
 /// The pyOCD listener.
 const LISTENER: Token = Token(0);
@@ -62,6 +62,15 @@ fn client_of(token: Token) -> Option<ClientId> {
 
 /// How long shutdown waits for the probe to be disconnected and closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What clients are told when the probe's worker thread has died:
+/// `probe disconnected: internal error` (status 2).
+pub const WORKER_LOST: &str = "internal error";
+
+/// How long the clients of a server whose worker died are kept before
+/// they are closed: as for a probe that vanished from USB, short, since
+/// nothing they send can be served any more.
+const WORKER_LOST_GRACE: Duration = Duration::from_secs(1);
 
 /// How the server's handles reach the loop.
 pub struct Controls {
@@ -99,6 +108,9 @@ pub struct EventLoop {
     /// Counts accepts and closes, so the published client list is rebuilt
     /// only when it changed.
     conns_generation: u64,
+    /// The worker thread has ended on its own: nothing sent to it will
+    /// ever be answered, so the arbiter's jobs fail at once instead.
+    worker_lost: bool,
 }
 
 impl EventLoop {
@@ -141,6 +153,7 @@ impl EventLoop {
             retiring: None,
             ledger: Ledger::default(),
             conns_generation: 0,
+            worker_lost: false,
         };
         Ok((event_loop, waker))
     }
@@ -198,8 +211,14 @@ impl EventLoop {
     /// Work that follows every batch of events: completions in, decisions
     /// out, responses written.
     fn turn_end(&mut self) {
+        // Looked at before draining: once the thread has ended, all it
+        // ever sent is in the channel.
+        let worker_ended = !self.worker_lost && self.worker.has_ended();
         for completion in self.worker.try_completions() {
             self.arbiter.complete(completion);
+        }
+        if worker_ended {
+            self.on_worker_death();
         }
         // A connection closed while flushing released what it held, which
         // may let others' queued requests run or start a cleanup. No event
@@ -219,6 +238,18 @@ impl EventLoop {
         self.arbiter.poll(&mut self.actions);
         for action in self.actions.drain(..) {
             match action {
+                Action::Execute(batch) if self.worker_lost => {
+                    // Cleanups of departing clients, say: nobody will run
+                    // them. Their results come out of the next poll, which
+                    // `turn_end` makes before it lets the loop sleep.
+                    for job in batch.jobs {
+                        self.arbiter.complete(Completion {
+                            id: job.id,
+                            result: Err(ProbeError::Disconnected(WORKER_LOST.into())),
+                        });
+                    }
+                    self.released_since_poll = true;
+                }
                 Action::Execute(batch) => {
                     self.worker.submit(batch);
                     self.last_submit = Some(Instant::now());
@@ -238,6 +269,27 @@ impl EventLoop {
                 }
             }
         }
+    }
+
+    /// The worker thread ended while the loop needed it (a panic): every
+    /// job in flight and every queued request is answered with status 2
+    /// `probe disconnected: internal error`, and the server retires as for
+    /// a probe that vanished (port closed, later requests refused the same
+    /// way, clients closed), so that whoever started it can serve the
+    /// probe anew (ARCHITECTURE.md, "Worker death").
+    fn on_worker_death(&mut self) {
+        self.worker_lost = true;
+        let cause = self.worker.end_cause();
+        log::error!(
+            "the worker thread of probe {} ended ({cause}); its {} job(s) in flight and {} \
+             queued request(s) are answered with status 2, and the probe is retired",
+            self.info.unique_id,
+            self.arbiter.in_flight(),
+            self.arbiter.queued(),
+        );
+        self.arbiter
+            .fail_everything(ProbeError::Disconnected(WORKER_LOST.into()));
+        self.begin_retiring(WORKER_LOST_GRACE, WORKER_LOST.to_owned());
     }
 
     fn on_client_event(&mut self, client: ClientId, event: &mio::event::Event) {
@@ -377,7 +429,8 @@ impl EventLoop {
     /// when the retired server has no client left and should end.
     fn retire_turn(&mut self) -> bool {
         if let Ok(order) = self.controls.retire_orders.try_recv() {
-            self.begin_retiring(order);
+            self.begin_retiring(order.grace, order.reason);
+            let _ = order.listener_closed.send(());
         }
         let Some(retiring) = &mut self.retiring else {
             return false;
@@ -393,17 +446,19 @@ impl EventLoop {
         self.conns.is_empty()
     }
 
-    fn begin_retiring(&mut self, order: RetireOrder) {
+    /// Closes the listeners and refuses every request from now on with
+    /// `probe disconnected: <reason>`. A second order keeps the first's
+    /// reason and deadline.
+    fn begin_retiring(&mut self, grace: Duration, reason: String) {
         self.close_listener();
         if self.retiring.is_none() {
-            self.retiring = Some(Retiring::new(order.grace, order.reason));
+            self.retiring = Some(Retiring::new(grace, reason));
         }
         log::info!(
             "retiring {}: {} client(s) are told on their next request",
             self.info.unique_id,
             self.conns.len()
         );
-        let _ = order.listener_closed.send(());
     }
 
     fn close_listener(&mut self) {
@@ -429,6 +484,7 @@ impl EventLoop {
             &self.conns,
             self.conns_generation,
             &self.ledger,
+            self.worker_lost,
         );
     }
 

@@ -33,6 +33,13 @@ pub struct ProbeStatus {
     pub connect_count: u64,
     /// The wire protocol the probe is connected with, if it is.
     pub wire_protocol: Option<WireProtocol>,
+    /// Requests waiting for their turn (not yet with the worker), over
+    /// all clients.
+    pub queued: usize,
+    /// The probe's worker thread ended on its own (ARCHITECTURE.md,
+    /// "Worker death"): the server has answered its clients with status 2
+    /// and is retiring; whoever started it may serve the probe anew.
+    pub worker_died: bool,
     /// Responses sent since the server started, by wire status code.
     pub answered_by_status: BTreeMap<u8, u64>,
     /// Every connection open at the moment, oldest first.
@@ -82,6 +89,7 @@ impl StatusWatch {
         conns: &HashMap<ClientId, Connection>,
         conns_generation: u64,
         ledger: &Ledger,
+        worker_died: bool,
     ) {
         let lock_holder_id = arbiter.lock_holder();
         let lock_holder = lock_holder_id
@@ -105,6 +113,8 @@ impl StatusWatch {
         status.open_count = arbiter.open_count();
         status.connect_count = arbiter.connect_count();
         status.wire_protocol = arbiter.wire_protocol();
+        status.queued = arbiter.queued();
+        status.worker_died = worker_died;
         if status.answered_by_status != ledger.answered {
             status.answered_by_status.clone_from(&ledger.answered);
         }
