@@ -110,6 +110,7 @@ struct ServeArgs {
         conflicts_with_all = [
             "probe", "sim_usb", "port", "dap_port", "bind", "allow_remote",
             "max_line_bytes", "max_block_elements", "max_connections",
+            "max_connections_per_peer",
             "max_unsent_bytes", "max_pending_requests", "idle_timeout_secs",
             "register_window_ms",
         ]
@@ -159,6 +160,10 @@ struct LimitArgs {
     /// Most client connections held at once.
     #[arg(long, default_value_t = Limits::default().max_connections)]
     max_connections: usize,
+    /// Most connections held at once from one IP address (both ports
+    /// together), so one host cannot take all of --max-connections.
+    #[arg(long, default_value_t = Limits::default().max_connections_per_peer)]
+    max_connections_per_peer: usize,
     /// Bytes held for a client before its reading pauses (unsent responses
     /// and what its pending requests may still produce).
     #[arg(long, default_value_t = Limits::default().max_unsent_bytes)]
@@ -181,6 +186,7 @@ impl LimitArgs {
             max_line_bytes: self.max_line_bytes,
             max_block_elements: self.max_block_elements,
             max_connections: self.max_connections,
+            max_connections_per_peer: self.max_connections_per_peer.max(1),
             max_unsent_bytes: self.max_unsent_bytes.max(1),
             max_pending_requests: self.max_pending_requests.max(1),
             idle_timeout: (self.idle_timeout_secs > 0)
@@ -311,6 +317,12 @@ fn serve(args: ServeArgs) -> Result<()> {
     let stopper = handle.stopper();
     std::thread::spawn(move || stop_on_signal(signals, notifier, move || stopper.stop()));
     handle.join();
+    // With one probe, the process is its worker: a dead worker's server has
+    // told its clients and retired; exiting non-zero lets a service
+    // manager start it afresh (ARCHITECTURE.md, "Worker death").
+    if handle.worker_died() {
+        bail!("the worker thread of probe {probe_name} died; its clients were told, exiting");
+    }
     Ok(())
 }
 

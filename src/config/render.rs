@@ -60,6 +60,7 @@ fn limits_table(limits: &Limits) -> LimitsTable {
         max_line_bytes: number(limits.max_line_bytes),
         max_block_elements: number(limits.max_block_elements),
         max_connections: number(limits.max_connections),
+        max_connections_per_peer: number(limits.max_connections_per_peer),
         max_unsent_bytes: number(limits.max_unsent_bytes),
         max_pending_requests: number(limits.max_pending_requests),
         idle_timeout_secs: Some(

@@ -290,6 +290,11 @@ fn apply_limits(
             "max_connections",
             base.max_connections,
         )?,
+        max_connections_per_peer: at_least_one(
+            table.max_connections_per_peer,
+            "max_connections_per_peer",
+            base.max_connections_per_peer,
+        )?,
         max_unsent_bytes: at_least_one(
             table.max_unsent_bytes,
             "max_unsent_bytes",

@@ -76,7 +76,22 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
         ),
         &["probe", "kind"],
     )?;
-    for metric in [&received, &sent, &connections, &lock_waits, &probe_errors] {
+    let refused = IntCounterVec::new(
+        Opts::new(
+            "probeshare_refused_connections_total",
+            "Connections refused at accept, by reason (not_allowed, max_connections, \
+             max_connections_per_peer).",
+        ),
+        &["probe", "reason"],
+    )?;
+    for metric in [
+        &received,
+        &sent,
+        &connections,
+        &lock_waits,
+        &probe_errors,
+        &refused,
+    ] {
         registry.register(Box::new(metric.clone()))?;
     }
     let gauge = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["probe"]);
@@ -141,6 +156,11 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
             clients
                 .with_label_values(&labels)
                 .set(saturate(open as u64));
+        }
+        for (reason, count) in &traffic.refused_connections {
+            refused
+                .with_label_values(&[probe.as_str(), reason])
+                .inc_by(*count);
         }
         for (kind, count) in &traffic.probe_errors {
             probe_errors

@@ -27,6 +27,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::connection::{Connection, Next, Shared};
 use super::front_end::READ_CHUNK;
 use super::listener::Listener;
+use super::peers::PeerCounts;
 use super::retire::{RetireOrder, Retiring};
 use super::settings::ServerConfig;
 use super::status::StatusWatch;
@@ -88,6 +89,8 @@ pub struct EventLoop {
     /// The listeners still open, each with its token.
     listeners: Vec<(Token, Listener)>,
     conns: HashMap<ClientId, Connection>,
+    /// Connections per peer address, for the per-peer limit.
+    peers: PeerCounts,
     next_client: ClientId,
     arbiter: Arbiter,
     worker: ProbeWorker,
@@ -138,6 +141,7 @@ impl EventLoop {
             poll,
             listeners,
             conns: HashMap::new(),
+            peers: PeerCounts::default(),
             next_client: FIRST_CLIENT,
             arbiter: Arbiter::new(ArbiterConfig::default()),
             worker,
@@ -360,7 +364,10 @@ impl EventLoop {
 
     fn accept_all(&mut self, token: Token) {
         while let Some((_, listener)) = self.listeners.iter().find(|(t, _)| *t == token) {
-            let Some((stream, peer)) = listener.next_peer(&self.config, self.conns.len()) else {
+            let open = self.conns.len();
+            let traffic = &mut self.ledger.traffic;
+            let Some((stream, peer)) = listener.next_peer(&self.config, open, &self.peers, traffic)
+            else {
                 return;
             };
             let _ = stream.set_nodelay(true);
@@ -379,6 +386,7 @@ impl EventLoop {
                     }
                 };
             self.conns.insert(client, conn);
+            self.peers.add(peer.ip());
             self.conns_generation += 1;
             *self
                 .ledger
@@ -470,6 +478,7 @@ impl EventLoop {
     fn close(&mut self, client: ClientId) {
         if let Some(conn) = self.conns.remove(&client) {
             let peer = conn.peer();
+            self.peers.remove(peer.ip());
             conn.deregister(self.poll.registry());
             self.arbiter.remove_client(client);
             self.released_since_poll = true;

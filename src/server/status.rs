@@ -128,6 +128,7 @@ impl StatusWatch {
             || status.traffic.received_bytes != traffic.received_bytes
             || status.traffic.sent_bytes != traffic.sent_bytes
             || status.traffic.connections != traffic.connections
+            || status.traffic.refused_connections != traffic.refused_connections
             || status.traffic.probe_errors != traffic.probe_errors;
         if traffic_changed {
             let lock_waits = status.traffic.lock_waits;
