@@ -19,7 +19,7 @@ use signal_hook::iterator::Signals;
 use listing::ListedProbe;
 use probeshare::cmsis_dap::usb;
 use probeshare::farm::{self, Farm, ProbeSource};
-use probeshare::management::{ManagementServer, ProbeBoard};
+use probeshare::management::{Access, ManagementServer, ProbeBoard};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
 use probeshare::service::Notifier;
@@ -343,11 +343,12 @@ fn serve_farm(file: &std::path::Path, memory_handles: bool, management: bool) ->
     // A reload does not move it: a changed address needs a restart.
     let management = if management && config.management.enabled {
         let listen = config.management.listen;
-        let server = ManagementServer::start_with_farm(
+        let server = ManagementServer::start_with_access(
             listen,
             farm::client_filter(&config),
+            Access::from_config(&config.management),
             board.clone(),
-            farm.clone(),
+            Some(farm.clone()),
         )
         .with_context(|| format!("cannot start the management interface on {listen}"))?;
         Some(server)

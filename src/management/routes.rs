@@ -30,6 +30,8 @@ pub struct Answer {
     text: Option<String>,
     /// Methods the path takes, for a 405.
     allow: Option<&'static str>,
+    /// The challenge of a 401.
+    www_authenticate: Option<String>,
 }
 
 impl Answer {
@@ -39,6 +41,7 @@ impl Answer {
             body,
             text: None,
             allow: None,
+            www_authenticate: None,
         }
     }
 
@@ -48,6 +51,15 @@ impl Answer {
             body: json!({ "error": message }),
             text: None,
             allow: None,
+            www_authenticate: None,
+        }
+    }
+
+    /// 401, with the `WWW-Authenticate` challenge `challenge`.
+    pub fn unauthorized(message: &str, challenge: String) -> Answer {
+        Answer {
+            www_authenticate: Some(challenge),
+            ..Answer::error(401, message)
         }
     }
 
@@ -65,6 +77,10 @@ impl Answer {
             .with_header(header("Content-Type", content_type));
         if let Some(allow) = self.allow {
             response = response.with_header(header("Allow", allow));
+        }
+        if let Some(challenge) = &self.www_authenticate {
+            // Built by `auth` from fixed ASCII text, which always parses.
+            response = response.with_header(header("WWW-Authenticate", challenge));
         }
         response
     }
