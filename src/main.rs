@@ -472,7 +472,17 @@ fn bench(args: BenchArgs) -> Result<()> {
         sim::VIRTUAL_DESCRIPTION,
         FirmwareConfig::for_model(UsbModel::None),
     )?;
-    let handle = server::spawn(listener, sim.probe, ServerConfig::default())?;
+    // Every bench client comes from 127.0.0.1: a scenario of more clients
+    // than the per-peer limit must not be refused.
+    let limits = Limits {
+        max_connections_per_peer: Limits::default().max_connections,
+        ..Limits::default()
+    };
+    let server_config = ServerConfig {
+        limits,
+        ..ServerConfig::default()
+    };
+    let handle = server::spawn(listener, sim.probe, server_config)?;
     let mut config = bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),

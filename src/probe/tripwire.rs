@@ -102,4 +102,16 @@ impl DebugProbe for Tripwire {
     ) -> ProbeResult<Option<u64>> {
         self.probe.jtag_sequence(cycles, tms, read_tdo, tdi)
     }
+    fn has_swo(&self) -> bool {
+        self.probe.has_swo()
+    }
+    fn swo_start(&mut self, baudrate: u32) -> ProbeResult<()> {
+        self.probe.swo_start(baudrate)
+    }
+    fn swo_stop(&mut self) -> ProbeResult<()> {
+        self.probe.swo_stop()
+    }
+    fn swo_read(&mut self) -> ProbeResult<Vec<u8>> {
+        self.probe.swo_read()
+    }
 }
