@@ -14,6 +14,10 @@ pub struct Limits {
     pub max_block_elements: usize,
     /// Connections held at once; more are refused with a message.
     pub max_connections: usize,
+    /// Connections held at once from one IP address (over both of the
+    /// probe's ports), so that one host cannot take every one of
+    /// `max_connections`; more from it are refused like those.
+    pub max_connections_per_peer: usize,
     /// Bytes held for a client before its reading pauses: responses not
     /// yet taken by its socket, plus what its pending requests may still
     /// produce (their longest response) and hold (their data).
@@ -35,6 +39,7 @@ impl Default for Limits {
             max_line_bytes: 16 << 20,
             max_block_elements: 1 << 20,
             max_connections: 4096,
+            max_connections_per_peer: 64,
             max_unsent_bytes: 4 << 20,
             max_pending_requests: 4096,
             idle_timeout: None,

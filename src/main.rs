@@ -21,7 +21,7 @@ use signal_hook::iterator::Signals;
 use listing::ListedProbe;
 use probeshare::cmsis_dap::usb;
 use probeshare::farm::{self, Farm, ProbeSource};
-use probeshare::management::{ManagementServer, ProbeBoard};
+use probeshare::management::{Access, ManagementServer, ProbeBoard};
 use probeshare::probe::DebugProbe;
 use probeshare::server::{self, Limits, ServerConfig};
 use probeshare::service::Notifier;
@@ -116,6 +116,7 @@ struct ServeArgs {
         conflicts_with_all = [
             "probe", "sim_usb", "port", "dap_port", "bind", "allow_remote",
             "max_line_bytes", "max_block_elements", "max_connections",
+            "max_connections_per_peer",
             "max_unsent_bytes", "max_pending_requests", "idle_timeout_secs",
             "register_window_ms",
         ]
@@ -165,6 +166,10 @@ struct LimitArgs {
     /// Most client connections held at once.
     #[arg(long, default_value_t = Limits::default().max_connections)]
     max_connections: usize,
+    /// Most connections held at once from one IP address (both ports
+    /// together), so one host cannot take all of --max-connections.
+    #[arg(long, default_value_t = Limits::default().max_connections_per_peer)]
+    max_connections_per_peer: usize,
     /// Bytes held for a client before its reading pauses (unsent responses
     /// and what its pending requests may still produce).
     #[arg(long, default_value_t = Limits::default().max_unsent_bytes)]
@@ -187,6 +192,7 @@ impl LimitArgs {
             max_line_bytes: self.max_line_bytes,
             max_block_elements: self.max_block_elements,
             max_connections: self.max_connections,
+            max_connections_per_peer: self.max_connections_per_peer.max(1),
             max_unsent_bytes: self.max_unsent_bytes.max(1),
             max_pending_requests: self.max_pending_requests.max(1),
             idle_timeout: (self.idle_timeout_secs > 0)
@@ -321,6 +327,12 @@ fn serve(args: ServeArgs) -> Result<()> {
     let stopper = handle.stopper();
     std::thread::spawn(move || stop_on_signal(signals, notifier, move || stopper.stop()));
     handle.join();
+    // With one probe, the process is its worker: a dead worker's server has
+    // told its clients and retired; exiting non-zero lets a service
+    // manager start it afresh (ARCHITECTURE.md, "Worker death").
+    if handle.worker_died() {
+        bail!("the worker thread of probe {probe_name} died; its clients were told, exiting");
+    }
     Ok(())
 }
 
@@ -341,11 +353,12 @@ fn serve_farm(file: &std::path::Path, memory_handles: bool, management: bool) ->
     // A reload does not move it: a changed address needs a restart.
     let management = if management && config.management.enabled {
         let listen = config.management.listen;
-        let server = ManagementServer::start_with_farm(
+        let server = ManagementServer::start_with_access(
             listen,
             farm::client_filter(&config),
+            Access::from_config(&config.management),
             board.clone(),
-            farm.clone(),
+            Some(farm.clone()),
         )
         .with_context(|| format!("cannot start the management interface on {listen}"))?;
         Some(server)
@@ -469,7 +482,17 @@ fn bench(args: BenchArgs) -> Result<()> {
         sim::VIRTUAL_DESCRIPTION,
         FirmwareConfig::for_model(UsbModel::None),
     )?;
-    let handle = server::spawn(listener, sim.probe, ServerConfig::default())?;
+    // Every bench client comes from 127.0.0.1: a scenario of more clients
+    // than the per-peer limit must not be refused.
+    let limits = Limits {
+        max_connections_per_peer: Limits::default().max_connections,
+        ..Limits::default()
+    };
+    let server_config = ServerConfig {
+        limits,
+        ..ServerConfig::default()
+    };
+    let handle = server::spawn(listener, sim.probe, server_config)?;
     let mut config = bench::BenchConfig {
         duration_per_round: Duration::from_secs_f64(args.seconds),
         rounds: args.rounds.max(1),

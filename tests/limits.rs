@@ -2,13 +2,16 @@
 //! `probeshare serve` flag that sets it: hitting a limit is an error
 //! response or a disconnect of that client alone, never a crash, never
 //! unbounded memory. The memory-bound tests are in `limits/memory.rs`,
-//! the many-connections test in `limits/idle_connections.rs`.
+//! the many-connections test in `limits/idle_connections.rs`, the
+//! per-peer connection limit in `limits/per_peer.rs`.
 
 mod common;
 #[path = "limits/idle_connections.rs"]
 mod idle_connections;
 #[path = "limits/memory.rs"]
 mod memory;
+#[path = "limits/per_peer.rs"]
+mod per_peer;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

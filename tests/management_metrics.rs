@@ -85,3 +85,31 @@ fn metrics_show_requests_latency_bytes_connections_and_lock_waits() {
         );
     }
 }
+
+#[test]
+fn refused_connections_are_counted_by_reason_and_worker_deaths_are_shown() {
+    let probes = "[limits]\nmax_connections_per_peer = 1\n".to_string() + &sim_entries(&["alpha"]);
+    let (farm, management, config) = managed_farm(&probes, false);
+    let probe = farm
+        .lock()
+        .server(&config.probes[0].probe)
+        .expect("served")
+        .local_addr();
+    let mut held = Client::hello(probe);
+    let mut refused = Client::connect(probe);
+    let refusal = refused.recv();
+    assert_eq!(
+        refusal["error"], "too many connections from your address",
+        "{refusal}"
+    );
+    held.ok("readprop", json!(["unique_id"]));
+    let series = "probeshare_refused_connections_total{probe=\"sim:alpha\",\
+                  reason=\"max_connections_per_peer\"}";
+    let metrics = management.local_addr();
+    wait_until("the refusal to be counted", || {
+        sample(&scrape(metrics), series) == Some(1.0)
+    });
+    let text = scrape(metrics);
+    let deaths = "probeshare_worker_deaths_total{probe=\"sim:alpha\"}";
+    assert_eq!(sample(&text, deaths), Some(0.0), "{text}");
+}

@@ -364,6 +364,24 @@ impl Arbiter {
         }
     }
 
+    /// The worker is gone for good (it died): every job in flight and
+    /// every queued request, of every client, fails with `error`. Each
+    /// queued request is answered as it stands, a `lock` or `unlock`
+    /// included, without changing any count or the lock: nothing ran.
+    pub fn fail_everything(&mut self, error: ProbeError) {
+        self.fail_in_flight(error.clone());
+        let waiting: Vec<ClientId> = self.schedule.waiting_clients().collect();
+        for client in waiting {
+            while let Some((ticket, _request)) = self.schedule.pop(client) {
+                self.ready.push(Action::Reply {
+                    client,
+                    ticket,
+                    outcome: Outcome::Probe(error.clone()),
+                });
+            }
+        }
+    }
+
     /// Everything that can happen now: ready replies, and at most one
     /// [`Action::Execute`] with every job decided in this call.
     pub fn poll(&mut self, out: &mut Vec<Action>) {

@@ -39,6 +39,8 @@ pub(super) struct LimitsTable {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_peer: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_unsent_bytes: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_pending_requests: Option<i64>,
@@ -53,6 +55,7 @@ impl LimitsTable {
         self.max_line_bytes.is_none()
             && self.max_block_elements.is_none()
             && self.max_connections.is_none()
+            && self.max_connections_per_peer.is_none()
             && self.max_unsent_bytes.is_none()
             && self.max_pending_requests.is_none()
             && self.idle_timeout_secs.is_none()
@@ -67,6 +70,12 @@ pub(super) struct ManagementTable {
     pub enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unauthenticated: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

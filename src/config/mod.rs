@@ -13,6 +13,7 @@ mod cidr;
 mod file;
 pub mod ports;
 mod render;
+mod token;
 mod validate;
 
 #[cfg(test)]
@@ -23,6 +24,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 pub use cidr::Cidr;
+pub use token::{BearerToken, MIN_TOKEN_LENGTH};
 
 use crate::limits::Limits;
 
@@ -89,6 +91,15 @@ impl Config {
 pub struct Management {
     pub enabled: bool,
     pub listen: SocketAddr,
+    /// What requests that change anything must carry as
+    /// `Authorization: Bearer TOKEN` (`token`, or read from `token_file`);
+    /// `None`: no token is asked for.
+    pub token: Option<BearerToken>,
+    /// Where `token` was read from, if from a file.
+    pub token_file: Option<PathBuf>,
+    /// Lets the interface listen where other machines reach it without a
+    /// token, so that anyone who reaches it can change the farm.
+    pub allow_unauthenticated: bool,
 }
 
 /// One `[[probe]]` entry.

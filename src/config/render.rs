@@ -1,7 +1,8 @@
 //! The effective configuration written back as TOML, defaults included,
 //! through the same structs the file is read with. A key whose default is
 //! "not set" (`dap_port_range`) has no TOML value to show it by, so it is
-//! shown as a comment where the key would be.
+//! shown as a comment where the key would be. So is `[management] token`,
+//! a secret: that configuration shown parses back without its token.
 
 use super::file::{ConfigFile, LimitsTable, ManagementTable, ProbeTable};
 use super::Config;
@@ -19,6 +20,14 @@ pub(super) fn to_toml(config: &Config) -> String {
         management: Some(ManagementTable {
             enabled: Some(config.management.enabled),
             listen: Some(config.management.listen.to_string()),
+            // A token written in the file is a secret: shown as a comment.
+            token: None,
+            token_file: config
+                .management
+                .token_file
+                .as_ref()
+                .map(|path| path.display().to_string()),
+            allow_unauthenticated: Some(config.management.allow_unauthenticated),
         }),
         probes: config
             .probes
@@ -34,7 +43,14 @@ pub(super) fn to_toml(config: &Config) -> String {
             .collect(),
     };
     // Strings, numbers and tables of owned data always serialize.
-    let text = toml::to_string(&file).unwrap_or_else(|e| format!("# cannot render: {e}\n"));
+    let mut text = toml::to_string(&file).unwrap_or_else(|e| format!("# cannot render: {e}\n"));
+    if config.management.token.is_some() && config.management.token_file.is_none() {
+        text = text.replacen(
+            "[management]\n",
+            &format!("[management]\n{HIDDEN_TOKEN}"),
+            1,
+        );
+    }
     if config.dap_port_range.is_some() {
         return text;
     }
@@ -50,6 +66,9 @@ pub(super) fn to_toml(config: &Config) -> String {
     out
 }
 
+/// How `config check` shows a token written in the file.
+const HIDDEN_TOKEN: &str = "# token is set (not shown)\n";
+
 /// How `config check` shows that `dap_port_range` is not set.
 const UNSET_DAP_PORT_RANGE: &str =
     "# dap_port_range is not set: probes not listed get no DAP port\n";
@@ -60,6 +79,7 @@ fn limits_table(limits: &Limits) -> LimitsTable {
         max_line_bytes: number(limits.max_line_bytes),
         max_block_elements: number(limits.max_block_elements),
         max_connections: number(limits.max_connections),
+        max_connections_per_peer: number(limits.max_connections_per_peer),
         max_unsent_bytes: number(limits.max_unsent_bytes),
         max_pending_requests: number(limits.max_pending_requests),
         idle_timeout_secs: Some(

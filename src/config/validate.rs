@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::file::{ConfigFile, LimitsTable, ProbeTable};
 use super::{
-    Cidr, Config, ConfigError, Management, PortRange, ProbeEntry, ProbeSelector, DEFAULT_LISTEN,
-    DEFAULT_MANAGEMENT_LISTEN, DEFAULT_PORT_RANGE, DEFAULT_STATE_FILE,
+    BearerToken, Cidr, Config, ConfigError, Management, PortRange, ProbeEntry, ProbeSelector,
+    DEFAULT_LISTEN, DEFAULT_MANAGEMENT_LISTEN, DEFAULT_PORT_RANGE, DEFAULT_STATE_FILE,
 };
 use crate::limits::Limits;
 
@@ -136,7 +136,53 @@ fn management(raw: &ConfigFile, allow_remote: bool) -> Result<Management, Proble
     if enabled && !listen.ip().is_loopback() && !allow_remote {
         return Err((key, remote_refusal(text)));
     }
-    Ok(Management { enabled, listen })
+    let token_text = table.and_then(|t| t.token.as_deref());
+    let token_file = table.and_then(|t| t.token_file.as_deref());
+    let token = match (token_text, token_file) {
+        (Some(_), Some(_)) => {
+            return Err((
+                "management.token_file".into(),
+                "give token or token_file, not both".into(),
+            ))
+        }
+        (Some(text), None) => Some(BearerToken::parse(text).map_err(|problem| {
+            (
+                "management.token".to_string(),
+                format!("the token {problem}"),
+            )
+        })?),
+        (None, Some("")) => {
+            return Err((
+                "management.token_file".into(),
+                "'' is not a file path".into(),
+            ))
+        }
+        (None, Some(path)) => Some(BearerToken::read(Path::new(path)).map_err(|problem| {
+            (
+                "management.token_file".to_string(),
+                format!("'{path}' {problem}"),
+            )
+        })?),
+        (None, None) => None,
+    };
+    let allow_unauthenticated = table.and_then(|t| t.allow_unauthenticated).unwrap_or(false);
+    if enabled && !listen.ip().is_loopback() && token.is_none() && !allow_unauthenticated {
+        return Err((
+            key,
+            format!(
+                "'{text}' is reachable from other machines and [management] has no token: \
+                 set token or token_file, or allow_unauthenticated = true to let anyone \
+                 who reaches it kick, disable and unplug probes"
+            ),
+        ));
+    }
+    Ok(Management {
+        enabled,
+        listen,
+        token,
+        token_file: token_file.map(PathBuf::from),
+        allow_unauthenticated,
+    })
 }
 
 fn probe_entry(raw: &ProbeTable, index: usize, global: &Limits) -> Result<ProbeEntry, Problem> {
@@ -289,6 +335,11 @@ fn apply_limits(
             table.max_connections,
             "max_connections",
             base.max_connections,
+        )?,
+        max_connections_per_peer: at_least_one(
+            table.max_connections_per_peer,
+            "max_connections_per_peer",
+            base.max_connections_per_peer,
         )?,
         max_unsent_bytes: at_least_one(
             table.max_unsent_bytes,

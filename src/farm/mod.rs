@@ -26,10 +26,12 @@ mod open;
 mod plug;
 mod reload;
 mod rescan;
+mod restart;
 #[cfg(test)]
 mod tests;
 mod unlisted;
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
@@ -50,6 +52,10 @@ pub use rescan::RESCAN_INTERVAL;
 pub struct FarmOptions {
     /// Hand out memory handles (see [`ServerConfig::memory_handles`]).
     pub memory_handles: bool,
+    /// Tests of worker death: this probe's worker panics when it is asked
+    /// to read this AP address (`probe::tripwire`).
+    #[cfg(test)]
+    pub tripwire: Option<(ProbeSelector, u32)>,
 }
 
 /// Why the farm could not start.
@@ -137,6 +143,8 @@ pub struct Farm {
     ports: Option<PortAllocations>,
     /// The state file could not be read; said once, not every rescan.
     told_ports_unreadable: bool,
+    /// How many times each probe's worker thread died (`restart`).
+    worker_deaths: HashMap<ProbeSelector, u64>,
 }
 
 impl Farm {
@@ -158,6 +166,7 @@ impl Farm {
             options: options.clone(),
             ports: None,
             told_ports_unreadable: false,
+            worker_deaths: HashMap::new(),
         };
         // Always listed: probes that no entry names are served too.
         let discovery = discover_usb();
@@ -186,6 +195,13 @@ impl Farm {
             log::warn!("{e}; port {} is not served", entry.port);
             EntryError::Unopened(e)
         })?;
+        #[cfg(test)]
+        let probe = match &self.options.tripwire {
+            Some((tripped, address)) if *tripped == entry.probe => {
+                crate::probe::tripwire::Tripwire::wrap(probe, *address)
+            }
+            _ => probe,
+        };
         let bind = |port: u16| {
             let addr = SocketAddr::new(config.listen, port);
             TcpListener::bind(addr).map_err(|source| FarmError::Listen {

@@ -15,6 +15,9 @@
 //! logged once at debug level and the thread carries on; an incomplete
 //! listing retires nothing, as absence from it proves nothing.
 //!
+//! The same tick serves anew the probes whose worker thread died
+//! (`restart`).
+//!
 //! The thread holds the farm only by a weak reference and takes its lock
 //! only to apply a listing, never while listing; it stops when the farm
 //! is shut down or dropped.
@@ -89,6 +92,7 @@ impl Farm {
     fn apply_usb_listing(&mut self, discovery: &Discovery, complete: bool) -> bool {
         self.retiring
             .retain(|retired| !retired.handle.is_finished());
+        let mut changed = self.restart_dead_workers(discovery);
         let listed = |probe: &ProbeSelector| match probe {
             ProbeSelector::Serial(serial) => discovery
                 .probes
@@ -96,7 +100,6 @@ impl Farm {
                 .find(|found| found.serial == *serial),
             ProbeSelector::Sim(_) => None,
         };
-        let mut changed = false;
         if complete {
             let (gone, kept): (Vec<Served>, Vec<Served>) = std::mem::take(&mut self.served)
                 .into_iter()

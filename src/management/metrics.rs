@@ -7,6 +7,10 @@
 //! snapshots are; a restarted server (reload, enable) starts again at
 //! zero, which Prometheus reads as a counter reset.
 //!
+//! `probeshare_worker_deaths_total` is kept by the farm, not a server, so
+//! it survives the restart that follows each death; it is shown for every
+//! configured probe, served or not.
+//!
 //! Requests, connections and open connections carry a `front_end` label
 //! (`pyocd`, or `cmsis-dap` for the DAP port), each served front end shown
 //! even at zero; bytes, lock waits, probe errors, references and the
@@ -72,7 +76,22 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
         ),
         &["probe", "kind"],
     )?;
-    for metric in [&received, &sent, &connections, &lock_waits, &probe_errors] {
+    let refused = IntCounterVec::new(
+        Opts::new(
+            "probeshare_refused_connections_total",
+            "Connections refused at accept, by reason (not_allowed, max_connections, \
+             max_connections_per_peer).",
+        ),
+        &["probe", "reason"],
+    )?;
+    for metric in [
+        &received,
+        &sent,
+        &connections,
+        &lock_waits,
+        &probe_errors,
+        &refused,
+    ] {
         registry.register(Box::new(metric.clone()))?;
     }
     let gauge = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["probe"]);
@@ -88,9 +107,20 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
         "probeshare_connect_count",
         "Clients counted as having connected the target.",
     )?;
+    let worker_deaths = counter(
+        "probeshare_worker_deaths_total",
+        "Times the probe's worker thread died (its clients were answered with status 2 \
+         and the probe served anew).",
+    )?;
     registry.register(Box::new(requests.clone()))?;
+    registry.register(Box::new(worker_deaths.clone()))?;
     for metric in [&clients, &opens, &connects] {
         registry.register(Box::new(metric.clone()))?;
+    }
+    for row in rows {
+        worker_deaths
+            .with_label_values(&[row.probe.to_string().as_str()])
+            .inc_by(row.worker_deaths);
     }
     for row in rows {
         let Some(served) = &row.served else {
@@ -126,6 +156,11 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
             clients
                 .with_label_values(&labels)
                 .set(saturate(open as u64));
+        }
+        for (reason, count) in &traffic.refused_connections {
+            refused
+                .with_label_values(&[probe.as_str(), reason])
+                .inc_by(*count);
         }
         for (kind, count) in &traffic.probe_errors {
             probe_errors

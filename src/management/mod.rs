@@ -2,6 +2,11 @@
 //! JSON answers on its own address (`[management].listen`), for people and
 //! tools that want to see which probes are served and who is using them.
 //!
+//! Requests that change anything (every method but GET and HEAD) need the
+//! configured bearer token, checked before any route (`auth`); the
+//! interface will not listen where other machines reach it without one,
+//! unless told to.
+//!
 //! It runs on a thread of its own, blocking, apart from the probe loops:
 //! it reads each server's published [`StatusWatch`] and never touches a
 //! loop or a probe, so a slow HTTP client cannot delay probe traffic. It
@@ -18,6 +23,7 @@
 //! same way. Without a farm ([`ManagementServer::start`]), disable,
 //! enable, unplug and replug answer 503.
 
+mod auth;
 mod metrics;
 mod routes;
 mod sessions;
@@ -36,6 +42,8 @@ use crate::farm::Farm;
 use crate::probe::ProbeInfo;
 use crate::server::{ClientFilter, Kicker, SessionControl, StatusWatch};
 
+pub use auth::Access;
+
 /// The farm as shared with the management thread.
 pub type SharedFarm = Arc<Mutex<Farm>>;
 
@@ -53,6 +61,9 @@ pub struct ProbeRow {
     pub served: Option<ServedProbe>,
     /// Taken out of service by hand.
     pub disabled: bool,
+    /// How many times its worker thread died since the farm started (each
+    /// time the farm served it anew).
+    pub worker_deaths: u64,
 }
 
 /// What a served probe offers to look at.
@@ -110,6 +121,7 @@ impl ProbeBoard {
                     usb: farm.usb_facts(&probe).cloned(),
                 }),
                 disabled: farm.is_disabled(&probe),
+                worker_deaths: farm.worker_deaths(&probe),
                 probe,
             })
             .collect();
@@ -147,7 +159,7 @@ impl ManagementServer {
         allow: Option<ClientFilter>,
         board: ProbeBoard,
     ) -> io::Result<ManagementServer> {
-        ManagementServer::start_inner(listen, allow, board, None)
+        ManagementServer::start_with_access(listen, allow, Access::default(), board, None)
     }
 
     /// [`ManagementServer::start`], with `farm` for disable and enable.
@@ -158,15 +170,20 @@ impl ManagementServer {
         board: ProbeBoard,
         farm: SharedFarm,
     ) -> io::Result<ManagementServer> {
-        ManagementServer::start_inner(listen, allow, board, Some(farm))
+        ManagementServer::start_with_access(listen, allow, Access::default(), board, Some(farm))
     }
 
-    fn start_inner(
+    /// Listens on `listen`; requests that change anything need what
+    /// `access` asks. Refuses (`PermissionDenied`) an address other
+    /// machines reach when `access` has no token and does not allow that.
+    pub fn start_with_access(
         listen: SocketAddr,
         allow: Option<ClientFilter>,
+        access: Access,
         board: ProbeBoard,
         farm: Option<SharedFarm>,
     ) -> io::Result<ManagementServer> {
+        access.check_listen(listen)?;
         let listener = TcpListener::bind(listen)?;
         let local_addr = listener.local_addr()?;
         let http = tiny_http::Server::from_listener(listener, None)
@@ -177,7 +194,13 @@ impl ManagementServer {
             let (http, stop) = (http.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("management".into())
-                .spawn(move || serve(&http, &stop, allow.as_ref(), &board, farm.as_ref()))?
+                .spawn(move || {
+                    let gate = Gate {
+                        allow: allow.as_ref(),
+                        access: &access,
+                    };
+                    serve(&http, &stop, &gate, &board, farm.as_ref())
+                })?
         };
         log::info!("Management interface on http://{local_addr}");
         Ok(ManagementServer {
@@ -213,10 +236,42 @@ impl Drop for ManagementServer {
     }
 }
 
+/// What a request passes before any route sees it: the allow-list (403),
+/// then the token if it changes anything (401).
+struct Gate<'a> {
+    allow: Option<&'a ClientFilter>,
+    access: &'a Access,
+}
+
+impl Gate<'_> {
+    /// `None` if `request` may reach its route; else the answer instead.
+    fn refusal(&self, request: &tiny_http::Request) -> Option<routes::Answer> {
+        let permitted = match (self.allow, request.remote_addr()) {
+            (None, _) => true,
+            (Some(filter), Some(peer)) => filter.permits(peer.ip()),
+            (Some(_), None) => false,
+        };
+        if !permitted {
+            return Some(routes::Answer::forbidden());
+        }
+        let refusal = self.access.refusal(request.method(), request.headers());
+        if refusal.is_some() {
+            let peer = request.remote_addr().map(ToString::to_string);
+            log::warn!(
+                "management interface: refused {} {} from {}: no valid bearer token",
+                request.method(),
+                request.url(),
+                peer.as_deref().unwrap_or("an unknown peer")
+            );
+        }
+        refusal
+    }
+}
+
 fn serve(
     http: &tiny_http::Server,
     stop: &AtomicBool,
-    allow: Option<&ClientFilter>,
+    gate: &Gate<'_>,
     board: &ProbeBoard,
     farm: Option<&SharedFarm>,
 ) {
@@ -232,12 +287,7 @@ fn serve(
                 continue;
             }
         };
-        let permitted = match (allow, request.remote_addr()) {
-            (None, _) => true,
-            (Some(filter), Some(peer)) => filter.permits(peer.ip()),
-            (Some(_), None) => false,
-        };
-        let answer = if permitted {
+        let answer = gate.refusal(&request).unwrap_or_else(|| {
             let control = Control { board, farm };
             match read_body(&mut request) {
                 Ok(body) => routes::answer(
@@ -249,9 +299,7 @@ fn serve(
                 ),
                 Err(answer) => answer,
             }
-        } else {
-            routes::Answer::forbidden()
-        };
+        });
         if let Err(e) = request.respond(answer.into_response()) {
             log::debug!("management interface: cannot answer: {e}");
         }

@@ -31,6 +31,8 @@ pub struct Answer {
     text: Option<String>,
     /// Methods the path takes, for a 405.
     allow: Option<&'static str>,
+    /// The challenge of a 401.
+    www_authenticate: Option<String>,
 }
 
 impl Answer {
@@ -40,15 +42,14 @@ impl Answer {
             body,
             text: None,
             allow: None,
+            www_authenticate: None,
         }
     }
 
     pub(super) fn with_status(status: u16, body: Value) -> Answer {
         Answer {
             status,
-            body,
-            text: None,
-            allow: None,
+            ..Answer::ok(body)
         }
     }
 
@@ -58,6 +59,15 @@ impl Answer {
             body: json!({ "error": message }),
             text: None,
             allow: None,
+            www_authenticate: None,
+        }
+    }
+
+    /// 401, with the `WWW-Authenticate` challenge `challenge`.
+    pub fn unauthorized(message: &str, challenge: String) -> Answer {
+        Answer {
+            www_authenticate: Some(challenge),
+            ..Answer::error(401, message)
         }
     }
 
@@ -75,6 +85,10 @@ impl Answer {
             .with_header(header("Content-Type", content_type));
         if let Some(allow) = self.allow {
             response = response.with_header(header("Allow", allow));
+        }
+        if let Some(challenge) = &self.www_authenticate {
+            // Built by `auth` from fixed ASCII text, which always parses.
+            response = response.with_header(header("WWW-Authenticate", challenge));
         }
         response
     }
@@ -284,6 +298,7 @@ mod tests {
             bind,
             served: Some(served),
             disabled: false,
+            worker_deaths: 0,
         };
         (row, handle)
     }

@@ -12,6 +12,9 @@
 
 use std::fmt;
 
+#[cfg(test)]
+pub mod tripwire;
+
 /// A wire protocol a probe can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WireProtocol {

@@ -27,6 +27,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::connection::{Connection, Next, Shared};
 use super::front_end::READ_CHUNK;
 use super::listener::Listener;
+use super::peers::PeerCounts;
 use super::retire::{RetireOrder, Retiring};
 use super::sessions::{
     self, CloseReason, Eviction, Reservation, SessionId, SessionInfo, SessionOrder, SessionRefusal,
@@ -39,8 +40,8 @@ use super::window_clock::WindowClock;
 use super::{CmsisDapTcp, SessionPort};
 use crate::arbiter::{Action, Arbiter, ArbiterConfig};
 use crate::ids::ClientId;
-use crate::probe::{DebugProbe, ProbeInfo};
-use crate::worker::{ProbeWorker, SPIN};
+use crate::probe::{DebugProbe, ProbeError, ProbeInfo};
+use crate::worker::{Completion, ProbeWorker, SPIN};
 
 /// The pyOCD listener.
 const LISTENER: Token = Token(0);
@@ -69,6 +70,15 @@ fn client_of(token: Token) -> Option<ClientId> {
 /// How long shutdown waits for the probe to be disconnected and closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// What clients are told when the probe's worker thread has died:
+/// `probe disconnected: internal error` (status 2).
+pub const WORKER_LOST: &str = "internal error";
+
+/// How long the clients of a server whose worker died are kept before
+/// they are closed: as for a probe that vanished from USB, short, since
+/// nothing they send can be served any more.
+const WORKER_LOST_GRACE: Duration = Duration::from_secs(1);
+
 /// How the server's handles reach the loop.
 pub struct Controls {
     pub stop: Arc<AtomicBool>,
@@ -87,6 +97,8 @@ pub struct EventLoop {
     /// The listeners still open, each with its token.
     listeners: Vec<(Token, Listener)>,
     conns: HashMap<ClientId, Connection>,
+    /// Connections per peer address, for the per-peer limit.
+    peers: PeerCounts,
     next_client: ClientId,
     arbiter: Arbiter,
     worker: ProbeWorker,
@@ -114,6 +126,9 @@ pub struct EventLoop {
     /// Clients released for a session that preempted them, still
     /// connected until told.
     evicted: Vec<ClientId>,
+    /// The worker thread has ended on its own: nothing sent to it will
+    /// ever be answered, so the arbiter's jobs fail at once instead.
+    worker_lost: bool,
 }
 
 impl EventLoop {
@@ -141,6 +156,7 @@ impl EventLoop {
             poll,
             listeners,
             conns: HashMap::new(),
+            peers: PeerCounts::default(),
             next_client: FIRST_CLIENT,
             arbiter: Arbiter::new(ArbiterConfig::default()),
             worker,
@@ -159,6 +175,7 @@ impl EventLoop {
             reservation: None,
             ended_sessions: Vec::new(),
             evicted: Vec::new(),
+            worker_lost: false,
         };
         Ok((event_loop, waker))
     }
@@ -219,8 +236,14 @@ impl EventLoop {
     /// Work that follows every batch of events: completions in, decisions
     /// out, responses written.
     fn turn_end(&mut self) {
+        // Looked at before draining: once the thread has ended, all it
+        // ever sent is in the channel.
+        let worker_ended = !self.worker_lost && self.worker.has_ended();
         for completion in self.worker.try_completions() {
             self.arbiter.complete(completion);
+        }
+        if worker_ended {
+            self.on_worker_death();
         }
         // A connection closed while flushing released what it held, which
         // may let others' queued requests run or start a cleanup. No event
@@ -240,6 +263,18 @@ impl EventLoop {
         self.arbiter.poll(&mut self.actions);
         for action in self.actions.drain(..) {
             match action {
+                Action::Execute(batch) if self.worker_lost => {
+                    // Cleanups of departing clients, say: nobody will run
+                    // them. Their results come out of the next poll, which
+                    // `turn_end` makes before it lets the loop sleep.
+                    for job in batch.jobs {
+                        self.arbiter.complete(Completion {
+                            id: job.id,
+                            result: Err(ProbeError::Disconnected(WORKER_LOST.into())),
+                        });
+                    }
+                    self.released_since_poll = true;
+                }
                 Action::Execute(batch) => {
                     self.worker.submit(batch);
                     self.last_submit = Some(Instant::now());
@@ -259,6 +294,27 @@ impl EventLoop {
                 }
             }
         }
+    }
+
+    /// The worker thread ended while the loop needed it (a panic): every
+    /// job in flight and every queued request is answered with status 2
+    /// `probe disconnected: internal error`, and the server retires as for
+    /// a probe that vanished (port closed, later requests refused the same
+    /// way, clients closed), so that whoever started it can serve the
+    /// probe anew (ARCHITECTURE.md, "Worker death").
+    fn on_worker_death(&mut self) {
+        self.worker_lost = true;
+        let cause = self.worker.end_cause();
+        log::error!(
+            "the worker thread of probe {} ended ({cause}); its {} job(s) in flight and {} \
+             queued request(s) are answered with status 2, and the probe is retired",
+            self.info.unique_id,
+            self.arbiter.in_flight(),
+            self.arbiter.queued(),
+        );
+        self.arbiter
+            .fail_everything(ProbeError::Disconnected(WORKER_LOST.into()));
+        self.begin_retiring(WORKER_LOST_GRACE, WORKER_LOST.to_owned());
     }
 
     fn on_client_event(&mut self, client: ClientId, event: &mio::event::Event) {
@@ -340,7 +396,10 @@ impl EventLoop {
 
     fn accept_all(&mut self, token: Token) {
         while let Some((_, listener)) = self.listeners.iter().find(|(t, _)| *t == token) {
-            let Some((stream, peer)) = listener.next_peer(&self.config, self.conns.len()) else {
+            let open = self.conns.len();
+            let traffic = &mut self.ledger.traffic;
+            let Some((stream, peer)) = listener.next_peer(&self.config, open, &self.peers, traffic)
+            else {
                 return;
             };
             let _ = stream.set_nodelay(true);
@@ -360,6 +419,7 @@ impl EventLoop {
                 }
             };
             self.conns.insert(client, conn);
+            self.peers.add(peer.ip());
             self.conns_generation += 1;
             *self
                 .ledger
@@ -410,7 +470,8 @@ impl EventLoop {
     /// when the retired server has no client left and should end.
     fn retire_turn(&mut self) -> bool {
         if let Ok(order) = self.controls.retire_orders.try_recv() {
-            self.begin_retiring(order);
+            self.begin_retiring(order.grace, order.reason);
+            let _ = order.listener_closed.send(());
         }
         let Some(retiring) = &mut self.retiring else {
             return false;
@@ -426,18 +487,20 @@ impl EventLoop {
         self.conns.is_empty()
     }
 
-    fn begin_retiring(&mut self, order: RetireOrder) {
+    /// Closes the listeners and refuses every request from now on with
+    /// `probe disconnected: <reason>`. A second order keeps the first's
+    /// reason and deadline.
+    fn begin_retiring(&mut self, grace: Duration, reason: String) {
         self.end_any_session();
         self.close_listener();
         if self.retiring.is_none() {
-            self.retiring = Some(Retiring::new(order.grace, order.reason));
+            self.retiring = Some(Retiring::new(grace, reason));
         }
         log::info!(
             "retiring {}: {} client(s) are told on their next request",
             self.info.unique_id,
             self.conns.len()
         );
-        let _ = order.listener_closed.send(());
     }
 
     fn close_listener(&mut self) {
@@ -452,6 +515,7 @@ impl EventLoop {
                 self.evicted.retain(|&c| c != client);
             }
             let peer = conn.peer();
+            self.peers.remove(peer.ip());
             conn.deregister(self.poll.registry());
             self.arbiter.remove_client(client);
             self.released_since_poll = true;
@@ -472,6 +536,7 @@ impl EventLoop {
             self.conns_generation,
             &self.ledger,
             self.reservation.as_ref().map(Reservation::info),
+            self.worker_lost,
         );
     }
 

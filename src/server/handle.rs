@@ -55,6 +55,13 @@ impl ServerHandle {
         self.status.get()
     }
 
+    /// Whether the probe's worker thread ended on its own (a panic): the
+    /// server then retires itself, and the probe can be served anew once
+    /// it is opened again (ARCHITECTURE.md, "Worker death").
+    pub fn worker_died(&self) -> bool {
+        self.status.get().worker_died
+    }
+
     /// A view of the server's state for another thread.
     pub fn status_watch(&self) -> StatusWatch {
         self.status.clone()

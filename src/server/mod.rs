@@ -48,6 +48,7 @@ mod event_loop;
 mod front_end;
 mod handle;
 mod listener;
+mod peers;
 mod pyocd;
 mod responses;
 mod retire;

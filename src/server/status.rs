@@ -34,6 +34,13 @@ pub struct ProbeStatus {
     pub connect_count: u64,
     /// The wire protocol the probe is connected with, if it is.
     pub wire_protocol: Option<WireProtocol>,
+    /// Requests waiting for their turn (not yet with the worker), over
+    /// all clients.
+    pub queued: usize,
+    /// The probe's worker thread ended on its own (ARCHITECTURE.md,
+    /// "Worker death"): the server has answered its clients with status 2
+    /// and is retiring; whoever started it may serve the probe anew.
+    pub worker_died: bool,
     /// Responses sent since the server started, by wire status code.
     pub answered_by_status: BTreeMap<u8, u64>,
     /// Every connection open at the moment, oldest first.
@@ -88,6 +95,7 @@ impl StatusWatch {
         conns_generation: u64,
         ledger: &Ledger,
         session: Option<&SessionInfo>,
+        worker_died: bool,
     ) {
         let lock_holder_id = arbiter.lock_holder();
         let lock_holder = lock_holder_id
@@ -114,6 +122,8 @@ impl StatusWatch {
         status.open_count = arbiter.open_count();
         status.connect_count = arbiter.connect_count();
         status.wire_protocol = arbiter.wire_protocol();
+        status.queued = arbiter.queued();
+        status.worker_died = worker_died;
         if status.answered_by_status != ledger.answered {
             status.answered_by_status.clone_from(&ledger.answered);
         }
@@ -127,6 +137,7 @@ impl StatusWatch {
             || status.traffic.received_bytes != traffic.received_bytes
             || status.traffic.sent_bytes != traffic.sent_bytes
             || status.traffic.connections != traffic.connections
+            || status.traffic.refused_connections != traffic.refused_connections
             || status.traffic.probe_errors != traffic.probe_errors;
         if traffic_changed {
             let lock_waits = status.traffic.lock_waits;

@@ -108,6 +108,8 @@ pub struct Traffic {
     pub sent_bytes: u64,
     /// Connections accepted (refused ones excluded), by front end.
     pub connections: BTreeMap<&'static str, u64>,
+    /// Connections refused at accept, by reason (`listener::REFUSED_*`).
+    pub refused_connections: BTreeMap<&'static str, u64>,
     /// `lock` requests that found the lock held by another client.
     pub lock_waits: u64,
     /// Probe errors answered, by kind (`disconnected`, `transfer`,

@@ -17,6 +17,12 @@
 //! error flags, so the next client's transfers start on a clean port. After
 //! a client's line reset it reads DPIDR before anyone else's transfer, so
 //! that the SW-DP has left its reset state by then (`line_reset`).
+//!
+//! The thread may end while the loop still needs it: a panic on a reply
+//! nobody foresaw, say. Whatever ends it, a guard dropped last on the
+//! thread marks it ended and wakes the loop ([`ProbeWorker::has_ended`]),
+//! which then answers everything the worker would have (ARCHITECTURE.md,
+//! "Worker death").
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
@@ -96,6 +102,8 @@ impl Wake for mio::Waker {
 struct Doorbell {
     waker: Arc<dyn Wake>,
     loop_asleep: AtomicBool,
+    /// Set as the worker thread ends, for whatever reason.
+    ended: AtomicBool,
 }
 
 impl Doorbell {
@@ -107,6 +115,21 @@ impl Doorbell {
         if self.loop_asleep.load(Ordering::SeqCst) {
             self.waker.wake();
         }
+    }
+}
+
+/// Marks the worker ended and wakes the loop when dropped: the last thing
+/// its thread does, on a return and on a panic's unwinding alike, after
+/// every completion it produced has been sent (so a loop that sees the
+/// mark and then drains the channel has them all).
+struct EndGuard(Arc<Doorbell>);
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        self.0.ended.store(true, Ordering::SeqCst);
+        // Unconditionally: a loop asleep with jobs in flight would
+        // otherwise wait for answers that never come.
+        self.0.waker.wake();
     }
 }
 
@@ -127,11 +150,14 @@ impl ProbeWorker {
         let doorbell = Arc::new(Doorbell {
             waker,
             loop_asleep: AtomicBool::new(true),
+            ended: AtomicBool::new(false),
         });
         let ring = doorbell.clone();
-        let thread = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || run(probe, job_rx, done_tx, ring))?;
+        let thread = std::thread::Builder::new().name(name).spawn(move || {
+            // Declared first, so dropped after everything `run` owns.
+            let _ended = EndGuard(ring.clone());
+            run(probe, job_rx, done_tx, ring)
+        })?;
         Ok(ProbeWorker {
             doorbell,
             jobs: Some(job_tx),
@@ -171,6 +197,31 @@ impl ProbeWorker {
     /// folded into one event, so drain until empty).
     pub fn try_completions(&self) -> impl Iterator<Item = Completion> + '_ {
         self.completions.try_iter().flatten()
+    }
+
+    /// Whether the thread has ended. While the loop holds the handle it
+    /// ends only abnormally (a panic); once this is true, every completion
+    /// it sent is already waiting in [`ProbeWorker::try_completions`].
+    pub fn has_ended(&self) -> bool {
+        self.doorbell.ended.load(Ordering::SeqCst)
+    }
+
+    /// Why the ended thread ended, for the log: the panic's message, if it
+    /// panicked. Joins the thread (it has ended, so this does not wait
+    /// for more than its last instructions).
+    pub fn end_cause(&mut self) -> String {
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Err(panic)) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".to_owned());
+                format!("panicked: {message}")
+            }
+            Some(Ok(_)) => "returned".to_owned(),
+            None => "already joined".to_owned(),
+        }
     }
 
     /// Stops the thread after it has run everything already submitted and

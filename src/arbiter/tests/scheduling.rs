@@ -172,6 +172,34 @@ fn lost_worker_fails_every_job_in_flight() {
     assert_eq!(bench.arbiter.in_flight(), 0);
 }
 
+#[test]
+fn a_dead_worker_fails_the_jobs_in_flight_and_every_queued_request() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    bench.lock(A);
+    bench.poll();
+    let running = bench.op(A, read(1));
+    bench.poll();
+    // Behind A's lock: queued, never sent.
+    let queued = bench.op(B, read(2));
+    let unlock = bench.unlock(B);
+    bench.poll();
+    assert_eq!(bench.arbiter.in_flight(), 1);
+    assert_eq!(bench.arbiter.queued(), 2);
+    let gone = ProbeError::Disconnected("internal error".into());
+    bench.arbiter.fail_everything(gone.clone());
+    bench.poll();
+    for (client, ticket) in [(A, running), (B, queued), (B, unlock)] {
+        assert_eq!(
+            bench.reply(client, ticket),
+            Some(Outcome::Probe(gone.clone()))
+        );
+    }
+    assert_eq!(bench.arbiter.in_flight(), 0);
+    assert_eq!(bench.arbiter.queued(), 0);
+    assert_eq!(bench.sent_count(&read(2)), 0, "a queued request never ran");
+}
+
 /// The `flush_after` marks of the next batch.
 fn flush_marks(bench: &mut Bench) -> Vec<bool> {
     let mut out = Vec::new();

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use super::*;
 
+mod management;
+
 fn ok(text: &str) -> Config {
     parse(text, "probeshare.toml").unwrap_or_else(|e| panic!("{e}"))
 }
@@ -102,6 +104,7 @@ fn remote_listen_is_accepted_with_allow_remote() {
         allow = ["192.168.0.0/16", "fd00::/8"]
         [management]
         listen = "[::]:6000"
+        token = "0123456789abcdef0123456789abcdef"
     "#);
     assert!(config.allows("192.168.4.5".parse().unwrap()));
     assert!(!config.allows("10.0.0.1".parse().unwrap()));
