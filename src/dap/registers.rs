@@ -107,6 +107,10 @@ pub const DCRDR: u32 = 0xE000_EDF8;
 pub const S_RESET_ST: u32 = 1 << 25;
 pub const S_RETIRE_ST: u32 = 1 << 24;
 pub const DHCSR_CLEARED_ON_READ: u32 = S_RESET_ST | S_RETIRE_ST;
+/// DHCSR.S_HALT: the core is in Debug state.
+pub const S_HALT: u32 = 1 << 17;
+/// DHCSR.S_LOCKUP: the core is locked up by an unrecoverable exception.
+pub const S_LOCKUP: u32 = 1 << 19;
 /// DCRSR.REGWnR: the transfer writes DCRDR's value to the register.
 pub const DCRSR_REGWNR: u32 = 1 << 16;
 

@@ -65,6 +65,7 @@ use std::io::{self, Read};
 
 use super::traffic::AnswerStatus;
 use crate::arbiter::{Arbiter, Outcome, Request};
+use crate::events::KindSet;
 use crate::ids::ClientId;
 use crate::probe::{ProbeInfo, WireProtocol};
 
@@ -139,6 +140,11 @@ pub enum Route {
     /// Queued with the arbiter under the client's name; the outcome comes
     /// back through [`FrontEnd::encode`].
     Arbitrate(Request),
+    /// probeshare's `subscribe` (docs/protocol.md, "Events"), answered as
+    /// encoded: the connection becomes a stream of these kinds of events
+    /// once every earlier request is answered, and nothing it sends from
+    /// now on is read as a request.
+    Subscribe { answer: Encoded, kinds: KindSet },
 }
 
 /// An answer the front end encoded itself.

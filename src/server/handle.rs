@@ -17,6 +17,7 @@ use super::pyocd::Pyocd;
 use super::retire;
 use super::settings::ServerConfig;
 use super::status::{ProbeStatus, StatusWatch};
+use crate::events::{Event, EventBus, ProbeChange};
 use crate::probe::{DebugProbe, ProbeInfo};
 
 /// A running server. Dropping it shuts the server down.
@@ -30,6 +31,7 @@ pub struct ServerHandle {
     info: ProbeInfo,
     status: StatusWatch,
     kicker: Kicker,
+    events: EventBus,
 }
 
 impl ServerHandle {
@@ -63,6 +65,12 @@ impl ServerHandle {
         self.kicker.kick();
     }
 
+    /// The bus the server publishes its probe's events on (where the
+    /// sessions code publishes this probe's `session` events too).
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
     /// A handle that can drop every client from another thread.
     pub fn kicker(&self) -> Kicker {
         self.kicker.clone()
@@ -93,6 +101,14 @@ impl ServerHandle {
     /// with the probe are answered as usual. Once no client is left, the
     /// probe is released and closed and the loop ends.
     pub fn retire(&self, grace: Duration, reason: &str) {
+        // First, so that its subscribers have it before they are closed.
+        self.events.publish(
+            &self.info.unique_id,
+            Event::Probe {
+                what: ProbeChange::Retired,
+                reason: Some(reason.to_owned()),
+            },
+        );
         let (listener_closed, closed) = std::sync::mpsc::channel();
         let order = retire::RetireOrder {
             grace,
@@ -195,6 +211,7 @@ pub fn spawn_with_dap(
     let (retire, retire_orders) = std::sync::mpsc::channel();
     let status = StatusWatch::default();
     let kick = Arc::new(AtomicBool::new(false));
+    let events = config.events.clone();
     let mut listeners = vec![Listener {
         socket: mio::net::TcpListener::from_std(listener),
         format: Box::new(Pyocd::new(&config)),
@@ -240,5 +257,6 @@ pub fn spawn_with_dap(
         info,
         status,
         kicker: Kicker { kick, waker },
+        events,
     })
 }

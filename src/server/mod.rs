@@ -24,6 +24,9 @@
 //!   and its decisions to the worker and the connections; idle, kicked and
 //!   retired clients; closing (release on close); shutdown.
 //! - `status.rs`: the state published each turn ([`ProbeStatus`]).
+//! - `event_feed.rs`: the loop's events (docs/protocol.md, "Events"):
+//!   joins, leaves, the lock, the target; subscribers' greetings; when
+//!   the server reads DHCSR itself.
 //! - `connection.rs`: one client: reading and routing through its front
 //!   end, answering each request once (the one place answers are encoded
 //!   and counted), writing, backpressure, poll interest.
@@ -35,11 +38,14 @@
 //!   write buffer.
 //! - `retire.rs`: the books of a retiring server and its decisions.
 //! - `window_clock.rs`: the time limit on a core register window.
+//! - `target.rs`: the target's run state from DHCSR values, and the
+//!   DHCSR poll's timing.
 //! - `traffic.rs`: what is counted: answers by status, the metrics.
 //! - `settings.rs`: [`Limits`], [`ServerConfig`], [`ClientFilter`].
 
 mod cmsis_dap_tcp;
 mod connection;
+mod event_feed;
 mod event_loop;
 mod front_end;
 mod handle;
@@ -49,6 +55,7 @@ mod responses;
 mod retire;
 mod settings;
 mod status;
+mod target;
 mod traffic;
 mod window_clock;
 
@@ -57,4 +64,5 @@ pub use handle::{spawn, spawn_with_dap, Kicker, ServerHandle, Stopper};
 pub use pyocd::framing::{Frame, LineFramer};
 pub use settings::{ClientFilter, Limits, ServerConfig};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};
+pub use target::TargetState;
 pub use traffic::{Traffic, LATENCY_BOUNDS_SECONDS};

@@ -15,6 +15,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::connection::Connection;
+use super::target::TargetState;
 use super::traffic::{Ledger, Traffic};
 use crate::arbiter::Arbiter;
 use crate::ids::ClientId;
@@ -39,6 +40,20 @@ pub struct ProbeStatus {
     pub client_list: Vec<ClientStatus>,
     /// The loop's counters for the metrics.
     pub traffic: Traffic,
+    /// The target's run state as the DHCSR values seen tell it.
+    pub target: TargetState,
+    /// DHCSR reads the server made itself for target events.
+    pub target_polls: u64,
+    /// Connections that are event streams (or about to be).
+    pub subscribers: usize,
+}
+
+/// What the loop's event side publishes with its status.
+#[derive(Clone, Copy, Debug)]
+pub struct EventStatus {
+    pub target: TargetState,
+    pub target_polls: u64,
+    pub subscribers: usize,
 }
 
 /// One connected client.
@@ -82,6 +97,7 @@ impl StatusWatch {
         conns: &HashMap<ClientId, Connection>,
         conns_generation: u64,
         ledger: &Ledger,
+        events: EventStatus,
     ) {
         let lock_holder_id = arbiter.lock_holder();
         let lock_holder = lock_holder_id
@@ -105,6 +121,9 @@ impl StatusWatch {
         status.open_count = arbiter.open_count();
         status.connect_count = arbiter.connect_count();
         status.wire_protocol = arbiter.wire_protocol();
+        status.target = events.target;
+        status.target_polls = events.target_polls;
+        status.subscribers = events.subscribers;
         if status.answered_by_status != ledger.answered {
             status.answered_by_status.clone_from(&ledger.answered);
         }

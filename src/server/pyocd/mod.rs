@@ -21,6 +21,7 @@ use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat
 use super::settings::ServerConfig;
 use super::traffic::{AnswerStatus, INVALID_REQUEST};
 use crate::arbiter::Outcome;
+use crate::events::EventKind;
 use crate::protocol::{self, Command, DecodeLimits, Failure, Reply, SharingFailure};
 
 /// pyOCD's wire format as one server serves it.
@@ -137,6 +138,16 @@ impl JsonLines {
         let route = match requests::route(request.command, state, server) {
             requests::Route::Answer(result) => Route::Answer(encode_local(request.id, &result)),
             requests::Route::Arbitrate(request) => Route::Arbitrate(request),
+            requests::Route::Subscribe(kinds) => {
+                let subscribed = serde_json::json!({
+                    "probe": probe.info().unique_id,
+                    "kinds": kinds.iter().map(EventKind::name).collect::<Vec<_>>(),
+                });
+                Route::Subscribe {
+                    answer: encode_local(request.id, &Ok(Reply::Value(subscribed))),
+                    kinds,
+                }
+            }
         };
         Incoming {
             key: request.id,
@@ -233,6 +244,7 @@ mod tests {
         match route {
             Route::Answer(e) | Route::Reject(e) => (String::from_utf8(e.bytes).unwrap(), e.status),
             Route::Arbitrate(request) => panic!("arbitrated: {request:?}"),
+            Route::Subscribe { .. } => panic!("subscribed"),
         }
     }
 
