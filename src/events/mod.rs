@@ -213,13 +213,14 @@ pub struct Subscription {
 
 impl Subscription {
     /// Lines to send first, before anything published since subscribing:
-    /// the state as it is now (events rendered with `"current": true`).
-    pub fn greet(&self, probe: &str, events: &[Event]) {
+    /// the state as it is now, each event of its probe rendered with
+    /// `"current": true` (those the filter lets through).
+    pub fn greet(&self, greeting: &[(&str, Event)]) {
         let now = SystemTime::now();
-        let lines = events
+        let lines = greeting
             .iter()
-            .filter(|event| self.mailbox.filter.matches(probe, event.kind()))
-            .map(|event| Arc::from(event.to_line(probe, now, true)))
+            .filter(|(probe, event)| self.mailbox.filter.matches(probe, event.kind()))
+            .map(|(probe, event)| Arc::from(event.to_line(probe, now, true)))
             .collect();
         self.mailbox.push_front(lines);
     }

@@ -15,9 +15,11 @@
 //! so they cannot deadlock. A channel to the main thread would need that
 //! thread, which sleeps waiting for signals, to wait on two things; the
 //! mutex keeps it one. Unplugging and replugging a virtual target go the
-//! same way. Without a farm ([`ManagementServer::start`]), disable,
+//! same way. `GET /events` streams the farm's events as Server-Sent
+//! Events, each stream on a thread of its own (`event_stream`). Without a farm ([`ManagementServer::start`]), disable,
 //! enable, unplug and replug answer 503.
 
+mod event_stream;
 mod metrics;
 mod routes;
 
@@ -33,7 +35,10 @@ use crate::cmsis_dap::usb::FoundProbe;
 use crate::config::{Config, ProbeSelector};
 use crate::farm::Farm;
 use crate::probe::ProbeInfo;
+use crate::events::EventBus;
 use crate::server::{ClientFilter, Kicker, StatusWatch};
+
+use event_stream::Streams;
 
 /// The farm as shared with the management thread.
 pub type SharedFarm = Arc<Mutex<Farm>>;
@@ -75,6 +80,8 @@ struct Board {
     /// The configuration last published, to publish again after a
     /// disable or enable.
     config: Option<Config>,
+    /// The farm's event bus, for `GET /events`.
+    events: Option<EventBus>,
 }
 
 impl ProbeBoard {
@@ -112,6 +119,7 @@ impl ProbeBoard {
         let mut board = self.0.lock();
         board.rows = rows;
         board.config = Some(config.clone());
+        board.events = Some(farm.events().clone());
     }
 
     /// Publishes `farm` again with the configuration last published.
@@ -125,6 +133,10 @@ impl ProbeBoard {
     fn rows(&self) -> Vec<ProbeRow> {
         self.0.lock().rows.clone()
     }
+
+    fn events(&self) -> Option<EventBus> {
+        self.0.lock().events.clone()
+    }
 }
 
 /// The running HTTP server. Dropping it stops it.
@@ -132,6 +144,7 @@ pub struct ManagementServer {
     local_addr: SocketAddr,
     http: Arc<tiny_http::Server>,
     stop: Arc<AtomicBool>,
+    streams: Streams,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -169,17 +182,25 @@ impl ManagementServer {
             .map(Arc::new)
             .map_err(io::Error::other)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let streams = Streams::default();
         let thread = {
             let (http, stop) = (http.clone(), stop.clone());
+            let sites = Sites {
+                allow,
+                board,
+                farm,
+                streams: streams.clone(),
+            };
             std::thread::Builder::new()
                 .name("management".into())
-                .spawn(move || serve(&http, &stop, allow.as_ref(), &board, farm.as_ref()))?
+                .spawn(move || serve(&http, &stop, &sites))?
         };
         log::info!("Management interface on http://{local_addr}");
         Ok(ManagementServer {
             local_addr,
             http,
             stop,
+            streams,
             thread: Some(thread),
         })
     }
@@ -196,6 +217,9 @@ impl ManagementServer {
 
     fn stop_and_join(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // Not waited for: a stream blocked writing to a peer that reads
+        // nothing ends when that write fails.
+        self.streams.stop();
         self.http.unblock();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -209,13 +233,15 @@ impl Drop for ManagementServer {
     }
 }
 
-fn serve(
-    http: &tiny_http::Server,
-    stop: &AtomicBool,
-    allow: Option<&ClientFilter>,
-    board: &ProbeBoard,
-    farm: Option<&SharedFarm>,
-) {
+/// What the management thread serves with.
+struct Sites {
+    allow: Option<ClientFilter>,
+    board: ProbeBoard,
+    farm: Option<SharedFarm>,
+    streams: Streams,
+}
+
+fn serve(http: &tiny_http::Server, stop: &AtomicBool, sites: &Sites) {
     while !stop.load(Ordering::SeqCst) {
         let request = match http.recv() {
             Ok(request) => request,
@@ -228,14 +254,26 @@ fn serve(
                 continue;
             }
         };
-        let permitted = match (allow, request.remote_addr()) {
+        let permitted = match (&sites.allow, request.remote_addr()) {
             (None, _) => true,
             (Some(filter), Some(peer)) => filter.permits(peer.ip()),
             (Some(_), None) => false,
         };
+        let request = if permitted {
+            match stream_events(request, sites) {
+                Some(request) => request,
+                None => continue,
+            }
+        } else {
+            request
+        };
         let answer = if permitted {
-            let control = Control { board, farm };
-            routes::answer(request.method(), request.url(), &board.rows(), &control)
+            let control = Control {
+                board: &sites.board,
+                farm: sites.farm.as_ref(),
+            };
+            let rows = sites.board.rows();
+            routes::answer(request.method(), request.url(), &rows, &control)
         } else {
             routes::Answer::forbidden()
         };
@@ -245,6 +283,29 @@ fn serve(
     }
 }
 
+/// Starts an event stream if `request` is `GET /events`; hands back any
+/// other request (`None`: taken care of).
+fn stream_events(request: tiny_http::Request, sites: &Sites) -> Option<tiny_http::Request> {
+    let (path, query) = request.url().split_once('?').unwrap_or((request.url(), ""));
+    if path != "/events" || *request.method() != tiny_http::Method::Get {
+        return Some(request);
+    }
+    let query = query.split('#').next().unwrap_or_default().to_owned();
+    let bus = sites.board.events();
+    let rows = sites.board.rows();
+    if let Err((request, (status, why))) =
+        event_stream::start(request, &query, bus.as_ref(), &rows, &sites.streams)
+    {
+        let response = tiny_http::Response::from_string(event_stream::refusal_body(&why))
+            .with_status_code(status)
+            .with_header(routes::header("Content-Type", "application/json"));
+        if let Err(e) = request.respond(response) {
+            log::debug!("management interface: cannot answer: {e}");
+        }
+    }
+    None
+}
+
 /// What the routes may change: the farm, when there is one.
 pub(crate) struct Control<'a> {
     board: &'a ProbeBoard,
@@ -252,6 +313,11 @@ pub(crate) struct Control<'a> {
 }
 
 impl Control<'_> {
+    /// What the event bus counted, if the farm has one.
+    fn events(&self) -> Option<crate::events::EventCounts> {
+        self.board.events().map(|bus| bus.counts())
+    }
+
     /// Disables or enables `probe`, then shows the farm as it is now.
     /// `None` when there is no farm to change.
     fn set_enabled(&self, probe: &ProbeSelector, enabled: bool) -> Option<Result<(), String>> {

@@ -130,6 +130,11 @@ impl EventFeed {
         self.target
     }
 
+    /// The last DHCSR value seen since the wire came up, and who read it.
+    pub fn last_dhcsr(&self) -> Option<(u32, DhcsrReader)> {
+        self.last_dhcsr
+    }
+
     /// A subscriber of this probe's `kinds`, greeted with the state as it
     /// is: the probe present, and the target's run state if known.
     pub fn subscribe(&self, kinds: KindSet, wake: Option<Wake>) -> Subscription {
@@ -149,7 +154,11 @@ impl EventFeed {
                 read_by,
             }));
         }
-        subscription.greet(&self.probe, &greeting);
+        let greeting: Vec<(&str, Event)> = greeting
+            .into_iter()
+            .map(|event| (self.probe.as_str(), event))
+            .collect();
+        subscription.greet(&greeting);
         subscription
     }
 

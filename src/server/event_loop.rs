@@ -566,6 +566,7 @@ impl EventLoop {
     fn publish(&self) {
         let events = EventStatus {
             target: self.feed.target(),
+            last_dhcsr: self.feed.last_dhcsr(),
             target_polls: self.feed.polls(),
             subscribers: self.subscribers.len(),
         };

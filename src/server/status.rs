@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 
 use super::connection::Connection;
 use super::target::TargetState;
+use crate::events::DhcsrReader;
 use super::traffic::{Ledger, Traffic};
 use crate::arbiter::Arbiter;
 use crate::ids::ClientId;
@@ -42,6 +43,8 @@ pub struct ProbeStatus {
     pub traffic: Traffic,
     /// The target's run state as the DHCSR values seen tell it.
     pub target: TargetState,
+    /// The last DHCSR value seen since the wire came up, and who read it.
+    pub last_dhcsr: Option<(u32, DhcsrReader)>,
     /// DHCSR reads the server made itself for target events.
     pub target_polls: u64,
     /// Connections that are event streams (or about to be).
@@ -52,6 +55,7 @@ pub struct ProbeStatus {
 #[derive(Clone, Copy, Debug)]
 pub struct EventStatus {
     pub target: TargetState,
+    pub last_dhcsr: Option<(u32, DhcsrReader)>,
     pub target_polls: u64,
     pub subscribers: usize,
 }
@@ -122,6 +126,7 @@ impl StatusWatch {
         status.connect_count = arbiter.connect_count();
         status.wire_protocol = arbiter.wire_protocol();
         status.target = events.target;
+        status.last_dhcsr = events.last_dhcsr;
         status.target_polls = events.target_polls;
         status.subscribers = events.subscribers;
         if status.answered_by_status != ledger.answered {
