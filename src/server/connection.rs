@@ -173,11 +173,9 @@ impl Connection {
     /// Whether everything asked has been answered and sent (and, for a
     /// subscriber, every event queued for it).
     pub fn is_drained(&self) -> bool {
-        let events_queued = match &self.mode {
-            Mode::Events(subscription) => subscription.queued(),
-            _ => 0,
-        };
-        self.responses.pending() == 0 && self.responses.unwritten() == 0 && events_queued == 0
+        self.responses.pending() == 0
+            && self.responses.unwritten() == 0
+            && self.queued_events() == 0
     }
 
     /// Whether the client has sent nothing for `timeout` and waits for
@@ -232,6 +230,14 @@ impl Connection {
             moved = true;
         }
         moved
+    }
+
+    /// Event lines waiting in its subscriber queue.
+    pub fn queued_events(&self) -> usize {
+        match &self.mode {
+            Mode::Events(subscription) => subscription.queued(),
+            _ => 0,
+        }
     }
 
     /// Whether bytes wait for the socket.

@@ -316,18 +316,20 @@ impl EventLoop {
                 let wake = loop_wake(self.waker.clone(), self.loop_thread);
                 conn.start_events(self.feed.subscribe(kinds, Some(wake)));
             }
-            // Moved and written until the socket is full or the queue
+            // Written and moved until the socket is full or the queue
             // empty: a full socket asks for WRITABLE, which brings the
             // loop back here.
-            while conn.pump_events() {
-                match conn.flush(self.poll.registry(), &mut self.ledger) {
-                    Next::Close => {
+            loop {
+                if conn.has_unwritten() {
+                    if conn.flush(self.poll.registry(), &mut self.ledger) == Next::Close {
                         self.touched.push(client);
                         break;
                     }
-                    Next::Wait | Next::Read => {}
+                    if conn.has_unwritten() {
+                        break;
+                    }
                 }
-                if conn.has_unwritten() {
+                if !conn.pump_events() {
                     break;
                 }
             }
@@ -569,6 +571,12 @@ impl EventLoop {
             last_dhcsr: self.feed.last_dhcsr(),
             target_polls: self.feed.polls(),
             subscribers: self.subscribers.len(),
+            queued_events: self
+                .subscribers
+                .iter()
+                .filter_map(|client| self.conns.get(client))
+                .map(Connection::queued_events)
+                .sum(),
         };
         self.controls.status.publish(
             &self.arbiter,

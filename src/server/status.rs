@@ -49,6 +49,8 @@ pub struct ProbeStatus {
     pub target_polls: u64,
     /// Connections that are event streams (or about to be).
     pub subscribers: usize,
+    /// Event lines waiting in those subscribers' queues.
+    pub queued_events: usize,
 }
 
 /// What the loop's event side publishes with its status.
@@ -58,6 +60,7 @@ pub struct EventStatus {
     pub last_dhcsr: Option<(u32, DhcsrReader)>,
     pub target_polls: u64,
     pub subscribers: usize,
+    pub queued_events: usize,
 }
 
 /// One connected client.
@@ -129,6 +132,7 @@ impl StatusWatch {
         status.last_dhcsr = events.last_dhcsr;
         status.target_polls = events.target_polls;
         status.subscribers = events.subscribers;
+        status.queued_events = events.queued_events;
         if status.answered_by_status != ledger.answered {
             status.answered_by_status.clone_from(&ledger.answered);
         }

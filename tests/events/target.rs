@@ -1,0 +1,100 @@
+//! `target` events: from the DHCSR values clients read, and from the
+//! server's own reads while nobody reads DHCSR, which take no
+//! clear-on-read bit from any client (rule 11) and wait behind a lock.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::{start_server_with, Client};
+use crate::core_debug::*;
+use crate::subscriber::{is, Subscriber};
+use crate::support::*;
+use probeshare::server::{Limits, ServerHandle};
+
+fn server() -> ServerHandle {
+    start_server_with(Limits {
+        register_window: Duration::from_secs(60),
+        target_poll: Duration::from_millis(100),
+        ..Limits::default()
+    })
+}
+
+fn memory_session(addr: std::net::SocketAddr) -> Client {
+    let mut client = powered_session(addr);
+    write_ap(&mut client, AP_CSW, CSW_WORD);
+    client
+}
+
+#[test]
+fn another_clients_halt_resume_and_reset_are_heard_in_order() {
+    let server = server();
+    let addr = server.local_addr();
+    let mut a = memory_session(addr);
+    dhcsr(&mut a);
+    let mut subscriber = Subscriber::start(addr, &["target"]);
+    let greeting = subscriber.next();
+    assert!(is(&greeting, "target", "running"), "{greeting}");
+    assert_eq!(greeting["current"], true);
+
+    halt_core(&mut a);
+    let halted = subscriber.next();
+    assert!(is(&halted, "target", "halted"), "{halted}");
+    assert!(halted.get("current").is_none());
+    write_word(&mut a, DHCSR, DHCSR_RUN);
+    let running = subscriber.until_is("target", "running");
+    assert_eq!(running["dhcsr"].as_u64().unwrap() & u64::from(S_HALT), 0);
+
+    // Halt at the reset vector: reset, then halted, in that order.
+    write_word(&mut a, DEMCR, DEMCR_VC_CORERESET);
+    halt_core(&mut a);
+    subscriber.until_is("target", "halted");
+    write_word(&mut a, AIRCR, AIRCR_SYSTEM_RESET);
+    dhcsr(&mut a);
+    let (reset, before) = subscriber.until("a reset", |e| is(e, "target", "reset"));
+    assert!(before.is_empty(), "{before:?}");
+    assert_ne!(reset["dhcsr"].as_u64().unwrap() & u64::from(S_RESET_ST), 0);
+}
+
+#[test]
+fn the_servers_read_tells_a_reset_and_the_polling_client_still_sees_s_reset_st_once() {
+    let server = server();
+    let addr = server.local_addr();
+    let (mut polling, mut resetting) = (memory_session(addr), memory_session(addr));
+    // The power-on reset, read once by each.
+    dhcsr(&mut polling);
+    dhcsr(&mut resetting);
+    assert_eq!(dhcsr(&mut polling) & S_RESET_ST, 0, "nothing happened since");
+    let mut subscriber = Subscriber::start(addr, &["target"]);
+
+    write_word(&mut resetting, AIRCR, AIRCR_SYSTEM_RESET);
+    // Nobody reads DHCSR now: the server does, and tells the reset.
+    let reset = subscriber.until_is("target", "reset");
+    assert_eq!(reset["read_by"], "server");
+    assert!(server.status().target_polls >= 1);
+
+    let first = dhcsr(&mut polling);
+    assert_ne!(first & S_RESET_ST, 0, "the polling client lost the reset: {first:#x}");
+    let second = dhcsr(&mut polling);
+    assert_eq!(second & S_RESET_ST, 0, "seen twice: {second:#x}");
+    let theirs = dhcsr(&mut resetting);
+    assert_ne!(theirs & S_RESET_ST, 0, "the resetting client's own: {theirs:#x}");
+}
+
+#[test]
+fn the_servers_read_waits_for_the_lock() {
+    let server = server();
+    let addr = server.local_addr();
+    let mut holder = memory_session(addr);
+    holder.ok("lock", json!([]));
+    let mut subscriber = Subscriber::start(addr, &["target"]);
+    crate::common::wait_until("the server's read to be queued", || {
+        server.status().target_polls >= 1
+    });
+    let early = subscriber.within(Duration::from_millis(300));
+    assert!(early.is_empty(), "read under another's lock: {early:?}");
+    holder.ok("unlock", json!([]));
+    // The power-on reset first (nobody has read DHCSR yet), then the state.
+    let running = subscriber.until_is("target", "running");
+    assert_eq!(running["read_by"], "server");
+}
