@@ -190,7 +190,10 @@ pub enum Notice {
     /// DHCSR read as `value` by `reader` (`None`: for a client that has
     /// left), as the hardware answered, before any bits owed to the
     /// reader (rule 11) were added.
-    Dhcsr { reader: Option<ClientId>, value: u32 },
+    Dhcsr {
+        reader: Option<ClientId>,
+        value: u32,
+    },
 }
 
 /// Tunables.

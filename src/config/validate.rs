@@ -325,9 +325,7 @@ fn apply_limits(
                         .ok_or_else(|| {
                             (
                                 format!("{prefix}.target_poll_ms"),
-                                format!(
-                                    "{ms} is not a number of milliseconds of at least {least}"
-                                ),
+                                format!("{ms} is not a number of milliseconds of at least {least}"),
                             )
                         })?,
                 )

@@ -92,7 +92,9 @@ impl KindSet {
 
     /// The kinds in the set, in [`EventKind::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = EventKind> {
-        EventKind::ALL.into_iter().filter(move |kind| self.contains(*kind))
+        EventKind::ALL
+            .into_iter()
+            .filter(move |kind| self.contains(*kind))
     }
 }
 

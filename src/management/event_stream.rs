@@ -52,30 +52,27 @@ impl Streams {
     }
 }
 
-/// Why a stream was not started: the HTTP status and message.
-pub type Refusal = (u16, String);
-
-/// Answers `GET /events?query` on its own thread, or says why not.
+/// Answers `GET /events?query`: a stream on its own thread, or a JSON
+/// error saying why not.
 pub fn start(
     request: tiny_http::Request,
     query: &str,
     bus: Option<&EventBus>,
     rows: &[ProbeRow],
     streams: &Streams,
-) -> Result<(), (tiny_http::Request, Refusal)> {
+) {
     let Some(bus) = bus else {
-        let refusal = (503, "this server publishes no events".to_owned());
-        return Err((request, refusal));
+        return refuse(request, 503, "this server publishes no events");
     };
     let filter = match parse_filter(query) {
         Ok(filter) => filter,
-        Err(why) => return Err((request, (400, why))),
+        Err(why) => return refuse(request, 400, &why),
     };
     let taken = streams.running.fetch_add(1, Ordering::SeqCst);
     if taken >= MAX_EVENT_STREAMS {
         streams.running.fetch_sub(1, Ordering::SeqCst);
         let why = format!("too many event streams (at most {MAX_EVENT_STREAMS})");
-        return Err((request, (503, why)));
+        return refuse(request, 503, &why);
     }
     let subscription = bus.subscribe(filter, None);
     let greeting = greeting(rows);
@@ -98,7 +95,16 @@ pub fn start(
         // The closure (and with it the request and its slot) is gone.
         log::warn!("cannot start an event stream: {e}");
     }
-    Ok(())
+}
+
+fn refuse(request: tiny_http::Request, status: u16, why: &str) {
+    let body = json!({ "error": why }).to_string() + "\n";
+    let response = tiny_http::Response::from_string(body)
+        .with_status_code(status)
+        .with_header(super::routes::header("Content-Type", "application/json"));
+    if let Err(e) = request.respond(response) {
+        log::debug!("management interface: cannot answer: {e}");
+    }
 }
 
 /// Frees a stream's place when its thread ends, however it ends.
@@ -177,7 +183,9 @@ pub fn parse_filter(query: &str) -> Result<Filter, String> {
         let value = percent_decode(value).ok_or_else(|| format!("cannot decode '{value}'"))?;
         let values = value.split(',').filter(|v| !v.is_empty());
         match key {
-            "probe" => probes.get_or_insert_with(Vec::new).extend(values.map(str::to_owned)),
+            "probe" => probes
+                .get_or_insert_with(Vec::new)
+                .extend(values.map(str::to_owned)),
             "kind" => {
                 for name in values {
                     let kind = EventKind::parse(name).ok_or_else(|| {
@@ -189,7 +197,11 @@ pub fn parse_filter(query: &str) -> Result<Filter, String> {
                     kinds.insert(kind);
                 }
             }
-            _ => return Err(format!("unknown parameter '{key}' (expected probe or kind)")),
+            _ => {
+                return Err(format!(
+                    "unknown parameter '{key}' (expected probe or kind)"
+                ))
+            }
         }
     }
     if kinds.is_empty() {
@@ -222,11 +234,6 @@ fn percent_decode(text: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-/// The JSON error body of a refusal.
-pub fn refusal_body(why: &str) -> String {
-    json!({ "error": why }).to_string() + "\n"
 }
 
 #[cfg(test)]

@@ -33,9 +33,9 @@ use parking_lot::Mutex;
 
 use crate::cmsis_dap::usb::FoundProbe;
 use crate::config::{Config, ProbeSelector};
+use crate::events::EventBus;
 use crate::farm::Farm;
 use crate::probe::ProbeInfo;
-use crate::events::EventBus;
 use crate::server::{ClientFilter, Kicker, StatusWatch};
 
 use event_stream::Streams;
@@ -293,16 +293,7 @@ fn stream_events(request: tiny_http::Request, sites: &Sites) -> Option<tiny_http
     let query = query.split('#').next().unwrap_or_default().to_owned();
     let bus = sites.board.events();
     let rows = sites.board.rows();
-    if let Err((request, (status, why))) =
-        event_stream::start(request, &query, bus.as_ref(), &rows, &sites.streams)
-    {
-        let response = tiny_http::Response::from_string(event_stream::refusal_body(&why))
-            .with_status_code(status)
-            .with_header(routes::header("Content-Type", "application/json"));
-        if let Err(e) = request.respond(response) {
-            log::debug!("management interface: cannot answer: {e}");
-        }
-    }
+    event_stream::start(request, &query, bus.as_ref(), &rows, &sites.streams);
     None
 }
 

@@ -16,9 +16,9 @@ use parking_lot::Mutex;
 
 use super::connection::Connection;
 use super::target::TargetState;
-use crate::events::DhcsrReader;
 use super::traffic::{Ledger, Traffic};
 use crate::arbiter::Arbiter;
+use crate::events::DhcsrReader;
 use crate::ids::ClientId;
 use crate::probe::WireProtocol;
 

@@ -180,7 +180,11 @@ mod tests {
         poller.seen(start + ms(20));
         assert_eq!(poller.due_in(start + ms(50)), Some(ms(70)));
         poller.seen(start + ms(90));
-        assert_eq!(poller.due_in(start + ms(100)), Some(ms(90)), "a client read");
+        assert_eq!(
+            poller.due_in(start + ms(100)),
+            Some(ms(90)),
+            "a client read"
+        );
         poller.sending(start + ms(190));
         poller.answered(false);
         assert_eq!(

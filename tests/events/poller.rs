@@ -80,7 +80,9 @@ fn reads_are_at_most_one_per_interval_and_stop_when_a_client_reads_or_the_listen
     );
 
     drop(subscriber);
-    wait_until("the listener to be gone", || server.status().subscribers == 0);
+    wait_until("the listener to be gone", || {
+        server.status().subscribers == 0
+    });
     let settled = polls(&server);
     let (after, _) = polls_over_window(&server, || {});
     assert_eq!(after, 0, "reads after the listener left (from {settled})");

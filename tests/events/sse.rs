@@ -28,7 +28,10 @@ impl EventStream {
             assert!(n > 0, "closed before the head ended: {head:?}");
         }
         assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
-        assert!(head.contains("Content-Type: text/event-stream\r\n"), "{head}");
+        assert!(
+            head.contains("Content-Type: text/event-stream\r\n"),
+            "{head}"
+        );
         EventStream { reader }
     }
 
@@ -67,7 +70,10 @@ fn sse_streams_the_farms_events_filtered_by_probe_and_kind() {
     let mut everything = EventStream::open(api, "");
     assert_eq!(summary(&only_a.next()), "sim:a probe present");
     let greeted = [everything.next(), everything.next()];
-    assert_eq!(greeted.each_ref().map(summary), ["sim:a probe present", "sim:b probe present"]);
+    assert_eq!(
+        greeted.each_ref().map(summary),
+        ["sim:a probe present", "sim:b probe present"]
+    );
     assert!(greeted.iter().all(|e| e["current"] == true));
 
     let on_b = Client::hello(addr(1));
@@ -76,7 +82,10 @@ fn sse_streams_the_farms_events_filtered_by_probe_and_kind() {
     assert_eq!(summary(&everything.next()), "sim:a client joined");
     let joined = only_a.next();
     assert_eq!(summary(&joined), "sim:a client joined");
-    assert_eq!(joined["peer"], on_a.stream.local_addr().unwrap().to_string());
+    assert_eq!(
+        joined["peer"],
+        on_a.stream.local_addr().unwrap().to_string()
+    );
 
     let (status, _) = http(api, "POST", "/probes/sim:a/unplug");
     assert_eq!(status, 200);
@@ -110,7 +119,10 @@ fn a_bad_filter_is_refused_with_its_reason_and_streams_are_bounded() {
         .collect();
     let (status, body) = http(api, "GET", "/events");
     assert_eq!(status, 503, "{body}");
-    assert!(body.contains("too many event streams (at most 32)"), "{body}");
+    assert!(
+        body.contains("too many event streams (at most 32)"),
+        "{body}"
+    );
     let bus = farm.lock().events().clone();
     assert_eq!(bus.subscribers(), 32);
 

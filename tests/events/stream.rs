@@ -16,7 +16,8 @@ use probeshare::events::{Event, SessionChange, SessionEvent};
 fn assert_rfc3339_millis(time: &Value) {
     let text = time.as_str().unwrap_or_else(|| panic!("time {time}"));
     let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| range.map(|i| bytes[i]).all(|b| b.is_ascii_digit());
+    let digits =
+        |range: std::ops::Range<usize>| range.map(|i| bytes[i]).all(|b| b.is_ascii_digit());
     assert_eq!(bytes.len(), 24, "{text}");
     assert!(
         digits(0..4) && digits(5..7) && digits(8..10) && digits(11..13) && digits(14..16),
@@ -68,7 +69,10 @@ fn a_subscriber_is_greeted_then_hears_only_events_whatever_it_sends() {
     let other = Client::hello(addr);
     let joined = subscriber.next();
     assert!(is(&joined, "client", "joined"), "{joined}");
-    assert_eq!(joined["peer"], other.stream.local_addr().unwrap().to_string());
+    assert_eq!(
+        joined["peer"],
+        other.stream.local_addr().unwrap().to_string()
+    );
     assert_eq!(joined["front_end"], "pyocd");
     assert!(joined.get("id").is_none() && joined.get("status").is_none());
     drop(other);
@@ -115,7 +119,13 @@ fn every_kind_arrives_in_the_order_it_happened() {
     let summary: Vec<String> = seen
         .iter()
         .filter(|e| e["event"] != "target" || e["what"] == "halted")
-        .map(|e| format!("{} {}", e["event"].as_str().unwrap(), e["what"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["event"].as_str().unwrap(),
+                e["what"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(
         summary,

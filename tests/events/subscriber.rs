@@ -51,7 +51,8 @@ impl Subscriber {
 
     /// Reads events until `what` of `kind`; returns it.
     pub fn until_is(&mut self, kind: &str, what: &str) -> Value {
-        self.until(&format!("{kind} {what}"), |e| is(e, kind, what)).0
+        self.until(&format!("{kind} {what}"), |e| is(e, kind, what))
+            .0
     }
 
     /// Every event that arrives within `window` (a negative check: this is

@@ -64,7 +64,11 @@ fn the_servers_read_tells_a_reset_and_the_polling_client_still_sees_s_reset_st_o
     // The power-on reset, read once by each.
     dhcsr(&mut polling);
     dhcsr(&mut resetting);
-    assert_eq!(dhcsr(&mut polling) & S_RESET_ST, 0, "nothing happened since");
+    assert_eq!(
+        dhcsr(&mut polling) & S_RESET_ST,
+        0,
+        "nothing happened since"
+    );
     let mut subscriber = Subscriber::start(addr, &["target"]);
 
     write_word(&mut resetting, AIRCR, AIRCR_SYSTEM_RESET);
@@ -74,11 +78,19 @@ fn the_servers_read_tells_a_reset_and_the_polling_client_still_sees_s_reset_st_o
     assert!(server.status().target_polls >= 1);
 
     let first = dhcsr(&mut polling);
-    assert_ne!(first & S_RESET_ST, 0, "the polling client lost the reset: {first:#x}");
+    assert_ne!(
+        first & S_RESET_ST,
+        0,
+        "the polling client lost the reset: {first:#x}"
+    );
     let second = dhcsr(&mut polling);
     assert_eq!(second & S_RESET_ST, 0, "seen twice: {second:#x}");
     let theirs = dhcsr(&mut resetting);
-    assert_ne!(theirs & S_RESET_ST, 0, "the resetting client's own: {theirs:#x}");
+    assert_ne!(
+        theirs & S_RESET_ST,
+        0,
+        "the resetting client's own: {theirs:#x}"
+    );
 }
 
 #[test]

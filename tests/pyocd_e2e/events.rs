@@ -21,7 +21,7 @@ fn a_subscriber_hears_pyocd_halt_and_resume_the_target() {
     let mut script = CommanderScript::new();
     let halt = script.step("halt");
     script.step("go");
-    let transcript = script.run("events", &venv, &scratch, &remote_uid(addr));
+    let transcript = script.run("events", venv, &scratch, &remote_uid(addr));
     assert!(
         transcript.of(halt).to_lowercase().contains("halt"),
         "{}",
