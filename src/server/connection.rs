@@ -270,13 +270,10 @@ impl Connection {
     /// `WouldBlock` is skipped, unless the peer has closed its side
     /// (`must_drain`): its EOF raises no further edge and must be read now.
     pub fn read(&mut self, must_drain: bool, shared: &mut Shared<'_>) -> Next {
-        if self.is_subscriber() {
-            return self.drop_input(shared);
-        }
         let mut socket_empty = false;
         loop {
             if self.is_subscriber() {
-                // Whatever followed `subscribe` is no request.
+                // Whatever follows `subscribe` is no request.
                 return self.drop_input(shared);
             }
             self.input_paused = self.is_paused();

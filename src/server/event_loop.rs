@@ -266,11 +266,8 @@ impl EventLoop {
         if !connected {
             self.feed.wire_down();
         }
-        if self.retiring.is_some() {
-            return;
-        }
         let now = Instant::now();
-        if self.feed.poll_due_in(connected, now) != Some(Duration::ZERO) {
+        if self.poll_due_in(connected, now) != Some(Duration::ZERO) {
             return;
         }
         self.feed.poll_sent(now);
@@ -284,6 +281,15 @@ impl EventLoop {
             },
         };
         self.arbiter.submit(POLLER, ticket, Request::Memory(read));
+    }
+
+    /// How long until the server's own DHCSR read is due (zero: now), if
+    /// it is to be made at all: never while retiring.
+    fn poll_due_in(&mut self, connected: bool, now: Instant) -> Option<Duration> {
+        if self.retiring.is_some() {
+            return None;
+        }
+        self.feed.poll_due_in(connected, now)
     }
 
     /// Publishes what the arbiter noticed; `departing` names a client
@@ -428,7 +434,7 @@ impl EventLoop {
             .map(|t| (t / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
         let retire = self.retiring.as_ref().map(Retiring::timeout);
         let connected = self.is_connected();
-        let poll = self.feed.poll_due_in(connected, Instant::now());
+        let poll = self.poll_due_in(connected, Instant::now());
         [idle, retire, self.register_window.timeout(), poll]
             .into_iter()
             .flatten()

@@ -202,3 +202,25 @@ fn an_idle_subscriber_outlives_the_idle_timeout() {
     drop(late);
     assert!(is(&subscriber.next(), "client", "left"));
 }
+
+#[test]
+fn a_retiring_server_tells_its_subscribers_and_closes_them_without_waiting_for_the_grace() {
+    let server = start_server();
+    let addr = server.local_addr();
+    let mut subscriber = Subscriber::start(addr, &["probe", "target"]);
+    assert!(is(&subscriber.next(), "probe", "present"));
+    let mut client = powered_session(addr);
+    write_ap(&mut client, AP_CSW, CSW_WORD);
+    let retired_at = std::time::Instant::now();
+    server.retire(Duration::from_secs(60), "removed from the configuration");
+    let retired = subscriber.until_is("probe", "retired");
+    assert_eq!(retired["reason"], "removed from the configuration");
+    assert!(subscriber.client.is_closed_by_server());
+    assert!(
+        retired_at.elapsed() < Duration::from_secs(30),
+        "closed at the grace"
+    );
+    // A client that asks now is told why, as before.
+    let error = client.err("read_dp", json!([0]), 2);
+    assert!(error.contains("removed from the configuration"), "{error}");
+}
