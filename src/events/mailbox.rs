@@ -84,11 +84,7 @@ impl Mailbox {
         let mut queue = self.queue.lock();
         let count = max.min(queue.lines.len());
         let lines = queue.lines.drain(..count).collect();
-        let dropped = if count > 0 || max > 0 {
-            std::mem::take(&mut queue.dropped)
-        } else {
-            0
-        };
+        let dropped = std::mem::take(&mut queue.dropped);
         Taken { dropped, lines }
     }
 
@@ -107,11 +103,5 @@ impl Mailbox {
             }
         }
         !queue.lines.is_empty() || queue.dropped > 0
-    }
-
-    /// Wakes a thread in [`Self::wait`] without a line (to stop it).
-    pub fn interrupt(&self) {
-        let _guard = self.queue.lock();
-        self.ready.notify_all();
     }
 }

@@ -248,30 +248,11 @@ impl Subscription {
     pub fn wait(&self, timeout: Duration) -> bool {
         self.mailbox.wait(timeout)
     }
-
-    /// A handle that ends a [`Self::wait`] early from another thread.
-    pub fn interrupter(&self) -> Interrupter {
-        Interrupter(self.mailbox.clone())
-    }
-
-    pub fn filter(&self) -> &Filter {
-        &self.mailbox.filter
-    }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.bus.unsubscribe(&self.mailbox);
-    }
-}
-
-/// Ends a subscriber's [`Subscription::wait`] from another thread.
-#[derive(Clone)]
-pub struct Interrupter(Arc<Mailbox>);
-
-impl Interrupter {
-    pub fn interrupt(&self) {
-        self.0.interrupt();
     }
 }
 
