@@ -16,6 +16,9 @@ mod support;
 #[path = "sharing/core_debug.rs"]
 mod core_debug;
 
+#[path = "dap_port/dap.rs"]
+mod dap;
+
 #[path = "events/subscriber.rs"]
 mod subscriber;
 

@@ -110,3 +110,41 @@ fn the_servers_read_waits_for_the_lock() {
     let running = subscriber.until_is("target", "running");
     assert_eq!(running["read_by"], "server");
 }
+
+#[test]
+fn a_dap_port_clients_halt_is_heard_with_its_front_end() {
+    use probeshare::server::{self, ServerConfig};
+    use std::net::TcpListener;
+    let bind = || TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let probe =
+        probeshare::sim::virtual_probe("sim", probeshare::sim::dap_firmware::UsbModel::None)
+            .expect("virtual probe");
+    let config = ServerConfig {
+        // One read by the server when the wire comes up, then none within
+        // the test: the halt below must be heard from the DAP client's read.
+        limits: Limits {
+            target_poll: Duration::from_secs(600),
+            ..Limits::default()
+        },
+        ..ServerConfig::default()
+    };
+    let server = server::spawn_with_dap(bind(), Some(bind()), probe, config).expect("server");
+    let mut subscriber = Subscriber::start(server.local_addr(), &["client", "target"]);
+    let dap_addr = server.dap_addr().expect("a DAP port");
+    let mut driver = crate::dap::memory_driver(dap_addr, CSW_WORD);
+    let joined = subscriber.until_is("client", "joined");
+    assert_eq!(joined["front_end"], "cmsis-dap");
+
+    use probeshare::probe::DebugProbe;
+    driver.write_ap(AP_TAR, DHCSR).expect("TAR");
+    driver.write_ap(AP_DRW, DHCSR_HALT).expect("DRW");
+    let value = crate::dap::driver_read_word(&mut driver, DHCSR);
+    assert_ne!(value & S_HALT, 0, "{value:#x}");
+    let halted = subscriber.until_is("target", "halted");
+    assert_eq!(halted["read_by"], "client");
+    // The event has the value as read; the client's answer may also carry
+    // clear-on-read bits owed to it (rule 11).
+    let owed = u64::from(S_RESET_ST | S_RETIRE_ST);
+    let heard = halted["dhcsr"].as_u64().unwrap();
+    assert_eq!(u64::from(value) & !owed, heard & !owed);
+}
