@@ -87,6 +87,23 @@ fn sse_streams_the_farms_events_filtered_by_probe_and_kind() {
         on_a.stream.local_addr().unwrap().to_string()
     );
 
+    let (status, metrics) = http(api, "GET", "/metrics");
+    assert_eq!(status, 200);
+    let value = |name: &str| -> u64 {
+        let line = metrics
+            .lines()
+            .find(|line| line.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    // Two joins (one heard by both streams): each counted once.
+    assert_eq!(
+        value("probeshare_events_published_total{kind=\"client\"}"),
+        2
+    );
+    assert_eq!(value("probeshare_events_dropped_total"), 0);
+    assert_eq!(value("probeshare_target_polls_total{probe=\"sim:a\"}"), 0);
+
     let (status, _) = http(api, "POST", "/probes/sim:a/unplug");
     assert_eq!(status, 200);
     assert_eq!(summary(&only_a.next()), "sim:a probe unplugged");
