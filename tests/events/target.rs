@@ -112,6 +112,36 @@ fn the_servers_read_waits_for_the_lock() {
 }
 
 #[test]
+fn the_servers_read_waits_for_a_core_register_transfer_to_finish() {
+    let server = server();
+    let addr = server.local_addr();
+    let mut a = memory_session(addr);
+    halt_core(&mut a);
+    let mut subscriber = Subscriber::start(addr, &["target"]);
+    assert!(is(&subscriber.next(), "target", "halted"), "the greeting");
+    // A register read in two halves: DCRSR written opens the window
+    // (rule 10), DCRDR read closes it.
+    write_word(&mut a, DCRSR, 0);
+    let before = server.status().target_polls;
+    crate::common::wait_until("the server's read to be queued", || {
+        server.status().target_polls > before
+    });
+    // Queued but not run: run, it would have answered within this window
+    // and its value taken (the loop would have published it).
+    let read_at = server.status().last_dhcsr;
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        server.status().last_dhcsr,
+        read_at,
+        "read inside the window"
+    );
+    read_word(&mut a, DCRDR);
+    crate::common::wait_until("the server's read to run", || {
+        server.status().target_polls > before + 1 || server.status().last_dhcsr != read_at
+    });
+}
+
+#[test]
 fn a_dap_port_clients_halt_is_heard_with_its_front_end() {
     use probeshare::server::{self, ServerConfig};
     use std::net::TcpListener;
