@@ -52,7 +52,10 @@ impl EventFeed {
         self.interest.kinds(&self.bus).contains(kind)
     }
 
-    fn publish(&mut self, event: Event) {
+    /// Publishes `event` of this probe if anyone hears its kind: for
+    /// events the loop decides itself (the sessions code's `session`
+    /// events, from the loop's session turn).
+    pub fn publish(&mut self, event: Event) {
         if self.hears(event.kind()) {
             self.bus.publish(&self.probe, event);
         }
