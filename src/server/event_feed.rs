@@ -75,7 +75,6 @@ impl EventFeed {
         &mut self,
         arbiter: &mut Arbiter,
         name: impl Fn(ClientId) -> Option<ClientRef>,
-        now: Instant,
     ) {
         let mut notices = std::mem::take(&mut self.notices);
         arbiter.take_notices(&mut notices);
@@ -83,7 +82,7 @@ impl EventFeed {
         for notice in notices.drain(..) {
             let (what, client, holder) = match notice {
                 Notice::Dhcsr { reader, value } => {
-                    self.dhcsr(reader, value, now);
+                    self.dhcsr(reader, value, Instant::now());
                     continue;
                 }
                 _ if !lock_heard => continue,
@@ -165,14 +164,14 @@ impl EventFeed {
         subscription
     }
 
-    /// How long until the server should read DHCSR itself, if it should
-    /// (someone hears target events and the probe is connected), given
-    /// `connected`; zero: now.
-    pub fn poll_due_in(&mut self, connected: bool, now: Instant) -> Option<Duration> {
-        if !connected || !self.hears(EventKind::Target) {
+    /// How long after `now` the server's own DHCSR read is due (zero:
+    /// now), if it should read at all: only while someone hears target
+    /// events; the loop also checks that the probe is connected.
+    pub fn poll_due_in(&mut self, now: impl FnOnce() -> Instant) -> Option<Duration> {
+        if !self.hears(EventKind::Target) {
             return None;
         }
-        self.poller.due_in(now)
+        self.poller.due_in(now())
     }
 
     /// The poller's read is sent now.

@@ -266,11 +266,10 @@ impl EventLoop {
         if !connected {
             self.feed.wire_down();
         }
-        let now = Instant::now();
-        if self.poll_due_in(connected, now) != Some(Duration::ZERO) {
+        if self.poll_due_in(connected) != Some(Duration::ZERO) {
             return;
         }
-        self.feed.poll_sent(now);
+        self.feed.poll_sent(Instant::now());
         let ticket = Ticket(self.next_poll_ticket);
         self.next_poll_ticket += 1;
         let read = MemoryRequest::Access {
@@ -285,11 +284,11 @@ impl EventLoop {
 
     /// How long until the server's own DHCSR read is due (zero: now), if
     /// it is to be made at all: never while retiring.
-    fn poll_due_in(&mut self, connected: bool, now: Instant) -> Option<Duration> {
-        if self.retiring.is_some() {
+    fn poll_due_in(&mut self, connected: bool) -> Option<Duration> {
+        if self.retiring.is_some() || !connected {
             return None;
         }
-        self.feed.poll_due_in(connected, now)
+        self.feed.poll_due_in(Instant::now)
     }
 
     /// Publishes what the arbiter noticed; `departing` names a client
@@ -300,8 +299,7 @@ impl EventLoop {
             Some(conn) => Some(conn.client_ref()),
             None => departing.filter(|d| d.id == client.0).cloned(),
         };
-        self.feed
-            .take_notices(&mut self.arbiter, name, Instant::now());
+        self.feed.take_notices(&mut self.arbiter, name);
     }
 
     /// Makes subscribers of the connections ready to be, and moves each
@@ -434,7 +432,7 @@ impl EventLoop {
             .map(|t| (t / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
         let retire = self.retiring.as_ref().map(Retiring::timeout);
         let connected = self.is_connected();
-        let poll = self.poll_due_in(connected, Instant::now());
+        let poll = self.poll_due_in(connected);
         [idle, retire, self.register_window.timeout(), poll]
             .into_iter()
             .flatten()
