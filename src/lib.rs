@@ -13,6 +13,7 @@ pub mod arbiter;
 pub mod cmsis_dap;
 pub mod config;
 pub mod dap;
+pub mod events;
 pub mod export;
 pub mod farm;
 pub mod ids;

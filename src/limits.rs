@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+/// The least [`Limits::target_poll`]: the server reads DHCSR at most
+/// 10 times a second.
+pub const MIN_TARGET_POLL: Duration = Duration::from_millis(100);
+
 /// Resource limits (docs/protocol.md, "Limits"). Hitting one is an error response
 /// or a logged disconnect of that client alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +35,11 @@ pub struct Limits {
     /// window, docs/protocol.md, Sharing, rule 10) may hold off every other client before
     /// the window is closed for it.
     pub register_window: Duration,
+    /// The least time between two of the server's own DHCSR reads, made
+    /// only while someone listens for target events and no client has
+    /// read DHCSR for that long (docs/protocol.md, "Events"); at least
+    /// 100 ms (10 Hz).
+    pub target_poll: Duration,
 }
 
 impl Default for Limits {
@@ -44,6 +53,7 @@ impl Default for Limits {
             max_pending_requests: 4096,
             idle_timeout: None,
             register_window: Duration::from_secs(1),
+            target_poll: Duration::from_millis(200),
         }
     }
 }

@@ -118,7 +118,7 @@ struct ServeArgs {
             "max_line_bytes", "max_block_elements", "max_connections",
             "max_connections_per_peer",
             "max_unsent_bytes", "max_pending_requests", "idle_timeout_secs",
-            "register_window_ms",
+            "register_window_ms", "target_poll_ms",
         ]
     )]
     config: Option<std::path::PathBuf>,
@@ -184,7 +184,19 @@ struct LimitArgs {
     /// keep every other client waiting before it is given up.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     register_window_ms: u64,
+    /// While someone listens for target events and no client has read
+    /// DHCSR for this many milliseconds, the server reads it itself, at
+    /// most this often (at least 100: 10 Hz).
+    #[arg(
+        long,
+        default_value_t = 200,
+        value_parser = clap::value_parser!(u64).range(MIN_TARGET_POLL_MS..)
+    )]
+    target_poll_ms: u64,
 }
+
+/// `--target-poll-ms`'s least value.
+const MIN_TARGET_POLL_MS: u64 = probeshare::limits::MIN_TARGET_POLL.as_millis() as u64;
 
 impl LimitArgs {
     fn limits(&self) -> Limits {
@@ -198,6 +210,7 @@ impl LimitArgs {
             idle_timeout: (self.idle_timeout_secs > 0)
                 .then(|| Duration::from_secs(self.idle_timeout_secs)),
             register_window: Duration::from_millis(self.register_window_ms),
+            target_poll: Duration::from_millis(self.target_poll_ms),
         }
     }
 }
@@ -315,6 +328,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         limits: args.limits.limits(),
         memory_handles: args.memory_handles,
         allow: None,
+        events: Default::default(),
     };
     let signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
     let mut handle = server::spawn_with_dap(listener, dap_listener, probe, config)

@@ -88,3 +88,29 @@ fn serve_without_probe_or_config_reads_the_default_configuration_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn target_poll_ms_is_taken_from_100_up() {
+    let output = Command::new(env!("CARGO_BIN_EXE_probeshare"))
+        .args([
+            "serve",
+            "--probe",
+            "sim",
+            "--port",
+            "0",
+            "--target-poll-ms",
+            "99",
+        ])
+        .output()
+        .expect("run probeshare");
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--target-poll-ms") && stderr.contains("100"),
+        "{stderr}"
+    );
+    let server = ServerProcess::start(&["--target-poll-ms", "100"]);
+    let mut subscriber = Client::hello(server.addr);
+    let subscribed = subscriber.ok("subscribe", json!([["target"]]));
+    assert_eq!(subscribed["kinds"], json!(["target"]));
+}

@@ -9,6 +9,8 @@
 
 mod common;
 mod e2e;
+#[path = "pyocd_e2e/events.rs"]
+mod events;
 #[path = "pyocd_e2e/memory_handles.rs"]
 mod memory_handles;
 #[path = "pyocd_e2e/overlapping.rs"]

@@ -6,7 +6,7 @@ use crate::worker::{Completion, Job, Task};
 
 use super::counts::Kind;
 use super::power;
-use super::{Action, Arbiter, InFlight, JobKind, Outcome, Owner};
+use super::{Action, Arbiter, InFlight, JobKind, Notice, Outcome, Owner};
 
 /// The client a job answers to, if it is still there.
 fn client_of(owner: Owner) -> Option<ClientId> {
@@ -141,14 +141,19 @@ impl Arbiter {
                 other => other,
             },
             JobKind::DhcsrRead(index) => {
-                let others = self.clients.iter().copied();
+                let mut seen = |value: u32| {
+                    self.notices.push(Notice::Dhcsr {
+                        reader: client,
+                        value,
+                    });
+                    let others = self.clients.iter().copied();
+                    self.contexts.dhcsr_seen(client, value, others)
+                };
                 match result {
-                    Ok(OpOutput::Word(value)) if index == 0 => Ok(OpOutput::Word(
-                        self.contexts.dhcsr_seen(client, value, others),
-                    )),
+                    Ok(OpOutput::Word(value)) if index == 0 => Ok(OpOutput::Word(seen(value))),
                     Ok(OpOutput::Words(mut words)) => {
                         if let Some(word) = words.get_mut(index) {
-                            *word = self.contexts.dhcsr_seen(client, *word, others);
+                            *word = seen(*word);
                         }
                         Ok(OpOutput::Words(words))
                     }

@@ -71,6 +71,9 @@
 //!   addresses carry the client's own bank, a core register transfer holds
 //!   off everyone else until it is finished, and DHCSR's clear-on-read bits
 //!   reach every client. CSW, TAR and sticky flags are the worker's.
+//! - **Notices.** Lock grants, releases and waits, and every DHCSR value
+//!   read (as the hardware answered it), are noted as [`Notice`]s for the
+//!   server's events ([`Arbiter::take_notices`]); they change nothing.
 //! - Completions with unknown job ids are ignored. A client id the server
 //!   reuses gets nothing meant for the connection that had it before.
 
@@ -178,6 +181,26 @@ pub enum Action {
     InternalFailed { op: &'static str, error: ProbeError },
 }
 
+/// Something the arbiter saw that listeners may want to hear of (the
+/// server turns these into events); taken with [`Arbiter::take_notices`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The client now holds the lock (its outermost `lock`).
+    LockGranted(ClientId),
+    /// The client no longer holds the lock: its outermost `unlock`, or it
+    /// left holding it.
+    LockReleased(ClientId),
+    /// A `lock` of `client` found the lock held by `holder`.
+    LockWaiting { client: ClientId, holder: ClientId },
+    /// DHCSR read as `value` by `reader` (`None`: for a client that has
+    /// left), as the hardware answered, before any bits owed to the
+    /// reader (rule 11) were added.
+    Dhcsr {
+        reader: Option<ClientId>,
+        value: u32,
+    },
+}
+
 /// Tunables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArbiterConfig {
@@ -277,6 +300,8 @@ pub struct Arbiter {
     ready: Vec<Action>,
     /// `lock` requests that arrived while another client held the lock.
     lock_waits: u64,
+    /// What was seen since the server last took it.
+    notices: Vec<Notice>,
 }
 
 impl Arbiter {
@@ -297,6 +322,7 @@ impl Arbiter {
             next_job: JobId(1),
             ready: Vec::new(),
             lock_waits: 0,
+            notices: Vec::new(),
         }
     }
 
@@ -316,10 +342,11 @@ impl Arbiter {
         if matches!(request, Request::Probe(Op::Connect(_) | Op::Disconnect)) {
             self.asked_for_wire.insert(client);
         }
-        if matches!(request, Request::Lock)
-            && self.lock.holder().is_some_and(|holder| holder != client)
-        {
-            self.lock_waits += 1;
+        if matches!(request, Request::Lock) {
+            if let Some(holder) = self.lock.holder().filter(|&holder| holder != client) {
+                self.lock_waits += 1;
+                self.notices.push(Notice::LockWaiting { client, holder });
+            }
         }
         self.schedule.push(client, (ticket, request));
     }
@@ -328,6 +355,9 @@ impl Arbiter {
     pub fn remove_client(&mut self, client: ClientId) {
         self.clients.remove(&client);
         self.schedule.drop_client(client);
+        if self.lock.holder() == Some(client) {
+            self.notices.push(Notice::LockReleased(client));
+        }
         self.lock.release_all(client);
         self.refs.release_all(client);
         self.power_views.remove(&client);
@@ -462,6 +492,12 @@ impl Arbiter {
             self.refs.add(client, Kind::Connect);
         }
         Some(wire)
+    }
+
+    /// What was seen since the last call (see [`Notice`]), oldest first.
+    /// The server takes them every turn; nobody else needs to.
+    pub fn take_notices(&mut self, out: &mut Vec<Notice>) {
+        out.append(&mut self.notices);
     }
 
     /// How many `lock` requests found the lock held by another client.

@@ -12,7 +12,7 @@ use crate::worker::{Job, Task};
 
 use super::counts::Kind;
 use super::power;
-use super::{Action, Arbiter, JobKind, Outcome, Owner, Request, SharingError};
+use super::{Action, Arbiter, JobKind, Notice, Outcome, Owner, Request, SharingError};
 
 /// What one request turns into.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -233,11 +233,17 @@ impl Arbiter {
         match plan {
             Plan::Refuse(error) => answer(Outcome::Sharing(error)),
             Plan::GrantLock => {
+                if self.lock.holder() != Some(client) {
+                    self.notices.push(Notice::LockGranted(client));
+                }
                 self.lock.acquire(client);
                 answer(Outcome::Ok(OpOutput::Done));
             }
             Plan::ReleaseLock => {
                 self.lock.release(client);
+                if self.lock.holder() != Some(client) {
+                    self.notices.push(Notice::LockReleased(client));
+                }
                 answer(Outcome::Ok(OpOutput::Done));
             }
             Plan::CountOpen => {

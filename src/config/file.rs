@@ -48,6 +48,8 @@ pub(super) struct LimitsTable {
     pub idle_timeout_secs: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register_window_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_poll_ms: Option<i64>,
 }
 
 impl LimitsTable {
@@ -60,6 +62,7 @@ impl LimitsTable {
             && self.max_pending_requests.is_none()
             && self.idle_timeout_secs.is_none()
             && self.register_window_ms.is_none()
+            && self.target_poll_ms.is_none()
     }
 }
 

@@ -90,5 +90,6 @@ fn limits_table(limits: &Limits) -> LimitsTable {
         register_window_ms: Some(
             i64::try_from(limits.register_window.as_millis()).unwrap_or(i64::MAX),
         ),
+        target_poll_ms: Some(i64::try_from(limits.target_poll.as_millis()).unwrap_or(i64::MAX)),
     }
 }

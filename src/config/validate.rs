@@ -12,7 +12,7 @@ use super::{
     BearerToken, Cidr, Config, ConfigError, Management, PortRange, ProbeEntry, ProbeSelector,
     DEFAULT_LISTEN, DEFAULT_MANAGEMENT_LISTEN, DEFAULT_PORT_RANGE, DEFAULT_STATE_FILE,
 };
-use crate::limits::Limits;
+use crate::limits::{Limits, MIN_TARGET_POLL};
 
 pub(super) fn validate(raw: ConfigFile, file: &str) -> Result<Config, ConfigError> {
     let fail = |key: &str, problem: String| ConfigError {
@@ -363,6 +363,23 @@ fn apply_limits(
                         )
                     },
                 )?)
+            }
+        },
+        target_poll: match table.target_poll_ms {
+            None => base.target_poll,
+            Some(ms) => {
+                let least = MIN_TARGET_POLL.as_millis();
+                Duration::from_millis(
+                    u64::try_from(ms)
+                        .ok()
+                        .filter(|ms| u128::from(*ms) >= least)
+                        .ok_or_else(|| {
+                            (
+                                format!("{prefix}.target_poll_ms"),
+                                format!("{ms} is not a number of milliseconds of at least {least}"),
+                            )
+                        })?,
+                )
             }
         },
     })

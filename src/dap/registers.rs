@@ -123,6 +123,10 @@ pub const AP_IDR_REVISION: u32 = 0xF000_0000;
 /// The APSEL of the CTRL-AP on Nordic parts.
 pub const NORDIC_CTRL_AP_APSEL: u8 = 1;
 
+/// DHCSR.S_HALT: the core is in Debug state.
+pub const S_HALT: u32 = 1 << 17;
+/// DHCSR.S_LOCKUP: the core is locked up by an unrecoverable exception.
+pub const S_LOCKUP: u32 = 1 << 19;
 /// DCRSR.REGWnR: the transfer writes DCRDR's value to the register.
 pub const DCRSR_REGWNR: u32 = 1 << 16;
 

@@ -96,6 +96,7 @@ impl Farm {
                 .position(|e| e.probe == *p)
                 .unwrap_or(usize::MAX)
         };
+        self.vanished.retain(|vanished| *vanished != served.probe);
         self.served.push(served);
         self.served.sort_by_key(|served| rank(&served.probe));
     }

@@ -15,6 +15,12 @@
 //! they appear and retires those that vanish (`rescan`); virtual targets
 //! are unplugged and replugged by hand (`plug`).
 //!
+//! Every probe's server publishes on the farm's one event bus
+//! ([`Farm::events`]); the farm itself publishes `probe` events: `present`
+//! when it serves a probe, `replugged` when it serves one that had been
+//! unplugged or had vanished, and `unplugged` (then the server's
+//! `retired`) when one goes.
+//!
 //! USB probes that no entry names are served too, on ports from
 //! `port_range` (and DAP ports from `dap_port_range`, if set) remembered
 //! in the state file (`unlisted`), at start and as the rescan finds them;
@@ -38,6 +44,7 @@ use std::net::{SocketAddr, TcpListener};
 use crate::cmsis_dap::usb::{self, Discovery, FoundProbe};
 use crate::config::ports::PortAllocations;
 use crate::config::{Cidr, Config, ProbeEntry, ProbeSelector};
+use crate::events::{Event, EventBus, ProbeChange};
 use crate::server::{self, ClientFilter, Limits, ServerConfig, ServerHandle, Stopper};
 use crate::sim::dap_firmware::PlugHandle;
 
@@ -133,6 +140,11 @@ pub struct Farm {
     disabled: Vec<ProbeSelector>,
     /// Virtual targets unplugged by [`Farm::unplug`].
     unplugged: Vec<ProbeSelector>,
+    /// USB probes that vanished: when one is served again it is
+    /// `replugged`, not `present` (docs/protocol.md, "Events").
+    vanished: Vec<ProbeSelector>,
+    /// The bus every probe's server publishes on.
+    events: EventBus,
     /// The USB rescan, once [`Farm::watch_usb`] started it.
     rescan: Option<rescan::RescanThread>,
     /// The configuration served, for [`Farm::enable`].
@@ -161,6 +173,8 @@ impl Farm {
             retiring: Vec::new(),
             disabled: Vec::new(),
             unplugged: Vec::new(),
+            vanished: Vec::new(),
+            events: EventBus::new(),
             rescan: None,
             config: config.clone(),
             options: options.clone(),
@@ -216,6 +230,7 @@ impl Farm {
             limits: entry.limits.clone(),
             memory_handles: self.options.memory_handles,
             allow: client_filter(config),
+            events: self.events.clone(),
         };
         let handle = server::spawn_with_dap(listener, dap_listener, probe, server_config).map_err(
             |source| FarmError::Start {
@@ -223,6 +238,14 @@ impl Farm {
                 source,
             },
         )?;
+        let back = self.unplugged.contains(&entry.probe) || self.vanished.contains(&entry.probe);
+        let what = if back {
+            ProbeChange::Replugged
+        } else {
+            ProbeChange::Present
+        };
+        let event = Event::Probe { what, reason: None };
+        self.events.publish(&handle.info().unique_id, event);
         let usb = match &entry.probe {
             ProbeSelector::Serial(serial) => discovery
                 .probes
@@ -238,6 +261,12 @@ impl Farm {
             plug,
             usb,
         })
+    }
+
+    /// The bus every probe's events are published on (docs/protocol.md,
+    /// "Events"): the management API's `GET /events` listens to it.
+    pub fn events(&self) -> &EventBus {
+        &self.events
     }
 
     /// Every served probe and the address it listens on, in file order.

@@ -13,6 +13,7 @@
 use super::reload::RETIRE_GRACE;
 use super::{discover_if_needed, Farm};
 use crate::config::ProbeSelector;
+use crate::events::{Event, ProbeChange};
 
 /// Why a virtual target's cable could not be changed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,11 @@ impl Farm {
         if let Some(plug) = &served.plug {
             plug.unplug();
         }
+        let event = Event::Probe {
+            what: ProbeChange::Unplugged,
+            reason: None,
+        };
+        self.events.publish(&served.handle.info().unique_id, event);
         served.handle.retire(RETIRE_GRACE, "unplugged");
         self.retiring.push(served);
         self.unplugged.push(probe.clone());

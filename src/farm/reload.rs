@@ -133,6 +133,7 @@ impl Farm {
             match self.start_entry(entry, new, &discovery) {
                 Ok(served) => {
                     report.started.push(entry.probe.clone());
+                    self.vanished.retain(|vanished| *vanished != served.probe);
                     self.served.push(served);
                 }
                 Err(e) => {

@@ -33,6 +33,7 @@ use parking_lot::Mutex;
 use super::{Farm, Served};
 use crate::cmsis_dap::usb::{self, Discovery};
 use crate::config::ProbeSelector;
+use crate::events::{Event, ProbeChange};
 
 /// How often the USB probes are listed again.
 pub const RESCAN_INTERVAL: Duration = Duration::from_secs(1);
@@ -110,6 +111,12 @@ impl Farm {
             self.served = kept;
             for served in gone {
                 log::warn!("probe {} was unplugged; no longer served", served.probe);
+                let event = Event::Probe {
+                    what: ProbeChange::Unplugged,
+                    reason: None,
+                };
+                self.events.publish(&served.handle.info().unique_id, event);
+                self.vanished.push(served.probe.clone());
                 served
                     .handle
                     .retire(VANISHED_GRACE, "the probe vanished from USB");

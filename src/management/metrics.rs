@@ -25,6 +25,7 @@
 use prometheus::proto::{self, MetricFamily, MetricType};
 use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
+use crate::events::{EventCounts, EventKind};
 use crate::server::{Traffic, FRONT_END_CMSIS_DAP, FRONT_END_PYOCD, LATENCY_BOUNDS_SECONDS};
 
 use super::ProbeRow;
@@ -32,10 +33,15 @@ use super::ProbeRow;
 /// The content type of [`render`]'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// The metrics of the served probes among `rows`.
-pub fn render(rows: &[ProbeRow]) -> String {
+/// The metrics of the served probes among `rows`, and of the event bus
+/// when there is one.
+pub fn render(rows: &[ProbeRow], events: Option<&EventCounts>) -> String {
     let latency = latency_family(rows);
-    match build(rows).and_then(|registry| encode(&registry, latency)) {
+    let built = build(rows).and_then(|registry| {
+        add_events(&registry, rows, events)?;
+        Ok(registry)
+    });
+    match built.and_then(|registry| encode(&registry, latency)) {
         Ok(text) => text,
         // Only a metric defined wrongly here can fail, never a probe's data.
         Err(e) => format!("# cannot render metrics: {e}\n"),
@@ -183,6 +189,51 @@ fn build(rows: &[ProbeRow]) -> prometheus::Result<Registry> {
             .set(saturate(status.connect_count));
     }
     Ok(registry)
+}
+
+/// Events published and dropped (docs/protocol.md, "Events"), and each
+/// served probe's own DHCSR reads for them.
+fn add_events(
+    registry: &Registry,
+    rows: &[ProbeRow],
+    events: Option<&EventCounts>,
+) -> prometheus::Result<()> {
+    let polls = IntCounterVec::new(
+        Opts::new(
+            "probeshare_target_polls_total",
+            "DHCSR reads the server made itself for target events.",
+        ),
+        &["probe"],
+    )?;
+    registry.register(Box::new(polls.clone()))?;
+    for row in rows {
+        if let Some(served) = &row.served {
+            polls
+                .with_label_values(&[row.probe.to_string().as_str()])
+                .inc_by(served.status.get().target_polls);
+        }
+    }
+    let Some(events) = events else {
+        return Ok(());
+    };
+    let published = IntCounterVec::new(
+        Opts::new(
+            "probeshare_events_published_total",
+            "Events that reached at least one subscriber, by kind.",
+        ),
+        &["kind"],
+    )?;
+    let dropped = prometheus::IntCounter::new(
+        "probeshare_events_dropped_total",
+        "Events dropped from full subscriber queues (once per subscriber).",
+    )?;
+    registry.register(Box::new(published.clone()))?;
+    registry.register(Box::new(dropped.clone()))?;
+    for (kind, count) in EventKind::ALL.iter().zip(events.published) {
+        published.with_label_values(&[kind.name()]).inc_by(count);
+    }
+    dropped.inc_by(events.dropped);
+    Ok(())
 }
 
 fn saturate(value: u64) -> i64 {

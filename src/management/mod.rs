@@ -20,10 +20,12 @@
 //! so they cannot deadlock. A channel to the main thread would need that
 //! thread, which sleeps waiting for signals, to wait on two things; the
 //! mutex keeps it one. Unplugging and replugging a virtual target go the
-//! same way. Without a farm ([`ManagementServer::start`]), disable,
+//! same way. `GET /events` streams the farm's events as Server-Sent
+//! Events, each stream on a thread of its own (`event_stream`). Without a farm ([`ManagementServer::start`]), disable,
 //! enable, unplug and replug answer 503.
 
 mod auth;
+mod event_stream;
 mod metrics;
 mod routes;
 mod sessions;
@@ -38,11 +40,14 @@ use parking_lot::Mutex;
 
 use crate::cmsis_dap::usb::FoundProbe;
 use crate::config::{Config, ProbeSelector};
+use crate::events::EventBus;
 use crate::farm::Farm;
 use crate::probe::ProbeInfo;
 use crate::server::{ClientFilter, Kicker, SessionControl, StatusWatch};
 
 pub use auth::Access;
+
+use event_stream::Streams;
 
 /// The farm as shared with the management thread.
 pub type SharedFarm = Arc<Mutex<Farm>>;
@@ -89,6 +94,8 @@ struct Board {
     /// The configuration last published, to publish again after a
     /// disable or enable.
     config: Option<Config>,
+    /// The farm's event bus, for `GET /events`.
+    events: Option<EventBus>,
 }
 
 impl ProbeBoard {
@@ -128,6 +135,7 @@ impl ProbeBoard {
         let mut board = self.0.lock();
         board.rows = rows;
         board.config = Some(config.clone());
+        board.events = Some(farm.events().clone());
     }
 
     /// Publishes `farm` again with the configuration last published.
@@ -141,6 +149,10 @@ impl ProbeBoard {
     fn rows(&self) -> Vec<ProbeRow> {
         self.0.lock().rows.clone()
     }
+
+    fn events(&self) -> Option<EventBus> {
+        self.0.lock().events.clone()
+    }
 }
 
 /// The running HTTP server. Dropping it stops it.
@@ -148,6 +160,7 @@ pub struct ManagementServer {
     local_addr: SocketAddr,
     http: Arc<tiny_http::Server>,
     stop: Arc<AtomicBool>,
+    streams: Streams,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -190,23 +203,26 @@ impl ManagementServer {
             .map(Arc::new)
             .map_err(io::Error::other)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let streams = Streams::default();
         let thread = {
             let (http, stop) = (http.clone(), stop.clone());
+            let sites = Sites {
+                allow,
+                access,
+                board,
+                farm,
+                streams: streams.clone(),
+            };
             std::thread::Builder::new()
                 .name("management".into())
-                .spawn(move || {
-                    let gate = Gate {
-                        allow: allow.as_ref(),
-                        access: &access,
-                    };
-                    serve(&http, &stop, &gate, &board, farm.as_ref())
-                })?
+                .spawn(move || serve(&http, &stop, &sites))?
         };
         log::info!("Management interface on http://{local_addr}");
         Ok(ManagementServer {
             local_addr,
             http,
             stop,
+            streams,
             thread: Some(thread),
         })
     }
@@ -223,6 +239,9 @@ impl ManagementServer {
 
     fn stop_and_join(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // Not waited for: a stream blocked writing to a peer that reads
+        // nothing ends when that write fails.
+        self.streams.stop();
         self.http.unblock();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -234,6 +253,15 @@ impl Drop for ManagementServer {
     fn drop(&mut self) {
         self.stop_and_join();
     }
+}
+
+/// What the management thread serves with.
+struct Sites {
+    allow: Option<ClientFilter>,
+    access: Access,
+    board: ProbeBoard,
+    farm: Option<SharedFarm>,
+    streams: Streams,
 }
 
 /// What a request passes before any route sees it: the allow-list (403),
@@ -268,15 +296,13 @@ impl Gate<'_> {
     }
 }
 
-fn serve(
-    http: &tiny_http::Server,
-    stop: &AtomicBool,
-    gate: &Gate<'_>,
-    board: &ProbeBoard,
-    farm: Option<&SharedFarm>,
-) {
+fn serve(http: &tiny_http::Server, stop: &AtomicBool, sites: &Sites) {
+    let gate = Gate {
+        allow: sites.allow.as_ref(),
+        access: &sites.access,
+    };
     while !stop.load(Ordering::SeqCst) {
-        let mut request = match http.recv() {
+        let request = match http.recv() {
             Ok(request) => request,
             // Unblocked for shutdown, or a failed accept: the loop
             // condition tells which.
@@ -287,14 +313,25 @@ fn serve(
                 continue;
             }
         };
-        let answer = gate.refusal(&request).unwrap_or_else(|| {
-            let control = Control { board, farm };
+        let refusal = gate.refusal(&request);
+        let mut request = match refusal {
+            Some(_) => request,
+            None => match stream_events(request, sites) {
+                Some(request) => request,
+                None => continue,
+            },
+        };
+        let answer = refusal.unwrap_or_else(|| {
+            let control = Control {
+                board: &sites.board,
+                farm: sites.farm.as_ref(),
+            };
             match read_body(&mut request) {
                 Ok(body) => routes::answer(
                     request.method(),
                     request.url(),
                     &body,
-                    &board.rows(),
+                    &sites.board.rows(),
                     &control,
                 ),
                 Err(answer) => answer,
@@ -327,6 +364,20 @@ fn read_body(request: &mut tiny_http::Request) -> Result<Vec<u8>, routes::Answer
     }
 }
 
+/// Starts an event stream if `request` is `GET /events`; hands back any
+/// other request (`None`: taken care of).
+fn stream_events(request: tiny_http::Request, sites: &Sites) -> Option<tiny_http::Request> {
+    let (path, query) = request.url().split_once('?').unwrap_or((request.url(), ""));
+    if path != "/events" || *request.method() != tiny_http::Method::Get {
+        return Some(request);
+    }
+    let query = query.split('#').next().unwrap_or_default().to_owned();
+    let bus = sites.board.events();
+    let rows = sites.board.rows();
+    event_stream::start(request, &query, bus.as_ref(), &rows, &sites.streams);
+    None
+}
+
 /// What the routes may change: the farm, when there is one.
 pub(crate) struct Control<'a> {
     board: &'a ProbeBoard,
@@ -334,6 +385,11 @@ pub(crate) struct Control<'a> {
 }
 
 impl Control<'_> {
+    /// What the event bus counted, if the farm has one.
+    fn events(&self) -> Option<crate::events::EventCounts> {
+        self.board.events().map(|bus| bus.counts())
+    }
+
     /// Disables or enables `probe`, then shows the farm as it is now.
     /// `None` when there is no farm to change.
     fn set_enabled(&self, probe: &ProbeSelector, enabled: bool) -> Option<Result<(), String>> {

@@ -14,7 +14,8 @@
 //! unplug` and `POST replug` pull a virtual target's cable and plug it back
 //! in (409 for a USB probe), as hot-plug would see it.
 //! Sessions have paths of their own (see [`super::sessions`]).
-//! `GET /metrics` is the one answer that is not JSON (see [`super::metrics`]).
+//! `GET /metrics` is the one answer that is not JSON (see [`super::metrics`]);
+//! `GET /events` streams (see `super::event_stream`) and never gets here.
 
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Response, StatusCode};
@@ -94,7 +95,7 @@ impl Answer {
     }
 }
 
-fn header(name: &str, value: &str) -> Header {
+pub(super) fn header(name: &str, value: &str) -> Header {
     // Both are fixed ASCII strings of this module, which always parse.
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
 }
@@ -117,10 +118,12 @@ pub fn answer(
         "/healthz" if readable => Answer::ok(json!({ "status": "ok" })),
         "/probes" if readable => Answer::ok(Value::Array(rows.iter().map(probe_json).collect())),
         "/metrics" if readable => Answer {
-            text: Some(metrics::render(rows)),
+            text: Some(metrics::render(rows, control.events().as_ref())),
             ..Answer::ok(Value::Null)
         },
         "/healthz" | "/probes" | "/metrics" => not_allowed("GET, HEAD"),
+        // GET is answered before the routes, as a stream.
+        "/events" => not_allowed("GET"),
         _ => match path
             .strip_prefix("/probes/")
             .and_then(|rest| rest.rsplit_once('/'))

@@ -7,6 +7,7 @@ use super::args::{expected, for_each_element, parse_ranged, parse_u32, parse_u8,
 use super::literal::{self, MAX_SEQUENCE_BITS};
 use super::names::*;
 use super::Command;
+use crate::events::{EventKind, KindSet};
 use crate::memap::MemoryOp;
 use crate::probe::{Op, ProtocolRequest, SwdSequence, WireProtocol};
 
@@ -43,7 +44,7 @@ fn memory(handle: u64, op: MemoryOp) -> Result<Command, String> {
 }
 
 #[rustfmt::skip]
-static REQUESTS: [RequestKind; 33] = [
+static REQUESTS: [RequestKind; 34] = [
     kind(HELLO, &["version"], |a| Ok(Command::Hello { version: a.i64(0)? })),
     kind(READPROP, &["name"], |a| Ok(Command::ReadProp { name: a.string(0)? })),
     kind(OPEN, &[], |_| probe(Op::Open)),
@@ -97,6 +98,7 @@ static REQUESTS: [RequestKind; 33] = [
     kind(WRITE_BLOCK8, &["handle", "addr", "data"], |a| {
         memory(a.u64(0)?, MemoryOp::WriteBlock8 { addr: a.u32(1)?, data: a.list(2, parse_u8)? })
     }),
+    kind(SUBSCRIBE, &["kinds"], subscribe),
 ];
 
 /// The request called `name`, if there is one.
@@ -235,4 +237,23 @@ fn write_mem(args: &Args) -> Result<Command, String> {
         return Err(args.invalid(2, problem));
     }
     memory(handle, MemoryOp::Write { addr, value, size })
+}
+
+/// `subscribe`'s kinds: a non-empty list of event kind names.
+fn subscribe(args: &Args) -> Result<Command, String> {
+    let names = args.list(0, |text| {
+        let name = literal::string(text).ok_or_else(|| expected("a string", text))?;
+        EventKind::parse(&name).ok_or_else(|| {
+            format!(
+                "unknown event kind '{name}' (expected one of {})",
+                EventKind::names()
+            )
+        })
+    })?;
+    if names.is_empty() {
+        return Err(args.invalid(0, "expected at least one event kind".to_owned()));
+    }
+    Ok(Command::Subscribe {
+        kinds: names.into_iter().collect::<KindSet>(),
+    })
 }

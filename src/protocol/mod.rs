@@ -60,6 +60,7 @@
 //! | `read_block32` `read_block8` | handle, addr, word_count / byte_count | block32 addr 4-aligned; count within the block limit |
 //! | `write_block32` `write_block8` | handle, addr, data | block32 addr 4-aligned; list of u32 / of 0..=255, within the block limit |
 //! | `swo_start` | baudrate | u32 |
+//! | `subscribe` **\[ours\]** | kinds | non-empty list of event kind names (`probe`, `client`, `lock`, `session`, `target`), else `unknown event kind 'X' (expected one of ...)` |
 //!
 //! Choices where pyOCD's server would accept anything Python can call with:
 //! - Booleans are `true`/`false` or the integers 0 and 1 (pyOCD's STM32H7
@@ -96,6 +97,7 @@ mod tests;
 pub use decode::decode_request;
 pub use encode::encode_response;
 
+use crate::events::KindSet;
 use crate::memap::MemoryOp;
 use crate::probe::{Op, OpOutput, ProbeError};
 use std::fmt;
@@ -129,6 +131,11 @@ pub enum Command {
     Memory {
         handle: u64,
         op: MemoryOp,
+    },
+    /// probeshare's `subscribe`: the connection becomes a stream of these
+    /// kinds of events (docs/protocol.md, "Events").
+    Subscribe {
+        kinds: KindSet,
     },
 }
 

@@ -42,6 +42,9 @@ pub(super) const READ_BLOCK32: &str = "read_block32";
 pub(super) const WRITE_BLOCK32: &str = "write_block32";
 pub(super) const READ_BLOCK8: &str = "read_block8";
 pub(super) const WRITE_BLOCK8: &str = "write_block8";
+/// probeshare's own request (docs/protocol.md, "Events"): no pyOCD client
+/// sends it.
+pub(super) const SUBSCRIBE: &str = "subscribe";
 
 impl Command {
     /// The wire name of the request (for logs).
@@ -54,6 +57,7 @@ impl Command {
             Command::Probe(op) => op.name(),
             Command::GetMemoryInterface { .. } => GET_MEMORY_INTERFACE_FOR_AP,
             Command::Memory { op, .. } => op.name(),
+            Command::Subscribe { .. } => SUBSCRIBE,
         }
     }
 }

@@ -11,6 +11,14 @@
 //! The connection decides nothing about other clients: it hands arbitrated
 //! requests to the arbiter and tells the loop, by its return values, when
 //! it must be closed or read again.
+//!
+//! After `subscribe` (docs/protocol.md, "Events") a connection carries
+//! events instead ([`Mode`]): what the client sends is read and dropped,
+//! and once every earlier request is answered the loop makes it a
+//! subscriber ([`Connection::ready_to_subscribe`], [`Connection::start_events`]);
+//! its lines then go out behind the answers ([`Connection::pump_events`]),
+//! at most [`EVENT_BUFFER_BYTES`] waiting for the socket, the rest in its
+//! bounded subscriber queue.
 
 use std::io;
 use std::net::SocketAddr;
@@ -28,8 +36,15 @@ use super::sessions::{Eviction, Reservation, SessionId};
 use super::settings::Limits;
 use super::traffic::Ledger;
 use crate::arbiter::{Arbiter, Outcome};
+use crate::events::{ClientRef, KindSet, Subscription};
 use crate::ids::{ClientId, Ticket};
 use crate::probe::{ProbeError, ProbeInfo};
+
+/// Event lines a subscriber's connection holds for its socket at most;
+/// beyond that they wait in its subscriber queue, which drops the oldest.
+pub const EVENT_BUFFER_BYTES: usize = 64 * 1024;
+/// Lines taken from a subscriber queue at once.
+const EVENT_LINES_PER_TAKE: usize = 256;
 
 /// What a connection borrows from the loop while it reads.
 pub struct Shared<'a> {
@@ -45,6 +60,17 @@ pub struct Shared<'a> {
     pub reservation: Option<&'a Reservation>,
     /// Sessions a client's `stop` command asked to end this turn.
     pub ended_sessions: &'a mut Vec<SessionId>,
+    /// Connections that sent `subscribe` during this read, for the loop.
+    pub subscribing: &'a mut Vec<ClientId>,
+}
+
+/// What a connection carries.
+enum Mode {
+    Requests,
+    /// `subscribe` was read: becomes `Events` once every earlier request
+    /// is answered; nothing more is read as a request.
+    Subscribing(KindSet),
+    Events(Subscription),
 }
 
 /// What the loop must do next with a connection.
@@ -87,6 +113,7 @@ pub struct Connection {
     /// Released for a session that preempted it: every request is refused
     /// (status 2) and it is closed once told.
     eviction: Option<Eviction>,
+    mode: Mode,
 }
 
 /// An answer to one ticket: made by the front end when it routed the
@@ -129,6 +156,7 @@ impl Connection {
             connected_at: now,
             session: listener.session,
             eviction: None,
+            mode: Mode::Requests,
         })
     }
 
@@ -185,15 +213,88 @@ impl Connection {
         self.front_end_name
     }
 
-    /// Whether everything asked has been answered and sent.
+    /// How events name this client.
+    pub fn client_ref(&self) -> ClientRef {
+        ClientRef {
+            id: self.client.0,
+            peer: self.peer,
+            front_end: self.front_end_name,
+        }
+    }
+
+    /// Whether everything asked has been answered and sent (and, for a
+    /// subscriber, every event queued for it).
     pub fn is_drained(&self) -> bool {
-        self.responses.pending() == 0 && self.responses.unwritten() == 0
+        self.responses.pending() == 0
+            && self.responses.unwritten() == 0
+            && self.queued_events() == 0
     }
 
     /// Whether the client has sent nothing for `timeout` and waits for
-    /// nothing either.
+    /// nothing either. A subscriber is never idle: waiting is what it does.
     pub fn is_idle(&self, timeout: Duration) -> bool {
-        self.last_activity.elapsed() >= timeout && self.is_drained()
+        matches!(self.mode, Mode::Requests)
+            && self.last_activity.elapsed() >= timeout
+            && self.is_drained()
+    }
+
+    /// Whether it sent `subscribe` (it is, or is about to be, a subscriber,
+    /// and no longer a client of the arbiter once it is).
+    pub fn is_subscriber(&self) -> bool {
+        !matches!(self.mode, Mode::Requests)
+    }
+
+    /// Whether it is a subscriber already (it has left the arbiter).
+    pub fn has_subscribed(&self) -> bool {
+        matches!(self.mode, Mode::Events(_))
+    }
+
+    /// The kinds it asked for, once every request before its `subscribe`
+    /// is answered: the moment to make it a subscriber.
+    pub fn ready_to_subscribe(&self) -> Option<KindSet> {
+        match self.mode {
+            Mode::Subscribing(kinds) if self.responses.pending() == 0 => Some(kinds),
+            _ => None,
+        }
+    }
+
+    /// From now on it carries `subscription`'s lines.
+    pub fn start_events(&mut self, subscription: Subscription) {
+        self.mode = Mode::Events(subscription);
+    }
+
+    /// Moves event lines from its subscriber queue to its write buffer,
+    /// while that holds less than [`EVENT_BUFFER_BYTES`]. True if it moved
+    /// any.
+    pub fn pump_events(&mut self) -> bool {
+        let Mode::Events(subscription) = &self.mode else {
+            return false;
+        };
+        let mut moved = false;
+        while self.responses.unwritten() < EVENT_BUFFER_BYTES {
+            let lines = subscription.take(EVENT_LINES_PER_TAKE);
+            if lines.is_empty() {
+                break;
+            }
+            for line in lines {
+                self.responses.append(line.as_bytes());
+            }
+            moved = true;
+        }
+        moved
+    }
+
+    /// Event lines waiting in its subscriber queue.
+    pub fn queued_events(&self) -> usize {
+        match &self.mode {
+            Mode::Events(subscription) => subscription.queued(),
+            _ => 0,
+        }
+    }
+
+    /// Whether bytes wait for the socket.
+    pub fn has_unwritten(&self) -> bool {
+        self.responses.unwritten() > 0
     }
 
     /// Handles a readiness event: reads what came (an EOF included).
@@ -223,6 +324,10 @@ impl Connection {
     pub fn read(&mut self, must_drain: bool, shared: &mut Shared<'_>) -> Next {
         let mut socket_empty = false;
         loop {
+            if self.is_subscriber() {
+                // Whatever follows `subscribe` is no request.
+                return self.drop_input(shared);
+            }
             self.input_paused = self.is_paused();
             if self.input_paused {
                 return Next::Wait;
@@ -256,6 +361,26 @@ impl Connection {
         }
     }
 
+    /// A subscriber's input: read until the socket is dry, and dropped.
+    /// Its EOF ends the stream once what is written has gone.
+    fn drop_input(&mut self, shared: &mut Shared<'_>) -> Next {
+        loop {
+            match std::io::Read::read(&mut self.stream, shared.scratch) {
+                Ok(0) => {
+                    self.read_closed = true;
+                    return Next::Wait;
+                }
+                Ok(read) => shared.ledger.traffic.received_bytes += read as u64,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("client {}: read failed: {e}", self.client);
+                    return Next::Close;
+                }
+            }
+        }
+    }
+
     /// Answers request `ticket` with the arbiter's outcome.
     pub fn answer(&mut self, ticket: Ticket, outcome: Outcome, ledger: &mut Ledger) {
         self.settle(ticket, Answer::Outcome(outcome), ledger);
@@ -278,7 +403,9 @@ impl Connection {
         if self.input_paused && !self.is_paused() {
             return Next::Read;
         }
-        if self.read_closed && self.is_drained() {
+        // A subscriber's EOF ends its stream at once: it waits for no
+        // answer, and events would keep it open forever.
+        if self.read_closed && (self.has_subscribed() || self.is_drained()) {
             return Next::Close;
         }
         let wanted = if self.responses.unwritten() > 0 {
@@ -317,6 +444,11 @@ impl Connection {
         match (route, shared.retiring.as_deref_mut()) {
             (Route::Reject(encoded), _) => {
                 self.settle(ticket, Answer::Encoded(encoded), shared.ledger);
+            }
+            (Route::Subscribe { answer, kinds }, None) => {
+                self.settle(ticket, Answer::Encoded(answer), shared.ledger);
+                self.mode = Mode::Subscribing(kinds);
+                shared.subscribing.push(self.client);
             }
             (_, Some(retiring)) => {
                 let refused = retiring.refuse(self.client);

@@ -14,6 +14,14 @@
 //! connection's closing releases everything the client held (rule 4), and
 //! the arbiter is asked again in the same turn, since that release can be
 //! all that others' queued work was waiting for.
+//!
+//! Events (docs/protocol.md, "Events") go out through the [`EventFeed`]:
+//! joins and leaves from accept and close, the lock and DHCSR from the
+//! arbiter's notices, each turn. A connection that sent `subscribe`
+//! leaves the arbiter (releasing what it held, as if it had gone) once
+//! its earlier requests are answered, and its queue is pumped into its
+//! socket at every turn's end. The server's own DHCSR read is submitted
+//! here when the feed says it is due, under the poller's client id.
 
 use std::collections::HashMap;
 use std::io;
@@ -25,6 +33,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 
 use super::connection::{Connection, Next, Shared};
+use super::event_feed::{EventFeed, POLLER};
 use super::front_end::READ_CHUNK;
 use super::listener::Listener;
 use super::peers::PeerCounts;
@@ -34,13 +43,16 @@ use super::sessions::{
     SessionRequest, SessionResult,
 };
 use super::settings::ServerConfig;
-use super::status::StatusWatch;
+use super::status::{EventStatus, StatusWatch};
 use super::traffic::Ledger;
 use super::window_clock::WindowClock;
 use super::{CmsisDapTcp, SessionPort};
-use crate::arbiter::{Action, Arbiter, ArbiterConfig};
-use crate::ids::ClientId;
-use crate::probe::{DebugProbe, ProbeError, ProbeInfo};
+use crate::arbiter::{Action, Arbiter, ArbiterConfig, Outcome, Request};
+use crate::dap::registers::DHCSR;
+use crate::events::{ClientChange, ClientRef, Wake};
+use crate::ids::{ClientId, Ticket};
+use crate::memap::{MemoryOp, MemoryRequest};
+use crate::probe::{ApAddress, DebugProbe, ProbeError, ProbeInfo};
 use crate::worker::{Completion, ProbeWorker, SPIN};
 
 /// The pyOCD listener.
@@ -50,7 +62,9 @@ const WAKER: Token = Token(1);
 const DAP_LISTENER: Token = Token(2);
 /// Client ids count up from here and are never reused, so a late event
 /// for a closed connection cannot reach a new one. A session's listeners
-/// take their tokens from the same count, so no token is ever both.
+/// take their tokens from the same count, so no token is ever both. (Ids
+/// below it are the server's own: the DHCSR poller is
+/// `event_feed::POLLER`.)
 const FIRST_CLIENT: ClientId = ClientId(3);
 
 /// A client's poll token is its id. This and `client_of` are the only
@@ -129,6 +143,15 @@ pub struct EventLoop {
     /// The worker thread has ended on its own: nothing sent to it will
     /// ever be answered, so the arbiter's jobs fail at once instead.
     worker_lost: bool,
+    feed: EventFeed,
+    /// Connections that sent `subscribe`: subscribers, or about to be.
+    subscribers: Vec<ClientId>,
+    /// Wakes the loop when another thread publishes to a subscriber.
+    waker: Arc<mio::Waker>,
+    /// The loop's thread, once it runs (its own publishing needs no wake).
+    loop_thread: Option<std::thread::ThreadId>,
+    /// Tickets of the poller's reads.
+    next_poll_ticket: u64,
 }
 
 impl EventLoop {
@@ -152,6 +175,11 @@ impl EventLoop {
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         let info = probe.info().clone();
         let worker = ProbeWorker::spawn(probe, waker.clone())?;
+        let feed = EventFeed::new(
+            config.events.clone(),
+            &info.unique_id,
+            config.limits.target_poll,
+        );
         let event_loop = EventLoop {
             poll,
             listeners,
@@ -176,11 +204,17 @@ impl EventLoop {
             ended_sessions: Vec::new(),
             evicted: Vec::new(),
             worker_lost: false,
+            feed,
+            subscribers: Vec::new(),
+            waker: waker.clone(),
+            loop_thread: None,
+            next_poll_ticket: 0,
         };
         Ok((event_loop, waker))
     }
 
     pub fn run(mut self) {
+        self.loop_thread = Some(std::thread::current().id());
         let mut events = Events::with_capacity(1024);
         let mut client_events = 0;
         while !self.controls.stop.load(Ordering::SeqCst) {
@@ -250,11 +284,102 @@ impl EventLoop {
         // may come to prompt that, so decide again at once.
         loop {
             self.released_since_poll = false;
+            self.poll_target();
             self.apply_arbiter();
             let expired = self.register_window.expire(&mut self.arbiter);
+            self.publish_notices(None);
+            self.pump_subscribers();
             self.flush_touched();
             if !self.released_since_poll && !expired {
                 break;
+            }
+        }
+    }
+
+    /// Whether the probe is open and some client has the wire up: the
+    /// only time the server reads DHCSR itself.
+    fn is_connected(&self) -> bool {
+        self.arbiter.is_open()
+            && self.arbiter.wire_protocol().is_some()
+            && self.arbiter.connect_count() > 0
+    }
+
+    /// Sends the server's own DHCSR read if it is due (see `target`).
+    fn poll_target(&mut self) {
+        let connected = self.is_connected();
+        if !connected {
+            self.feed.wire_down();
+        }
+        if self.poll_due_in(connected) != Some(Duration::ZERO) {
+            return;
+        }
+        self.feed.poll_sent(Instant::now());
+        let ticket = Ticket(self.next_poll_ticket);
+        self.next_poll_ticket += 1;
+        let read = MemoryRequest::Access {
+            ap: ApAddress::V1(0),
+            op: MemoryOp::Read {
+                addr: DHCSR,
+                size: 32,
+            },
+        };
+        self.arbiter.submit(POLLER, ticket, Request::Memory(read));
+    }
+
+    /// How long until the server's own DHCSR read is due (zero: now), if
+    /// it is to be made at all: never while retiring.
+    fn poll_due_in(&mut self, connected: bool) -> Option<Duration> {
+        if self.retiring.is_some() || !connected {
+            return None;
+        }
+        self.feed.poll_due_in(Instant::now)
+    }
+
+    /// Publishes what the arbiter noticed; `departing` names a client
+    /// whose connection is already gone.
+    fn publish_notices(&mut self, departing: Option<&ClientRef>) {
+        let conns = &self.conns;
+        let name = |client: ClientId| match conns.get(&client) {
+            Some(conn) => Some(conn.client_ref()),
+            None => departing.filter(|d| d.id == client.0).cloned(),
+        };
+        self.feed.take_notices(&mut self.arbiter, name);
+    }
+
+    /// Makes subscribers of the connections ready to be, and moves each
+    /// subscriber's queued lines to its socket.
+    fn pump_subscribers(&mut self) {
+        let mut at = 0;
+        while let Some(&client) = self.subscribers.get(at) {
+            let Some(conn) = self.conns.get_mut(&client) else {
+                self.subscribers.swap_remove(at);
+                continue;
+            };
+            at += 1;
+            if let Some(kinds) = conn.ready_to_subscribe() {
+                // It is no client of the probe any more: what it held is
+                // released as if it had gone (rule 4).
+                self.arbiter.remove_client(client);
+                self.released_since_poll = true;
+                let wake = loop_wake(self.waker.clone(), self.loop_thread);
+                conn.start_events(self.feed.subscribe(kinds, Some(wake)));
+            }
+            // Written and moved until the socket is full or the queue
+            // empty: a full socket asks for WRITABLE, which brings the
+            // loop back here.
+            loop {
+                if conn.has_unwritten() {
+                    if conn.flush(self.poll.registry(), &mut self.ledger) == Next::Close {
+                        self.touched.push(client);
+                        break;
+                    }
+                    if conn.has_unwritten() {
+                        break;
+                    }
+                }
+                if !conn.pump_events() {
+                    break;
+                }
             }
         }
     }
@@ -282,6 +407,11 @@ impl EventLoop {
                 Action::InternalFailed { op, error } => {
                     log::warn!("{op} on behalf of departed clients failed: {error}");
                 }
+                Action::Reply {
+                    client: POLLER,
+                    outcome,
+                    ..
+                } => self.feed.poll_answered(matches!(outcome, Outcome::Ok(_))),
                 Action::Reply {
                     client,
                     ticket,
@@ -341,6 +471,7 @@ impl EventLoop {
             retiring: self.retiring.as_mut(),
             reservation: self.reservation.as_ref(),
             ended_sessions: &mut self.ended_sessions,
+            subscribing: &mut self.subscribers,
         };
         let next = work(conn, &mut shared);
         if next == Next::Close {
@@ -372,7 +503,7 @@ impl EventLoop {
         }
     }
 
-    fn poll_timeout(&self) -> Option<Duration> {
+    fn poll_timeout(&mut self) -> Option<Duration> {
         let idle = self
             .config
             .limits
@@ -382,12 +513,15 @@ impl EventLoop {
         let now = Instant::now();
         let session = self.reservation.as_ref().map(|r| r.timeout(now));
         let eviction = (!self.evicted.is_empty()).then_some(Duration::from_millis(100));
+        let connected = self.is_connected();
+        let poll = self.poll_due_in(connected);
         [
             idle,
             retire,
             self.register_window.timeout(),
             session,
             eviction,
+            poll,
         ]
         .into_iter()
         .flatten()
@@ -418,6 +552,7 @@ impl EventLoop {
                     continue;
                 }
             };
+            self.feed.client(ClientChange::Joined, conn.client_ref());
             self.conns.insert(client, conn);
             self.peers.add(peer.ip());
             self.conns_generation += 1;
@@ -493,8 +628,13 @@ impl EventLoop {
     fn begin_retiring(&mut self, grace: Duration, reason: String) {
         self.end_any_session();
         self.close_listener();
-        if self.retiring.is_none() {
-            self.retiring = Some(Retiring::new(grace, reason));
+        let retiring = self
+            .retiring
+            .get_or_insert_with(|| Retiring::new(grace, reason));
+        // Subscribers send no request to be told with: they have their
+        // `retired` event, and close once it is written.
+        for &client in &self.subscribers {
+            retiring.tell(client);
         }
         log::info!(
             "retiring {}: {} client(s) are told on their next request",
@@ -516,8 +656,15 @@ impl EventLoop {
             }
             let peer = conn.peer();
             self.peers.remove(peer.ip());
+            let name = conn.client_ref();
+            let subscribed = conn.has_subscribed();
             conn.deregister(self.poll.registry());
-            self.arbiter.remove_client(client);
+            if !subscribed {
+                self.arbiter.remove_client(client);
+            }
+            // The lock it held is released now, while its name is known.
+            self.publish_notices(Some(&name));
+            self.feed.client(ClientChange::Left, name);
             self.released_since_poll = true;
             self.conns_generation += 1;
             log::debug!("client {client} ({peer}) closed");
@@ -530,6 +677,18 @@ impl EventLoop {
             let clients = self.conns.values().filter(|c| c.session() == id).count();
             reservation.set_clients(clients);
         }
+        let events = EventStatus {
+            target: self.feed.target(),
+            last_dhcsr: self.feed.last_dhcsr(),
+            target_polls: self.feed.polls(),
+            subscribers: self.subscribers.len(),
+            queued_events: self
+                .subscribers
+                .iter()
+                .filter_map(|client| self.conns.get(client))
+                .map(Connection::queued_events)
+                .sum(),
+        };
         self.controls.status.publish(
             &self.arbiter,
             &self.conns,
@@ -537,6 +696,7 @@ impl EventLoop {
             &self.ledger,
             self.reservation.as_ref().map(Reservation::info),
             self.worker_lost,
+            events,
         );
     }
 
@@ -559,7 +719,8 @@ impl EventLoop {
         let now = Instant::now();
         if let Some(reservation) = &mut self.reservation {
             if reservation.take_warning(now) {
-                sessions::session_expiring(&self.info.unique_id, reservation.info());
+                let event = sessions::session_expiring(&self.info.unique_id, reservation.info());
+                self.feed.publish(event);
             }
             if reservation.expired(now) {
                 let id = reservation.id();
@@ -647,7 +808,8 @@ impl EventLoop {
         for client in users {
             self.evict(client, &reservation.info().holder);
         }
-        sessions::session_opened(&self.info.unique_id, reservation.info());
+        let event = sessions::session_opened(&self.info.unique_id, reservation.info());
+        self.feed.publish(event);
         let info = reservation.info().clone();
         self.reservation = Some(reservation);
         self.released_since_poll = true;
@@ -689,7 +851,8 @@ impl EventLoop {
         // Others' requests refused so far are theirs to send again; what
         // waited in the arbiter may run now.
         self.released_since_poll = true;
-        sessions::session_closed(&self.info.unique_id, reservation.info(), reason);
+        let event = sessions::session_closed(&self.info.unique_id, reservation.info(), reason);
+        self.feed.publish(event);
         Ok(reservation.info().clone())
     }
 
@@ -747,4 +910,15 @@ impl EventLoop {
         };
         log::info!("stopped serving {} ({probe_state})", self.info.unique_id);
     }
+}
+
+/// What a subscriber's queue calls when it gets a line while empty: wake
+/// the loop, unless the line comes from the loop itself, which pumps its
+/// subscribers before it next sleeps.
+fn loop_wake(waker: Arc<mio::Waker>, loop_thread: Option<std::thread::ThreadId>) -> Wake {
+    Box::new(move || {
+        if Some(std::thread::current().id()) != loop_thread {
+            let _ = waker.wake();
+        }
+    })
 }

@@ -65,6 +65,7 @@ use std::io::{self, Read};
 
 use super::traffic::AnswerStatus;
 use crate::arbiter::{Arbiter, Outcome, Request};
+use crate::events::KindSet;
 use crate::ids::ClientId;
 use crate::probe::{ProbeInfo, WireProtocol};
 
@@ -142,6 +143,11 @@ pub enum Route {
     /// Ends the session whose port the client came in through (a
     /// session's `stop` command), then answered as encoded.
     EndSession(Encoded),
+    /// probeshare's `subscribe` (docs/protocol.md, "Events"), answered as
+    /// encoded: the connection becomes a stream of these kinds of events
+    /// once every earlier request is answered, and nothing it sends from
+    /// now on is read as a request.
+    Subscribe { answer: Encoded, kinds: KindSet },
 }
 
 /// An answer the front end encoded itself.

@@ -18,6 +18,7 @@ use super::retire;
 use super::sessions::SessionControl;
 use super::settings::ServerConfig;
 use super::status::{ProbeStatus, StatusWatch};
+use crate::events::{Event, EventBus, ProbeChange};
 use crate::probe::{DebugProbe, ProbeInfo};
 
 /// A running server. Dropping it shuts the server down.
@@ -32,6 +33,7 @@ pub struct ServerHandle {
     status: StatusWatch,
     kicker: Kicker,
     sessions: SessionControl,
+    events: EventBus,
 }
 
 impl ServerHandle {
@@ -72,6 +74,12 @@ impl ServerHandle {
         self.kicker.kick();
     }
 
+    /// The bus the server publishes its probe's events on (where the
+    /// sessions code publishes this probe's `session` events too).
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
     /// A handle that can drop every client from another thread.
     pub fn kicker(&self) -> Kicker {
         self.kicker.clone()
@@ -108,6 +116,14 @@ impl ServerHandle {
     /// with the probe are answered as usual. Once no client is left, the
     /// probe is released and closed and the loop ends.
     pub fn retire(&self, grace: Duration, reason: &str) {
+        // First, so that its subscribers have it before they are closed.
+        self.events.publish(
+            &self.info.unique_id,
+            Event::Probe {
+                what: ProbeChange::Retired,
+                reason: Some(reason.to_owned()),
+            },
+        );
         let (listener_closed, closed) = std::sync::mpsc::channel();
         let order = retire::RetireOrder {
             grace,
@@ -211,6 +227,7 @@ pub fn spawn_with_dap(
     let status = StatusWatch::default();
     let kick = Arc::new(AtomicBool::new(false));
     let (session_sender, session_orders) = std::sync::mpsc::channel();
+    let events = config.events.clone();
     let mut listeners = vec![Listener {
         socket: mio::net::TcpListener::from_std(listener),
         format: Box::new(Pyocd::new(&config)),
@@ -260,5 +277,6 @@ pub fn spawn_with_dap(
         status,
         sessions: SessionControl::new(session_sender, waker.clone()),
         kicker: Kicker { kick, waker },
+        events,
     })
 }

@@ -24,6 +24,9 @@
 //!   and its decisions to the worker and the connections; idle, kicked and
 //!   retired clients; closing (release on close); shutdown.
 //! - `status.rs`: the state published each turn ([`ProbeStatus`]).
+//! - `event_feed.rs`: the loop's events (docs/protocol.md, "Events"):
+//!   joins, leaves, the lock, the target; subscribers' greetings; when
+//!   the server reads DHCSR itself.
 //! - `connection.rs`: one client: reading and routing through its front
 //!   end, answering each request once (the one place answers are encoded
 //!   and counted), writing, backpressure, poll interest.
@@ -39,11 +42,14 @@
 //!   books the loop keeps, the control other threads hold, and the one
 //!   place each where a session opens, is about to expire and closes.
 //! - `window_clock.rs`: the time limit on a core register window.
+//! - `target.rs`: the target's run state from DHCSR values, and the
+//!   DHCSR poll's timing.
 //! - `traffic.rs`: what is counted: answers by status, the metrics.
 //! - `settings.rs`: [`Limits`], [`ServerConfig`], [`ClientFilter`].
 
 mod cmsis_dap_tcp;
 mod connection;
+mod event_feed;
 mod event_loop;
 mod front_end;
 mod handle;
@@ -55,6 +61,7 @@ mod retire;
 mod sessions;
 mod settings;
 mod status;
+mod target;
 mod traffic;
 mod window_clock;
 
@@ -67,6 +74,7 @@ pub use sessions::{
 };
 pub use settings::{ClientFilter, Limits, ServerConfig};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};
+pub use target::TargetState;
 pub use traffic::{Traffic, LATENCY_BOUNDS_SECONDS};
 
 use cmsis_dap_tcp::CmsisDapTcp;

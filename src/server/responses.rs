@@ -142,6 +142,14 @@ impl ResponseQueue {
         self.unwritten().saturating_add(self.held)
     }
 
+    /// Appends bytes that answer no request (an event stream's lines),
+    /// behind every answer already in the write buffer; for a connection
+    /// with no request waiting.
+    pub fn append(&mut self, bytes: &[u8]) {
+        debug_assert_eq!(self.slots.len(), 0, "lines behind unanswered requests");
+        self.out.extend_from_slice(bytes);
+    }
+
     /// Writes as much as the socket takes. `Ok(())` also when it would block.
     pub fn write_to(&mut self, dst: &mut impl Write) -> io::Result<()> {
         while self.written < self.out.len() {

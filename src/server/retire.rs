@@ -56,6 +56,11 @@ impl Retiring {
         Outcome::Probe(ProbeError::Disconnected(self.reason.clone()))
     }
 
+    /// Counts `client` as told: it closes once drained.
+    pub fn tell(&mut self, client: ClientId) {
+        self.told.insert(client);
+    }
+
     /// The clients to close now, out of `clients` (every connection):
     /// all of them once the grace period is over, else those that were
     /// told and are `drained` (their answer is written; a client that is

@@ -34,6 +34,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::events::{Event, SessionChange, SessionEvent};
+
 /// How long preempted clients may stay connected without sending a
 /// request (which would tell them why) before they are closed anyway.
 pub const EVICTION_GRACE: Duration = Duration::from_secs(10);
@@ -271,8 +273,8 @@ impl Reservation {
     }
 }
 
-/// A session was opened. The one place to tell others.
-pub fn session_opened(probe: &str, info: &SessionInfo) {
+/// A session was opened: logged, and the `session opened` event.
+pub fn session_opened(probe: &str, info: &SessionInfo) -> Event {
     log::info!(
         "session {} of {probe} opened for {} on port {}{} until {}",
         info.id,
@@ -283,27 +285,53 @@ pub fn session_opened(probe: &str, info: &SessionInfo) {
             .unwrap_or_default(),
         humantime::format_rfc3339_seconds(info.expires)
     );
+    session_event(SessionChange::Opened, info, None)
 }
 
 /// A session is about to expire (a fifth of its time to live is left, at
-/// most 30 s), unless renewed. The one place to tell others.
-pub fn session_expiring(probe: &str, info: &SessionInfo) {
+/// most 30 s), unless renewed: logged, and the `session expiring` event.
+pub fn session_expiring(probe: &str, info: &SessionInfo) -> Event {
     log::info!(
         "session {} of {probe} ({}) expires at {} unless renewed",
         info.id,
         info.holder,
         humantime::format_rfc3339_seconds(info.expires)
     );
+    session_event(SessionChange::Expiring, info, None)
 }
 
-/// A session ended. The one place to tell others.
-pub fn session_closed(probe: &str, info: &SessionInfo, reason: CloseReason) {
+/// A session ended: logged, and the `session closed` event.
+pub fn session_closed(probe: &str, info: &SessionInfo, reason: CloseReason) -> Event {
     log::info!(
         "session {} of {probe} ({}) ended: {}",
         info.id,
         info.holder,
         reason.name()
     );
+    session_event(SessionChange::Closed, info, Some(reason))
+}
+
+/// The event line's fields: the session, its holder, its ports and expiry,
+/// and why it closed.
+fn session_event(what: SessionChange, info: &SessionInfo, reason: Option<CloseReason>) -> Event {
+    let mut detail = serde_json::Map::new();
+    detail.insert("port".into(), info.port.into());
+    detail.insert("dap_port".into(), info.dap_port.into());
+    detail.insert(
+        "expires".into(),
+        humantime::format_rfc3339_seconds(info.expires)
+            .to_string()
+            .into(),
+    );
+    if let Some(reason) = reason {
+        detail.insert("reason".into(), reason.name().into());
+    }
+    Event::Session(SessionEvent {
+        what,
+        session: info.id.to_string(),
+        holder: info.holder.clone(),
+        detail,
+    })
 }
 
 /// A client released for a session that preempted it.

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 pub use crate::limits::Limits;
 
+use crate::events::EventBus;
+
 /// How to serve one probe.
 #[derive(Clone, Debug, Default)]
 pub struct ServerConfig {
@@ -26,6 +28,10 @@ pub struct ServerConfig {
     /// the listener. A refused peer is closed at accept, before it can
     /// send a request.
     pub allow: Option<ClientFilter>,
+    /// Where the server publishes its probe's events (docs/protocol.md,
+    /// "Events"); a farm gives every probe the same bus. By default, a bus
+    /// of its own.
+    pub events: EventBus,
 }
 
 /// Decides by a peer's address whether it may connect. A closure rather

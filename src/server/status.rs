@@ -16,8 +16,10 @@ use parking_lot::Mutex;
 
 use super::connection::Connection;
 use super::sessions::{SessionId, SessionInfo};
+use super::target::TargetState;
 use super::traffic::{Ledger, Traffic};
 use crate::arbiter::Arbiter;
+use crate::events::DhcsrReader;
 use crate::ids::ClientId;
 use crate::probe::WireProtocol;
 
@@ -49,6 +51,26 @@ pub struct ProbeStatus {
     pub traffic: Traffic,
     /// The session holding the probe, if one does.
     pub session: Option<SessionInfo>,
+    /// The target's run state as the DHCSR values seen tell it.
+    pub target: TargetState,
+    /// The last DHCSR value seen since the wire came up, and who read it.
+    pub last_dhcsr: Option<(u32, DhcsrReader)>,
+    /// DHCSR reads the server made itself for target events.
+    pub target_polls: u64,
+    /// Connections that are event streams (or about to be).
+    pub subscribers: usize,
+    /// Event lines waiting in those subscribers' queues.
+    pub queued_events: usize,
+}
+
+/// What the loop's event side publishes with its status.
+#[derive(Clone, Copy, Debug)]
+pub struct EventStatus {
+    pub target: TargetState,
+    pub last_dhcsr: Option<(u32, DhcsrReader)>,
+    pub target_polls: u64,
+    pub subscribers: usize,
+    pub queued_events: usize,
 }
 
 /// One connected client.
@@ -96,6 +118,7 @@ impl StatusWatch {
         ledger: &Ledger,
         session: Option<&SessionInfo>,
         worker_died: bool,
+        events: EventStatus,
     ) {
         let lock_holder_id = arbiter.lock_holder();
         let lock_holder = lock_holder_id
@@ -124,6 +147,11 @@ impl StatusWatch {
         status.wire_protocol = arbiter.wire_protocol();
         status.queued = arbiter.queued();
         status.worker_died = worker_died;
+        status.target = events.target;
+        status.last_dhcsr = events.last_dhcsr;
+        status.target_polls = events.target_polls;
+        status.subscribers = events.subscribers;
+        status.queued_events = events.queued_events;
         if status.answered_by_status != ledger.answered {
             status.answered_by_status.clone_from(&ledger.answered);
         }

@@ -123,3 +123,35 @@ fn unknown_sessions_and_bad_requests_are_refused_plainly() {
     let (status, _) = bench.call("PUT", &path, None);
     assert_eq!(status, 405);
 }
+
+#[test]
+fn subscribers_hear_a_session_open_expire_and_close() {
+    let bench = Bench::start();
+    let mut subscriber = Client::hello(bench.probe_addr());
+    let answer = subscriber.ok("subscribe", json!([["session"]]));
+    assert_eq!(answer["kinds"], json!(["session"]), "{answer}");
+
+    let session = bench.opened("ci-events", 2);
+    let opened = subscriber.recv();
+    assert_eq!(opened["event"], "session", "{opened}");
+    assert_eq!(opened["what"], "opened", "{opened}");
+    assert_eq!(opened["session"], session.id().to_string(), "{opened}");
+    assert_eq!(opened["holder"], "ci-events", "{opened}");
+    assert_eq!(opened["port"], session.0["port"], "{opened}");
+    assert_eq!(opened["expires"], session.0["expires"], "{opened}");
+
+    let expiring = subscriber.recv();
+    assert_eq!(expiring["what"], "expiring", "{expiring}");
+    let closed = subscriber.recv();
+    assert_eq!(closed["what"], "closed", "{closed}");
+    assert_eq!(closed["reason"], "expired", "{closed}");
+
+    let second = bench.opened("ci-events", 60);
+    assert_eq!(subscriber.recv()["what"], "opened");
+    let (status, _) = bench.call("DELETE", &second.path(), None);
+    assert_eq!(status, 200);
+    let closed = subscriber.recv();
+    assert_eq!(closed["what"], "closed", "{closed}");
+    assert_eq!(closed["reason"], "closed", "{closed}");
+    assert_eq!(closed["session"], second.id().to_string(), "{closed}");
+}

@@ -181,3 +181,36 @@ fn counts_are_answered_while_another_client_holds_the_lock() {
     bench.settle();
     bench.assert_ok(B, read);
 }
+
+#[test]
+fn a_dhcsr_read_is_noticed_as_the_hardware_answered_it() {
+    use crate::arbiter::Notice;
+    let mut bench = two_clients();
+    for client in [A, B] {
+        bench.op(client, write_ap(TAR, DHCSR));
+    }
+    bench.settle();
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST | 0x3));
+    bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x3));
+    let owed = bench.op(B, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(B, owed), word(S_RESET_ST | 0x3), "B's view");
+    let mut notices = Vec::new();
+    bench.arbiter.take_notices(&mut notices);
+    assert_eq!(
+        notices,
+        [
+            Notice::Dhcsr {
+                reader: Some(A),
+                value: S_RESET_ST | 0x3
+            },
+            Notice::Dhcsr {
+                reader: Some(B),
+                value: 0x3
+            },
+        ],
+        "one reset, noticed once"
+    );
+}

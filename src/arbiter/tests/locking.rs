@@ -130,3 +130,41 @@ fn pipelined_lock_section_runs_before_waiters_without_interleaving() {
     assert_eq!(bench.poll(), 4);
     assert_eq!(bench.sent, [read(0xA1), read(0xA2), read(0xB1), read(0xB2)]);
 }
+
+#[test]
+fn the_lock_is_noticed_when_granted_waited_for_and_released_even_by_death() {
+    use crate::arbiter::Notice;
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.lock(A);
+    bench.lock(A);
+    bench.settle();
+    bench.lock(B);
+    bench.settle();
+    bench.unlock(A);
+    bench.settle();
+    let mut notices = Vec::new();
+    bench.arbiter.take_notices(&mut notices);
+    assert_eq!(
+        notices,
+        [
+            Notice::LockGranted(A),
+            Notice::LockWaiting {
+                client: B,
+                holder: A
+            },
+        ],
+        "nesting is no new grant, and an inner unlock no release"
+    );
+    bench.unlock(A);
+    bench.settle();
+    bench.arbiter.remove_client(B);
+    bench.arbiter.take_notices(&mut notices);
+    assert_eq!(
+        notices[2..],
+        [
+            Notice::LockReleased(A),
+            Notice::LockGranted(B),
+            Notice::LockReleased(B),
+        ]
+    );
+}

@@ -509,3 +509,24 @@ fn effective_configuration_says_when_dap_port_range_is_not_set() {
     );
     assert_eq!(ok(&text), config, "{text}");
 }
+
+#[test]
+fn target_poll_is_at_least_100_ms_and_written_out() {
+    assert_names(
+        &error("[limits]\ntarget_poll_ms = 99\n"),
+        "limits.target_poll_ms",
+        "99 is not a number of milliseconds of at least 100",
+    );
+    let config = ok("[limits]\ntarget_poll_ms = 250\n");
+    assert_eq!(
+        config.limits.target_poll,
+        std::time::Duration::from_millis(250)
+    );
+    let text = config.to_toml();
+    assert!(text.contains("target_poll_ms = 250"), "{text}");
+    assert_eq!(
+        ok("").limits.target_poll,
+        Limits::default().target_poll,
+        "200 ms unless set"
+    );
+}

@@ -2,6 +2,7 @@
 //! shapes.
 
 use super::command;
+use crate::events::EventKind;
 use crate::memap::MemoryOp;
 use crate::probe::{Op, ProtocolRequest, SwdSequence, WireProtocol};
 use crate::protocol::commands::request_names;
@@ -183,6 +184,13 @@ fn every_request_kind_decodes_to_its_command() {
                 },
             ),
         ),
+        (
+            "subscribe",
+            r#"[["target", "lock", "target"]]"#,
+            Command::Subscribe {
+                kinds: [EventKind::Target, EventKind::Lock].into_iter().collect(),
+            },
+        ),
     ];
     for (request, arguments, expected) in &cases {
         let command = decoded(request, arguments);
@@ -356,4 +364,20 @@ fn lists_may_be_empty_or_spread_over_json_whitespace() {
         values: vec![1, 2],
     };
     assert_eq!(command, Command::Probe(expected));
+}
+
+#[test]
+fn subscribe_names_an_unknown_kind_and_refuses_an_empty_list() {
+    let refused = |arguments: &str| super::refusal(&line("subscribe", arguments)).message;
+    assert_eq!(
+        refused(r#"[["target", "halts"]]"#),
+        "invalid argument 'kinds' of subscribe: element 1: unknown event kind 'halts' \
+         (expected one of probe, client, lock, session, target)"
+    );
+    assert_eq!(
+        refused("[[]]"),
+        "invalid argument 'kinds' of subscribe: expected at least one event kind"
+    );
+    assert!(refused(r#"[[7]]"#).contains("element 0: expected a string, got 7"));
+    assert!(refused(r#"["target"]"#).contains("expected a list"));
 }

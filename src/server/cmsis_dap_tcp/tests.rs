@@ -70,6 +70,7 @@ fn local_reply(incoming: &Incoming) -> Vec<u8> {
         Route::Answer(encoded) | Route::Reject(encoded) => strip_header(encoded.bytes.clone()),
         Route::Arbitrate(request) => panic!("expected a local answer, got {request:?}"),
         Route::EndSession(_) => panic!("the DAP port has no session commands"),
+        Route::Subscribe { .. } => panic!("expected a local answer, got a subscription"),
     }
 }
 

@@ -22,6 +22,7 @@ use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat
 use super::settings::ServerConfig;
 use super::traffic::{AnswerStatus, INVALID_REQUEST};
 use crate::arbiter::Outcome;
+use crate::events::EventKind;
 use crate::protocol::{self, Command, DecodeLimits, Failure, Reply, SharingFailure};
 
 /// pyOCD's wire format as one server serves it.
@@ -145,6 +146,16 @@ impl JsonLines {
         let route = match requests::route(request.command, state, server) {
             requests::Route::Answer(result) => Route::Answer(encode_local(request.id, &result)),
             requests::Route::Arbitrate(request) => Route::Arbitrate(request),
+            requests::Route::Subscribe(kinds) => {
+                let subscribed = serde_json::json!({
+                    "probe": probe.info().unique_id,
+                    "kinds": kinds.iter().map(EventKind::name).collect::<Vec<_>>(),
+                });
+                Route::Subscribe {
+                    answer: encode_local(request.id, &Ok(Reply::Value(subscribed))),
+                    kinds,
+                }
+            }
         };
         Incoming {
             key: request.id,
@@ -242,6 +253,7 @@ mod tests {
             Route::Answer(e) | Route::Reject(e) => (String::from_utf8(e.bytes).unwrap(), e.status),
             Route::Arbitrate(request) => panic!("arbitrated: {request:?}"),
             Route::EndSession(_) => panic!("the probe port has no session commands"),
+            Route::Subscribe { .. } => panic!("subscribed"),
         }
     }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::memory_handles::MemoryHandles;
 use crate::arbiter;
+use crate::events::KindSet;
 use crate::memap::{MemoryOp, MemoryRequest};
 use crate::probe::{ApAddress, Capability, Op, OpOutput, ProbeInfo, SwdSequence, WireProtocol};
 use crate::protocol::{Command, Failure, Reply};
@@ -20,6 +21,8 @@ pub enum Route {
     Answer(Result<Reply, Failure>),
     /// Queued with the arbiter.
     Arbitrate(arbiter::Request),
+    /// `subscribe`: the connection becomes an event stream.
+    Subscribe(KindSet),
 }
 
 /// The per-connection facts a request may depend on.
@@ -46,6 +49,7 @@ pub fn route(command: Command, client: ClientState<'_>, server: ServerState<'_>)
         Command::ReadProp { name } => {
             Route::Answer(read_property(&name, server.info, server.wire_protocol))
         }
+        Command::Subscribe { kinds } => Route::Subscribe(kinds),
         Command::Lock => Route::Arbitrate(arbiter::Request::Lock),
         Command::Unlock => Route::Arbitrate(arbiter::Request::Unlock),
         Command::Probe(op) => Route::Arbitrate(arbiter::Request::Probe(op)),
