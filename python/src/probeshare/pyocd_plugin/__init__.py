@@ -1,0 +1,1 @@
+"""The pyOCD probe plugin ``probeshare`` (entry point group ``pyocd.probe``)."""
