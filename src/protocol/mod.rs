@@ -130,6 +130,12 @@ pub enum Command {
         handle: u64,
         op: MemoryOp,
     },
+    /// **[ours]** `probeshare_features`: the features the client declares it
+    /// can use (docs/protocol.md, "Extensions"); unknown names are kept
+    /// here and ignored by the server.
+    Features {
+        names: Vec<String>,
+    },
 }
 
 /// Bounds on what one request may ask for.

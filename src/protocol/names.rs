@@ -42,6 +42,7 @@ pub(super) const READ_BLOCK32: &str = "read_block32";
 pub(super) const WRITE_BLOCK32: &str = "write_block32";
 pub(super) const READ_BLOCK8: &str = "read_block8";
 pub(super) const WRITE_BLOCK8: &str = "write_block8";
+pub(super) const PROBESHARE_FEATURES: &str = "probeshare_features";
 
 impl Command {
     /// The wire name of the request (for logs).
@@ -54,6 +55,7 @@ impl Command {
             Command::Probe(op) => op.name(),
             Command::GetMemoryInterface { .. } => GET_MEMORY_INTERFACE_FOR_AP,
             Command::Memory { op, .. } => op.name(),
+            Command::Features { .. } => PROBESHARE_FEATURES,
         }
     }
 }
