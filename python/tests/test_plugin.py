@@ -145,3 +145,23 @@ def test_pyocd_list_shows_the_probes_of_the_hosts_option(
     listed = [p for p in probes if p.unique_id == uid(probeshare_server)]
     assert len(listed) == 1
     assert "probeshare virtual target" in listed[0].description
+
+
+def test_flush_after_only_reads_costs_no_round_trip_and_after_a_write_one(session: Any) -> None:
+    target, connection = session.target, session.probe.connection
+    target.write32(RAM, 5)
+    before = (connection.sent, connection.round_trips)
+    target.flush()
+    assert (connection.sent, connection.round_trips) == (before[0] + 1, before[1] + 1)
+    assert target.read32(RAM) == 5
+    before = (connection.sent, connection.round_trips)
+    target.flush()
+    assert (connection.sent, connection.round_trips) == before
+
+
+def test_a_faulting_write_raises_at_flush(session: Any) -> None:
+    target = session.target
+    target.write32(UNMAPPED, 1)
+    with pytest.raises(exceptions.TransferFaultError):
+        target.flush()
+    target.flush()

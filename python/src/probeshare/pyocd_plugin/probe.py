@@ -47,6 +47,12 @@ _STATIC_PROPERTIES = ("vendor_name", "product_name", "supported_wire_protocols",
 
 DEFAULT_PORT = 5555
 
+#: Requests that change nothing on the target or the probe.
+_READS = frozenset(
+    ("readprop", "read_dp", "read_ap", "read_ap_multiple", "read_mem", "read_block32",
+     "read_block8", "is_reset_asserted", "has_swo", "get_memory_interface_for_ap")
+)
+
 
 def pyocd_error(request: str, status: int, message: str) -> BaseException:
     """The pyOCD exception for a failed request, worded as pyOCD's client words it."""
@@ -86,6 +92,14 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         self._connection: Optional[protocol.Connection] = None
         self._properties: Dict[str, Any] = dict(listed or {})
         self._features: List[str] = []
+        # Whether the server answered `probeshare_features` (not pyOCD's).
+        self._is_probeshare = False
+        # The last `connect` or `disconnect` sent, and the wire protocol
+        # known to be up for this client (None: ask the server).
+        self._wire_change: Optional[protocol.Pending] = None
+        self._wire_known: Any = None
+        # Whether anything but a read went out since the last `flush`.
+        self._unflushed = True
         # The session lock is the base class's RLock (`self._lock`): taken by
         # lock() and around every request. The server's lock is held while
         # the outermost lock() is.
@@ -120,14 +134,26 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     def wire_protocol(self) -> Any:
         if self._connection is None:
             return None
-        # The server answers `readprop` when it reads it, not after the probe
-        # work queued before it: a `connect` still in flight must be
-        # answered first (and its error raised here, where pyOCD checks it).
         with self._lock:
             connection = self.connection
-            self._translate(connection.settle)
+            # The server answers `readprop` when it reads it, not after the
+            # probe work queued before it, so a `connect` or `disconnect`
+            # still in flight is collected first (and its error raised here,
+            # where pyOCD checks the protocol).
+            change = self._wire_change
+            if change is not None and not change.done:
+                self._translate(lambda: connection.settle(change))
+            if self._wire_known is not None:
+                return self._wire_known
         name = self._call("readprop", "wire_protocol")
-        return None if name is None else DebugProbe.Protocol[name]
+        if name is None:
+            return None
+        wire = DebugProbe.Protocol[name]
+        # A wire this client has seen up stays up until it disconnects: the
+        # server counts it as connected from then on (docs/protocol.md,
+        # Sharing, rule 3), so later reads need no round trip.
+        self._wire_known = wire
+        return wire
 
     @property
     def unique_id(self) -> str:
@@ -154,12 +180,15 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         """A request whose answer nobody waits for: its error comes later."""
         with self._lock:
             self.connection.send(request, *args, deferred=True)
+            self._unflushed = True
 
     def _call(self, request: str, *args: Any) -> Any:
         """A request whose result is needed now."""
         with self._lock:
             connection = self.connection
             pending = connection.send(request, *args)
+            if request not in _READS:
+                self._unflushed = True
         return self._translate(lambda: connection.value(pending))
 
     def _read_later(self, request: str, *args: Any, now: bool) -> Any:
@@ -201,10 +230,12 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         self._translate(lambda: connection.value(hello))
         try:
             self._features = list(self._translate(lambda: connection.value(features)) or [])
+            self._is_probeshare = True
         except exceptions.Error:
             # Not a probeshare server (pyOCD's own answers "unknown request
             # type"): it is used as the stock client uses it.
             self._features = []
+            self._is_probeshare = False
         self._translate(lambda: connection.value(opened))
         for name, pending in properties.items():
             self._properties[name] = self._translate(lambda p=pending: connection.value(p))
@@ -234,6 +265,8 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         finally:
             connection.close()
             self._connection = None
+            self._wire_known = None
+            self._wire_change = None
 
     def lock(self) -> None:
         self._lock.acquire()
@@ -258,10 +291,16 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
 
     def connect(self, protocol_: Any = None) -> None:
         name = "DEFAULT" if protocol_ is None else protocol_.name
-        self._send("connect", name)
+        self._change_wire("connect", name)
 
     def disconnect(self) -> None:
-        self._send("disconnect")
+        self._change_wire("disconnect")
+
+    def _change_wire(self, request: str, *args: Any) -> None:
+        with self._lock:
+            self._wire_known = None
+            self._unflushed = True
+            self._wire_change = self.connection.send(request, *args, deferred=True)
 
     def swj_sequence(self, length: int, bits: int) -> None:
         self._send("swj_sequence", length, bits)
@@ -287,8 +326,16 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     def flush(self) -> None:
         with self._lock:
             connection = self.connection
-            connection.send("flush", deferred=True)
-        self._translate(connection.settle)
+            if not self._unflushed and self._is_probeshare:
+                # Nothing but reads since the last flush: a probeshare server
+                # has nothing to complete or report (a read's error comes
+                # with its own answer), so no round trip. This thread's
+                # failed writes are still raised here.
+                self._translate(connection.settle_unraised)
+                return
+            flushing = connection.send("flush", deferred=True)
+            self._unflushed = False
+        self._translate(lambda: connection.settle(flushing))
 
     # -- DAP access ----------------------------------------------------------
 
