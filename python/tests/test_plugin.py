@@ -165,3 +165,20 @@ def test_a_faulting_write_raises_at_flush(session: Any) -> None:
     with pytest.raises(exceptions.TransferFaultError):
         target.flush()
     target.flush()
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2, 3])
+@pytest.mark.parametrize("size", [1, 3, 63, 64, 65, 66, 67, 1001])
+def test_byte_blocks_of_any_alignment_and_length_read_back_exactly(
+    session: Any, offset: int, size: int
+) -> None:
+    target = session.target
+    address = RAM + 0x3000 + offset
+    guard = bytes([0xA5]) * 8
+    target.write_memory_block8(address - 8, guard + bytes(size) + guard)
+    data = bytes((7 * i + offset + 1) & 0xFF for i in range(size))
+    target.write_memory_block8(address, data)
+    # Read back as a whole, and the bytes around it untouched.
+    assert bytes(target.read_memory_block8(address, size)) == data
+    assert bytes(target.read_memory_block8(address - 8, 8)) == guard
+    assert bytes(target.read_memory_block8(address + size, 8)) == guard

@@ -206,11 +206,21 @@ class Connection:
         if errors:
             raise errors[0]
 
-    def _collect_until(self, pending: Pending) -> None:
+    def close_after(self, pending: Pending) -> None:
+        """Collects answers up to `pending` (a session's last request, which
+        nobody waits for: not counted as a round trip), then closes."""
+        try:
+            self._collect_until(pending, counted=False)
+        except (ConnectionLost, OSError):
+            pass
+        finally:
+            self.close()
+
+    def _collect_until(self, pending: Pending, counted: bool = True) -> None:
         if pending.done:
             return
         with self._receive_lock:
-            if not pending.done and pending.id >= self._trip_mark:
+            if counted and not pending.done and pending.id >= self._trip_mark:
                 self.round_trips += 1
                 self._trip_mark = self._next_id
                 LOG.debug("round trip %d: waiting for %s (id %d, %d in flight)",
