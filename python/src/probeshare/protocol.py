@@ -196,6 +196,10 @@ class Connection:
         """Forgets this thread's deferred errors (its session is ending)."""
         self._unraised.pop(threading.get_ident(), None)
 
+    def set_timeout(self, seconds: Optional[float]) -> None:
+        """How long a wait for an answer may take (None: as long as it takes)."""
+        self._socket.settimeout(seconds)
+
     @property
     def in_flight(self) -> int:
         """Requests sent and not yet answered."""
