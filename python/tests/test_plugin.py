@@ -220,3 +220,27 @@ def test_the_plugin_falls_back_to_what_pyocds_own_server_offers(
             assert len(target.read_core_registers_raw(list(range(CORE_REGISTERS)))) == 17
     finally:
         relay.stop()
+
+
+def test_a_session_that_found_the_wire_up_keeps_it_when_the_first_session_leaves(
+    probeshare_server: Tuple[str, int],
+) -> None:
+    def open_session() -> Any:
+        opened = ConnectHelper.session_with_chosen_probe(
+            unique_id=uid(probeshare_server),
+            target_override="cortex_m",
+            blocking=False,
+            options={"connect_mode": "attach", "resume_on_disconnect": False},
+        )
+        assert opened is not None
+        opened.open()
+        return opened
+
+    first = open_session()
+    second = open_session()  # finds the wire up: must be counted as connected
+    try:
+        first.close()
+        second.target.write32(RAM, 0x5EC0)
+        assert second.target.read32(RAM) == 0x5EC0
+    finally:
+        second.close()

@@ -145,10 +145,11 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
             if wire.known is not None:
                 return wire.known
             early = wire.take_early_read()
-        if early is not None:
-            name = self._translate(lambda: connection.value(early))
-        else:
-            name = self._call("readprop", "wire_protocol")
+        if early is not None and self._translate(lambda: connection.value(early)) is None:
+            # Down when the server read it: pyOCD connects next, which
+            # counts this client.
+            return None
+        name = self._call("readprop", "wire_protocol")
         return wire.seen(name)
 
     @property

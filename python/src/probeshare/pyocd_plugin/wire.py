@@ -5,11 +5,15 @@ again while connecting and disconnecting; each read is a round trip for
 its stock client. Three facts spare most of them:
 
 - The read `open` sends along with `hello` answers pyOCD's first question
-  (unless a `connect` or `disconnect` went out since): it is the state when
-  the server read it, and a client that reads the wire up is counted as
-  connected from then on (docs/protocol.md, Sharing, rule 3).
-- So a wire seen up stays up until this client sends `connect` or
-  `disconnect`; later reads need no round trip.
+  when it says the wire is down (unless a `connect` or `disconnect` went
+  out since): pyOCD then connects, which counts this client. When it says
+  the wire is up it is read again: the server answered it before this
+  client's `open` had run, and only a client that has opened is counted as
+  connected by reading the wire up (docs/protocol.md, Sharing, rule 3);
+  without that count the wire would go down under it when the client that
+  brought it up leaves.
+- A wire seen up (after `open`) stays up until this client sends `connect`
+  or `disconnect`; later reads need no round trip.
 - After a `connect` that succeeded, the protocol follows from the request
   when it named one, or when the probe supports only one (the server
   connects no other, and a wire another client brought up is one of
