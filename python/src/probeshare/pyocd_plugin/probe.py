@@ -18,6 +18,9 @@ client is slow or unsafe:
   "Extensions"), so a probeshare server gives it memory handles whatever
   its ``--memory-handles`` flag says, and its handles encode byte data
   safely (`memory.PipelinedMemoryInterface`).
+- It answers what it already knows without a round trip: the wire
+  protocol while it stays up (`wire.WireState`), an AP's IDR read before,
+  a `flush` after nothing but reads (docs/pyocd-plugin.md).
 """
 
 from __future__ import annotations
@@ -30,12 +33,12 @@ from pyocd.probe.debug_probe import DebugProbe
 
 from .. import protocol
 from .errors import pyocd_error
-from .listing import MEMORY_HANDLES_OPTION
-from .wire import WireState
+from .listing import MEMORY_HANDLES_OPTION, listed_probes
 from .memory import PipelinedMemoryInterface
+from .wire import WireState
 
-#: Properties that never change while a connection lasts; read once, in
-#: one round trip, when the probe opens.
+#: Properties that never change while a connection lasts; sent with `open`
+#: and collected when first asked for.
 _STATIC_PROPERTIES = ("vendor_name", "product_name", "supported_wire_protocols", "capabilities")
 
 DEFAULT_PORT = 5555
@@ -63,8 +66,6 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     ) -> List["ProbeshareProbe"]:
         if is_explicit and unique_id is not None:
             return [cls(unique_id)]
-        from .listing import listed_probes
-
         return listed_probes(cls)
 
     @classmethod
