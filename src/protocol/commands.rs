@@ -44,7 +44,7 @@ fn memory(handle: u64, op: MemoryOp) -> Result<Command, String> {
 }
 
 #[rustfmt::skip]
-static REQUESTS: [RequestKind; 34] = [
+static REQUESTS: [RequestKind; 35] = [
     kind(HELLO, &["version"], |a| Ok(Command::Hello { version: a.i64(0)? })),
     kind(READPROP, &["name"], |a| Ok(Command::ReadProp { name: a.string(0)? })),
     kind(OPEN, &[], |_| probe(Op::Open)),
@@ -99,6 +99,7 @@ static REQUESTS: [RequestKind; 34] = [
         memory(a.u64(0)?, MemoryOp::WriteBlock8 { addr: a.u32(1)?, data: a.list(2, parse_u8)? })
     }),
     kind(SUBSCRIBE, &["kinds"], subscribe),
+    kind(PROBESHARE_FEATURES, &["features"], features),
 ];
 
 /// The request called `name`, if there is one.
@@ -207,6 +208,22 @@ fn jtag_sequence(args: &Args) -> Result<Command, String> {
         read_tdo,
         tdi,
     })
+}
+
+/// The most feature names one `probeshare_features` may carry.
+pub const MAX_FEATURES: usize = 64;
+
+fn features(args: &Args) -> Result<Command, String> {
+    let mut names = Vec::new();
+    args.read(0, |text| {
+        for_each_element(text, MAX_FEATURES, |position, item| {
+            let name = literal::string(item)
+                .ok_or_else(|| format!("element {position}: {}", expected("a string", item)))?;
+            names.push(name.into_owned());
+            Ok(())
+        })
+    })?;
+    Ok(Command::Features { names })
 }
 
 fn transfer_size(args: &Args, index: usize) -> Result<u8, String> {

@@ -61,6 +61,7 @@
 //! | `write_block32` `write_block8` | handle, addr, data | block32 addr 4-aligned; list of u32 / of 0..=255, within the block limit |
 //! | `swo_start` | baudrate | u32 |
 //! | `subscribe` **\[ours\]** | kinds | non-empty list of event kind names (`probe`, `client`, `lock`, `session`, `target`), else `unknown event kind 'X' (expected one of ...)` |
+//! | `probeshare_features` **\[ours\]** | features | a list of at most 64 strings (docs/protocol.md, "Extensions") |
 //!
 //! Choices where pyOCD's server would accept anything Python can call with:
 //! - Booleans are `true`/`false` or the integers 0 and 1 (pyOCD's STM32H7
@@ -136,6 +137,12 @@ pub enum Command {
     /// kinds of events (docs/protocol.md, "Events").
     Subscribe {
         kinds: KindSet,
+    },
+    /// **[ours]** `probeshare_features`: the features the client declares it
+    /// can use (docs/protocol.md, "Extensions"); unknown names are kept
+    /// here and ignored by the server.
+    Features {
+        names: Vec<String>,
     },
 }
 

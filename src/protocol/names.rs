@@ -45,6 +45,7 @@ pub(super) const WRITE_BLOCK8: &str = "write_block8";
 /// probeshare's own request (docs/protocol.md, "Events"): no pyOCD client
 /// sends it.
 pub(super) const SUBSCRIBE: &str = "subscribe";
+pub(super) const PROBESHARE_FEATURES: &str = "probeshare_features";
 
 impl Command {
     /// The wire name of the request (for logs).
@@ -58,6 +59,7 @@ impl Command {
             Command::GetMemoryInterface { .. } => GET_MEMORY_INTERFACE_FOR_AP,
             Command::Memory { op, .. } => op.name(),
             Command::Subscribe { .. } => SUBSCRIBE,
+            Command::Features { .. } => PROBESHARE_FEATURES,
         }
     }
 }

@@ -13,6 +13,12 @@
 //! beside it, so only one of them ever builds it and the others wait and
 //! reuse it. A build that fails fails every test that needs it: CI must
 //! install what these tests need, never skip them.
+//!
+//! The repository's own Python package (`python/`, the `probeshare` pyOCD
+//! plugin) is installed into it as `pip install ./python` installs it, and
+//! installed again whenever its sources change: a digest of
+//! `python/pyproject.toml`, `python/README.md` and every file under
+//! `python/src` is kept beside the install (`probeshare.installed`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -88,30 +94,114 @@ fn build_or_reuse() -> Result<Venv, String> {
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     let wanted = std::fs::read(requirements())
         .map_err(|e| format!("cannot read {}: {e}", requirements().display()))?;
-    if installed_requirements(&venv).as_deref() == Some(wanted.as_slice())
-        && installed_version(&venv).as_deref() == Some(PYOCD_VERSION)
+    if installed_requirements(&venv).as_deref() != Some(wanted.as_slice())
+        || installed_version(&venv).as_deref() != Some(PYOCD_VERSION)
     {
-        return Ok(venv);
-    }
-    let started = std::time::Instant::now();
-    build(&venv)?;
-    match installed_version(&venv) {
-        Some(v) if v == PYOCD_VERSION => {
-            // Only a venv that installed completely is ever reused.
-            std::fs::write(venv.dir.join(INSTALLED), &wanted)
-                .map_err(|e| format!("cannot write {INSTALLED}: {e}"))?;
-            eprintln!(
-                "[e2e] built {} in {:.1?}",
-                venv.dir.display(),
-                started.elapsed()
-            );
-            Ok(venv)
+        let started = std::time::Instant::now();
+        build(&venv)?;
+        match installed_version(&venv) {
+            Some(v) if v == PYOCD_VERSION => {
+                // Only a venv that installed completely is ever reused.
+                std::fs::write(venv.dir.join(INSTALLED), &wanted)
+                    .map_err(|e| format!("cannot write {INSTALLED}: {e}"))?;
+                eprintln!(
+                    "[e2e] built {} in {:.1?}",
+                    venv.dir.display(),
+                    started.elapsed()
+                );
+            }
+            other => {
+                return Err(format!(
+                    "after installing, pyocd --version gives {other:?}, not {PYOCD_VERSION}"
+                ))
+            }
         }
-        other => Err(format!(
-            "after installing, pyocd --version gives {other:?}, not {PYOCD_VERSION}"
-        )),
     }
+    install_package(&venv)?;
+    Ok(venv)
     // The lock is released when lock_file drops here.
+}
+
+/// The repository's Python package, `python/`.
+pub fn package_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
+}
+
+/// The digest of the package's sources a venv installed, inside it.
+const PACKAGE_INSTALLED: &str = "probeshare.installed";
+
+/// Installs `python/` into `venv` unless these very sources are installed.
+fn install_package(venv: &Venv) -> Result<(), String> {
+    let digest = package_digest()?;
+    let stamp = venv.dir.join(PACKAGE_INSTALLED);
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(digest.as_str()) {
+        return Ok(());
+    }
+    // The build backend (flit_core) and every dependency come pinned from
+    // requirements.txt: nothing is fetched here.
+    let installed = Spawned::start(
+        "pip install ./python",
+        venv.python(Path::new("."))
+            .args(["-m", "pip", "install", "--disable-pip-version-check"])
+            .args(["--no-input", "--progress-bar", "off", "--no-index"])
+            .args(["--no-build-isolation", "--no-deps", "--force-reinstall"])
+            .arg(package_dir()),
+    )
+    .within(PIP_TIMEOUT)
+    .finish();
+    if !installed.status.success() {
+        return Err(format!(
+            "pip install ./python failed: {}",
+            installed.report()
+        ));
+    }
+    std::fs::write(&stamp, digest).map_err(|e| format!("cannot write {PACKAGE_INSTALLED}: {e}"))
+}
+
+/// A digest of what `pip install ./python` installs: the paths and contents
+/// of the package's metadata and sources (caches left out).
+fn package_digest() -> Result<String, String> {
+    use std::hash::{DefaultHasher, Hasher};
+    let root = package_dir();
+    let mut files = vec![root.join("pyproject.toml"), root.join("README.md")];
+    collect_sources(&root.join("src"), &mut files)?;
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    for file in &files {
+        let content =
+            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        hasher.write(
+            file.strip_prefix(&root)
+                .unwrap_or(file)
+                .as_os_str()
+                .as_encoded_bytes(),
+        );
+        hasher.write_usize(content.len());
+        hasher.write(&content);
+    }
+    Ok(format!(
+        "{:016x} over {} files\n",
+        hasher.finish(),
+        files.len()
+    ))
+}
+
+fn collect_sources(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with('.') || name == "__pycache__" || name.ends_with(".egg-info") {
+            continue;
+        }
+        if path.is_dir() {
+            collect_sources(&path, files)?;
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// The requirements file the tests install.

@@ -191,6 +191,13 @@ fn every_request_kind_decodes_to_its_command() {
                 kinds: [EventKind::Target, EventKind::Lock].into_iter().collect(),
             },
         ),
+        (
+            "probeshare_features",
+            r#"[["memory_handles", "later"]]"#,
+            Command::Features {
+                names: vec!["memory_handles".into(), "later".into()],
+            },
+        ),
     ];
     for (request, arguments, expected) in &cases {
         let command = decoded(request, arguments);
@@ -380,4 +387,33 @@ fn subscribe_names_an_unknown_kind_and_refuses_an_empty_list() {
     );
     assert!(refused(r#"[[7]]"#).contains("element 0: expected a string, got 7"));
     assert!(refused(r#"["target"]"#).contains("expected a list"));
+}
+
+#[test]
+fn probeshare_features_takes_a_list_of_at_most_64_strings() {
+    assert_eq!(
+        decoded("probeshare_features", "[[]]"),
+        Command::Features { names: Vec::new() }
+    );
+    let error = |arguments: &str| {
+        crate::protocol::decode_request(
+            line("probeshare_features", arguments).as_bytes(),
+            &crate::protocol::DecodeLimits::default(),
+        )
+        .unwrap_err()
+        .message
+    };
+    assert_eq!(
+        error("[[1]]"),
+        "invalid argument 'features' of probeshare_features: element 0: expected a string, got 1"
+    );
+    assert_eq!(
+        error(r#"["memory_handles"]"#),
+        "invalid argument 'features' of probeshare_features: expected a list, got \"memory_handles\""
+    );
+    let too_many = format!("[[{}]]", vec!["\"x\""; 65].join(","));
+    assert_eq!(
+        error(&too_many),
+        "invalid argument 'features' of probeshare_features: more than 64 elements"
+    );
 }

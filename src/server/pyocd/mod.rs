@@ -5,8 +5,9 @@
 //! needs: `hello`, properties and refused requests are answered here,
 //! everything else goes to the arbiter. Answers are encoded by
 //! [`crate::protocol::encode_response`]. The per-client state is the
-//! `hello` gate and the memory handles the client was given
-//! ([`memory_handles`]); both die with the connection.
+//! `hello` gate, the features it declared (`probeshare_features`) and the
+//! memory handles it was given ([`memory_handles`]); all die with the
+//! connection.
 
 pub mod framing;
 mod memory_handles;
@@ -17,7 +18,7 @@ use std::io::{self, Read};
 
 use self::framing::{Frame, LineFramer};
 use self::memory_handles::MemoryHandles;
-use self::requests::{ClientState, ServerState};
+use self::requests::{ClientState, Features, ServerState};
 use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat};
 use super::settings::ServerConfig;
 use super::traffic::{AnswerStatus, INVALID_REQUEST};
@@ -55,6 +56,7 @@ impl Pyocd {
             hands_out_handles: self.memory_handles,
             said_hello: false,
             memory_handles: MemoryHandles::default(),
+            features: Features::default(),
         }
     }
 }
@@ -82,6 +84,8 @@ struct JsonLines {
     said_hello: bool,
     /// The memory handles this client obtained; they die with it.
     memory_handles: MemoryHandles,
+    /// What the client declared with `probeshare_features`.
+    features: Features,
 }
 
 impl FrontEnd for JsonLines {
@@ -137,6 +141,7 @@ impl JsonLines {
         let state = ClientState {
             said_hello: &mut self.said_hello,
             memory_handles: &self.memory_handles,
+            features: &mut self.features,
         };
         let server = ServerState {
             info: probe.info(),

@@ -29,7 +29,21 @@ pub enum Route {
 pub struct ClientState<'a> {
     pub said_hello: &'a mut bool,
     pub memory_handles: &'a MemoryHandles,
+    /// The features this client declared with `probeshare_features`.
+    pub features: &'a mut Features,
 }
+
+/// **[ours]** What a client declared it can use (docs/protocol.md,
+/// "Extensions"); a stock pyOCD client declares nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// It sends byte data of block writes as lists of integers, so it gets
+    /// memory handles whatever `--memory-handles` says.
+    pub memory_handles: bool,
+}
+
+/// The feature names this server grants, in the order it answers them.
+pub const FEATURE_MEMORY_HANDLES: &str = "memory_handles";
 
 /// The server-wide facts a request may depend on.
 pub struct ServerState<'a> {
@@ -56,7 +70,11 @@ pub fn route(command: Command, client: ClientState<'_>, server: ServerState<'_>)
         Command::GetMemoryInterface {
             ap_address_version,
             ap_nominal_address,
-        } => memory_interface(ap_address_version, ap_nominal_address, &server),
+        } => {
+            let hands_out = server.memory_handles || client.features.memory_handles;
+            memory_interface(ap_address_version, ap_nominal_address, hands_out, &server)
+        }
+        Command::Features { names } => Route::Answer(Ok(declare(&names, client.features))),
         Command::Memory { handle, op } => match client.memory_handles.resolve(handle) {
             Some(ap) => {
                 Route::Arbitrate(arbiter::Request::Memory(MemoryRequest::Access { ap, op }))
@@ -135,11 +153,16 @@ fn hello(version: i64, said_hello: &mut bool) -> Result<Reply, Failure> {
 /// access), unless the answer is known without one: null when the server
 /// hands out no handles, or for an APv2 on a probe that cannot address
 /// APv2s.
-fn memory_interface(version: u32, nominal_address: u64, server: &ServerState<'_>) -> Route {
+fn memory_interface(
+    version: u32,
+    nominal_address: u64,
+    hands_out: bool,
+    server: &ServerState<'_>,
+) -> Route {
     let refuse = |message: String| Route::Answer(Err(Failure::Request(message)));
     let no_handle = Route::Answer(Ok(Reply::Value(Value::Null)));
     let ap = match version {
-        1 | 2 if !server.memory_handles => return no_handle,
+        1 | 2 if !hands_out => return no_handle,
         1 => match u8::try_from(nominal_address) {
             Ok(apsel) => ApAddress::V1(apsel),
             Err(_) => return refuse(format!("invalid APSEL {nominal_address} (at most 255)")),
@@ -166,6 +189,19 @@ fn memory_interface(version: u32, nominal_address: u64, server: &ServerState<'_>
         }
     };
     Route::Arbitrate(arbiter::Request::Memory(MemoryRequest::IdentifyAp(ap)))
+}
+
+/// Records what the client declared and answers the features granted: the
+/// known names among `names`, each once. Unknown names are ignored, so a
+/// newer client can ask an older server; a later declaration adds to the
+/// earlier ones (none is ever withdrawn).
+fn declare(names: &[String], features: &mut Features) -> Reply {
+    let mut granted = Vec::new();
+    if names.iter().any(|name| name == FEATURE_MEMORY_HANDLES) {
+        features.memory_handles = true;
+        granted.push(Value::from(FEATURE_MEMORY_HANDLES));
+    }
+    Reply::Value(Value::Array(granted))
 }
 
 /// APv2 register blocks are 4 KiB each (ADIv6).
