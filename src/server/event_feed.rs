@@ -1,6 +1,7 @@
 //! What one probe's loop tells the event bus (docs/protocol.md, "Events"):
-//! clients joining and leaving, the lock, the target; and the loop's side
-//! of its subscribers (their greeting) and of the DHCSR poll.
+//! clients joining and leaving, the lock, the target; a new subscriber's
+//! greeting; and the server's own DHCSR read, sent to the arbiter under
+//! [`POLLER`] when it is due.
 //!
 //! Building an event costs nothing while nobody hears its kind: the feed
 //! asks its [`Interest`], one atomic load, before anything else.
@@ -8,12 +9,15 @@
 use std::time::{Duration, Instant};
 
 use super::target::{TargetPoller, TargetState};
-use crate::arbiter::{Arbiter, Notice};
+use crate::arbiter::{Arbiter, Notice, Request};
+use crate::dap::registers::DHCSR;
 use crate::events::{
     ClientChange, ClientRef, DhcsrReader, Event, EventBus, EventKind, Filter, Interest, KindSet,
     LockChange, ProbeChange, Subscription, Wake,
 };
-use crate::ids::ClientId;
+use crate::ids::{ClientId, Ticket};
+use crate::memap::{MemoryOp, MemoryRequest};
+use crate::probe::ApAddress;
 
 /// The arbiter's name for the server's own DHCSR reads. Connections get
 /// ids from 3 up (the loop's poll tokens below that are its own), so no
@@ -164,19 +168,35 @@ impl EventFeed {
         subscription
     }
 
-    /// How long after `now` the server's own DHCSR read is due (zero:
-    /// now), if it should read at all: only while someone hears target
-    /// events; the loop also checks that the probe is connected.
-    pub fn poll_due_in(&mut self, now: impl FnOnce() -> Instant) -> Option<Duration> {
-        if !self.hears(EventKind::Target) {
-            return None;
+    /// Sends the server's own DHCSR read to `arbiter` if it is due (see
+    /// `target`); `may_read` is false while the server retires.
+    pub fn poll(&mut self, arbiter: &mut Arbiter, may_read: bool) {
+        if !is_connected(arbiter) {
+            self.wire_down();
         }
-        self.poller.due_in(now())
+        if self.poll_due_in(arbiter, may_read) != Some(Duration::ZERO) {
+            return;
+        }
+        self.poller.sending(Instant::now());
+        let ticket = Ticket(self.poller.reads());
+        let read = MemoryRequest::Access {
+            ap: ApAddress::V1(0),
+            op: MemoryOp::Read {
+                addr: DHCSR,
+                size: 32,
+            },
+        };
+        arbiter.submit(POLLER, ticket, Request::Memory(read));
     }
 
-    /// The poller's read is sent now.
-    pub fn poll_sent(&mut self, now: Instant) {
-        self.poller.sending(now);
+    /// How long until the server's own DHCSR read is due (zero: now), if
+    /// it is to be made at all: only while someone hears target events,
+    /// the probe is connected and `may_read`.
+    pub fn poll_due_in(&mut self, arbiter: &Arbiter, may_read: bool) -> Option<Duration> {
+        if !may_read || !is_connected(arbiter) || !self.hears(EventKind::Target) {
+            return None;
+        }
+        self.poller.due_in(Instant::now())
     }
 
     /// The poller's read came back.
@@ -188,4 +208,10 @@ impl EventFeed {
     pub fn polls(&self) -> u64 {
         self.poller.reads()
     }
+}
+
+/// Whether the probe is open and some client has the wire up: the only
+/// time the server reads DHCSR itself.
+fn is_connected(arbiter: &Arbiter) -> bool {
+    arbiter.is_open() && arbiter.wire_protocol().is_some() && arbiter.connect_count() > 0
 }

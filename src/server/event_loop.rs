@@ -44,15 +44,14 @@ use super::sessions::{
 };
 use super::settings::ServerConfig;
 use super::status::{EventStatus, StatusWatch};
+use super::subscribers::Subscribers;
 use super::traffic::Ledger;
 use super::window_clock::WindowClock;
 use super::{CmsisDapTcp, SessionPort};
-use crate::arbiter::{Action, Arbiter, ArbiterConfig, Outcome, Request};
-use crate::dap::registers::DHCSR;
-use crate::events::{ClientChange, ClientRef, Wake};
-use crate::ids::{ClientId, Ticket};
-use crate::memap::{MemoryOp, MemoryRequest};
-use crate::probe::{ApAddress, DebugProbe, ProbeError, ProbeInfo};
+use crate::arbiter::{Action, Arbiter, ArbiterConfig, Outcome};
+use crate::events::{ClientChange, ClientRef};
+use crate::ids::ClientId;
+use crate::probe::{DebugProbe, ProbeError, ProbeInfo};
 use crate::worker::{Completion, ProbeWorker, SPIN};
 
 /// The pyOCD listener.
@@ -144,14 +143,8 @@ pub struct EventLoop {
     /// ever be answered, so the arbiter's jobs fail at once instead.
     worker_lost: bool,
     feed: EventFeed,
-    /// Connections that sent `subscribe`: subscribers, or about to be.
-    subscribers: Vec<ClientId>,
-    /// Wakes the loop when another thread publishes to a subscriber.
-    waker: Arc<mio::Waker>,
-    /// The loop's thread, once it runs (its own publishing needs no wake).
-    loop_thread: Option<std::thread::ThreadId>,
-    /// Tickets of the poller's reads.
-    next_poll_ticket: u64,
+    /// Connections that sent `subscribe`.
+    subscribers: Subscribers,
 }
 
 impl EventLoop {
@@ -205,16 +198,13 @@ impl EventLoop {
             evicted: Vec::new(),
             worker_lost: false,
             feed,
-            subscribers: Vec::new(),
-            waker: waker.clone(),
-            loop_thread: None,
-            next_poll_ticket: 0,
+            subscribers: Subscribers::new(waker.clone()),
         };
         Ok((event_loop, waker))
     }
 
     pub fn run(mut self) {
-        self.loop_thread = Some(std::thread::current().id());
+        self.subscribers.on_loop_thread();
         let mut events = Events::with_capacity(1024);
         let mut client_events = 0;
         while !self.controls.stop.load(Ordering::SeqCst) {
@@ -284,55 +274,23 @@ impl EventLoop {
         // may come to prompt that, so decide again at once.
         loop {
             self.released_since_poll = false;
-            self.poll_target();
+            self.feed.poll(&mut self.arbiter, self.retiring.is_none());
             self.apply_arbiter();
             let expired = self.register_window.expire(&mut self.arbiter);
             self.publish_notices(None);
-            self.pump_subscribers();
+            self.released_since_poll |= self.subscribers.pump(
+                &mut self.conns,
+                &mut self.arbiter,
+                &self.feed,
+                self.poll.registry(),
+                &mut self.ledger,
+                &mut self.touched,
+            );
             self.flush_touched();
             if !self.released_since_poll && !expired {
                 break;
             }
         }
-    }
-
-    /// Whether the probe is open and some client has the wire up: the
-    /// only time the server reads DHCSR itself.
-    fn is_connected(&self) -> bool {
-        self.arbiter.is_open()
-            && self.arbiter.wire_protocol().is_some()
-            && self.arbiter.connect_count() > 0
-    }
-
-    /// Sends the server's own DHCSR read if it is due (see `target`).
-    fn poll_target(&mut self) {
-        let connected = self.is_connected();
-        if !connected {
-            self.feed.wire_down();
-        }
-        if self.poll_due_in(connected) != Some(Duration::ZERO) {
-            return;
-        }
-        self.feed.poll_sent(Instant::now());
-        let ticket = Ticket(self.next_poll_ticket);
-        self.next_poll_ticket += 1;
-        let read = MemoryRequest::Access {
-            ap: ApAddress::V1(0),
-            op: MemoryOp::Read {
-                addr: DHCSR,
-                size: 32,
-            },
-        };
-        self.arbiter.submit(POLLER, ticket, Request::Memory(read));
-    }
-
-    /// How long until the server's own DHCSR read is due (zero: now), if
-    /// it is to be made at all: never while retiring.
-    fn poll_due_in(&mut self, connected: bool) -> Option<Duration> {
-        if self.retiring.is_some() || !connected {
-            return None;
-        }
-        self.feed.poll_due_in(Instant::now)
     }
 
     /// Publishes what the arbiter noticed; `departing` names a client
@@ -344,44 +302,6 @@ impl EventLoop {
             None => departing.filter(|d| d.id == client.0).cloned(),
         };
         self.feed.take_notices(&mut self.arbiter, name);
-    }
-
-    /// Makes subscribers of the connections ready to be, and moves each
-    /// subscriber's queued lines to its socket.
-    fn pump_subscribers(&mut self) {
-        let mut at = 0;
-        while let Some(&client) = self.subscribers.get(at) {
-            let Some(conn) = self.conns.get_mut(&client) else {
-                self.subscribers.swap_remove(at);
-                continue;
-            };
-            at += 1;
-            if let Some(kinds) = conn.ready_to_subscribe() {
-                // It is no client of the probe any more: what it held is
-                // released as if it had gone (rule 4).
-                self.arbiter.remove_client(client);
-                self.released_since_poll = true;
-                let wake = loop_wake(self.waker.clone(), self.loop_thread);
-                conn.start_events(self.feed.subscribe(kinds, Some(wake)));
-            }
-            // Written and moved until the socket is full or the queue
-            // empty: a full socket asks for WRITABLE, which brings the
-            // loop back here.
-            loop {
-                if conn.has_unwritten() {
-                    if conn.flush(self.poll.registry(), &mut self.ledger) == Next::Close {
-                        self.touched.push(client);
-                        break;
-                    }
-                    if conn.has_unwritten() {
-                        break;
-                    }
-                }
-                if !conn.pump_events() {
-                    break;
-                }
-            }
-        }
     }
 
     fn apply_arbiter(&mut self) {
@@ -471,7 +391,7 @@ impl EventLoop {
             retiring: self.retiring.as_mut(),
             reservation: self.reservation.as_ref(),
             ended_sessions: &mut self.ended_sessions,
-            subscribing: &mut self.subscribers,
+            subscribing: self.subscribers.joining(),
         };
         let next = work(conn, &mut shared);
         if next == Next::Close {
@@ -513,8 +433,9 @@ impl EventLoop {
         let now = Instant::now();
         let session = self.reservation.as_ref().map(|r| r.timeout(now));
         let eviction = (!self.evicted.is_empty()).then_some(Duration::from_millis(100));
-        let connected = self.is_connected();
-        let poll = self.poll_due_in(connected);
+        let poll = self
+            .feed
+            .poll_due_in(&self.arbiter, self.retiring.is_none());
         [
             idle,
             retire,
@@ -633,7 +554,7 @@ impl EventLoop {
             .get_or_insert_with(|| Retiring::new(grace, reason));
         // Subscribers send no request to be told with: they have their
         // `retired` event, and close once it is written.
-        for &client in &self.subscribers {
+        for client in self.subscribers.clients() {
             retiring.tell(client);
         }
         log::info!(
@@ -681,11 +602,11 @@ impl EventLoop {
             target: self.feed.target(),
             last_dhcsr: self.feed.last_dhcsr(),
             target_polls: self.feed.polls(),
-            subscribers: self.subscribers.len(),
+            subscribers: self.subscribers.clients().count(),
             queued_events: self
                 .subscribers
-                .iter()
-                .filter_map(|client| self.conns.get(client))
+                .clients()
+                .filter_map(|client| self.conns.get(&client))
                 .map(Connection::queued_events)
                 .sum(),
         };
@@ -910,15 +831,4 @@ impl EventLoop {
         };
         log::info!("stopped serving {} ({probe_state})", self.info.unique_id);
     }
-}
-
-/// What a subscriber's queue calls when it gets a line while empty: wake
-/// the loop, unless the line comes from the loop itself, which pumps its
-/// subscribers before it next sleeps.
-fn loop_wake(waker: Arc<mio::Waker>, loop_thread: Option<std::thread::ThreadId>) -> Wake {
-    Box::new(move || {
-        if Some(std::thread::current().id()) != loop_thread {
-            let _ = waker.wake();
-        }
-    })
 }

@@ -24,6 +24,8 @@
 //!   and its decisions to the worker and the connections; idle, kicked and
 //!   retired clients; closing (release on close); shutdown.
 //! - `status.rs`: the state published each turn ([`ProbeStatus`]).
+//! - `subscribers.rs`: the loop's event streams: connections that sent
+//!   `subscribe`, made subscribers and pumped into their sockets.
 //! - `event_feed.rs`: the loop's events (docs/protocol.md, "Events"):
 //!   joins, leaves, the lock, the target; subscribers' greetings; when
 //!   the server reads DHCSR itself.
@@ -61,6 +63,7 @@ mod retire;
 mod sessions;
 mod settings;
 mod status;
+mod subscribers;
 mod target;
 mod traffic;
 mod window_clock;
