@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 use mio::net::{TcpListener, TcpStream};
 
 use super::front_end::WireFormat;
-use super::sessions::SessionId;
 use super::peers::PeerCounts;
+use super::sessions::SessionId;
 use super::settings::ServerConfig;
 use super::traffic::Traffic;
 

@@ -22,7 +22,8 @@
 //!   ([`ServerHandle`], [`Stopper`], [`Kicker`]).
 //! - `event_loop.rs`: the loop: poll, accept, completions to the arbiter
 //!   and its decisions to the worker and the connections; idle, kicked and
-//!   retired clients; closing (release on close); shutdown.
+//!   retired clients; closing (release on close); shutdown. Its
+//!   `session_turn.rs` opens and ends sessions and closes preempted clients.
 //! - `status.rs`: the state published each turn ([`ProbeStatus`]).
 //! - `subscribers.rs`: the loop's event streams: connections that sent
 //!   `subscribe`, made subscribers and pumped into their sockets.
