@@ -56,6 +56,11 @@ impl<T: Transport> Link<T> {
         &self.transport
     }
 
+    /// How long [`Link::receive`] waits for a reply.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
     /// Adopts the packet size DAP_Info reported.
     pub fn set_packet_size(&mut self, size: usize) {
         self.reply.resize(size, 0);

@@ -118,6 +118,13 @@ impl<T: Transport> CmsisDapProbe<T> {
         self.deferred_writes = deferred;
     }
 
+    /// How long a reply may take before the probe counts as not answering
+    /// (default [`DEFAULT_REPLY_TIMEOUT`](super::link::DEFAULT_REPLY_TIMEOUT));
+    /// tests of a probe that stops answering shorten it.
+    pub fn set_reply_timeout(&mut self, timeout: Duration) {
+        self.link.set_timeout(timeout);
+    }
+
     /// How long `reset` holds nRESET low, and waits after releasing it.
     #[cfg(test)]
     pub fn set_reset_timing(&mut self, hold: Duration, settle: Duration) {
