@@ -60,6 +60,14 @@ pub(super) struct FirmwareFaults {
 }
 
 impl FirmwareFaults {
+    /// Whether a hung firmware takes this packet and drops it (counted).
+    pub(super) fn swallow_if_hung(&mut self) -> bool {
+        if self.hung {
+            self.injected += 1;
+        }
+        self.hung
+    }
+
     /// The fault for the reply to a packet of `command`, if one is armed
     /// and due.
     pub(super) fn take_reply(&mut self, command: u8) -> Option<ReplyFault> {

@@ -369,7 +369,7 @@ impl Transport for SimDapFirmware {
                 stats.window_overruns += 1;
             }
         }
-        if self.faults.lock().hung {
+        if self.faults.lock().swallow_if_hung() {
             // Taken off the bus and never looked at.
         } else if id == ID_QUEUE_COMMANDS {
             self.queued.push(packet.to_vec());
