@@ -145,6 +145,11 @@ impl<T: Transport> CmsisDapProbe<T> {
 
     fn start(&mut self, needs: Needs) -> ProbeResult<()> {
         self.queue.begin_request();
+        // A write would otherwise be queued, and answered, for a device
+        // known to be gone.
+        if let Some(why) = self.link.gone() {
+            return Err(ProbeError::Disconnected(why.to_owned()));
+        }
         if !self.is_open {
             return Err(ProbeError::Probe("probe is not open".to_owned()));
         }
@@ -220,6 +225,7 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
 
     fn open(&mut self) -> ProbeResult<()> {
         self.queue.begin_request();
+        self.link.try_again();
         self.link.command(&HostStatus {
             kind: HostStatusKind::Connect,
             on: true,

@@ -37,7 +37,6 @@ use crate::cmsis_dap::usb::{self, Discovery, FoundProbe};
 use crate::config::ports::PortAllocations;
 use crate::config::{Cidr, Config, ProbeEntry, ProbeSelector};
 use crate::server::{self, ClientFilter, Limits, ServerConfig, ServerHandle, Stopper};
-use crate::sim::dap_firmware::PlugHandle;
 
 pub use control::ControlError;
 pub use open::{open_entry, open_probe, OpenError, Opened, ProbeSource};
@@ -85,8 +84,8 @@ struct Served {
     /// What it is served with; a reload restarts it when that changes.
     serving: ServingKey,
     handle: ServerHandle,
-    /// A virtual target's cable, for [`Farm::unplug`].
-    plug: Option<PlugHandle>,
+    /// A virtual target's cable, for [`Farm::unplug`], and its faults.
+    cable: Option<open::VirtualCable>,
     /// A USB probe's listing, as found when it was opened.
     usb: Option<FoundProbe>,
 }
@@ -182,7 +181,7 @@ impl Farm {
         config: &Config,
         discovery: &Discovery,
     ) -> Result<Served, EntryError> {
-        let (probe, plug) = open::open_entry(entry, discovery).map_err(|e| {
+        let (probe, cable) = open::open_entry(entry, discovery).map_err(|e| {
             log::warn!("{e}; port {} is not served", entry.port);
             EntryError::Unopened(e)
         })?;
@@ -219,7 +218,7 @@ impl Farm {
             probe: entry.probe.clone(),
             serving: ServingKey::of(entry, config),
             handle,
-            plug,
+            cable,
             usb,
         })
     }

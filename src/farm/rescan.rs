@@ -1,7 +1,8 @@
 //! Serving USB probes as they come and go: a thread lists the USB probes
 //! every [`RESCAN_INTERVAL`]; a configured serial number that was absent
 //! and is now there is served (and so is an unlisted probe that appears),
-//! and a served one that is gone is retired.
+//! and a served one that is gone is retired (so is a virtual target whose
+//! virtual cable came out, `plug`).
 //! Its clients have already been getting status 2 since it vanished (its
 //! transport reports the device as disconnected); retiring closes them
 //! and frees the device for when it returns.
@@ -96,7 +97,8 @@ impl Farm {
                 .find(|found| found.serial == *serial),
             ProbeSelector::Sim(_) => None,
         };
-        let mut changed = false;
+        // A virtual target's cable is known whether USB can be listed or not.
+        let mut changed = self.retire_disconnected_virtual(VANISHED_GRACE);
         if complete {
             let (gone, kept): (Vec<Served>, Vec<Served>) = std::mem::take(&mut self.served)
                 .into_iter()
