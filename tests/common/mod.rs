@@ -448,8 +448,18 @@ impl ServerProcess {
         args: &[&str],
         probes: usize,
     ) -> (ServerProcess, Vec<(String, SocketAddr)>) {
+        ServerProcess::start_serving_with_env(args, probes, &[])
+    }
+
+    /// [`ServerProcess::start_serving`] with environment variables set.
+    pub fn start_serving_with_env(
+        args: &[&str],
+        probes: usize,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> (ServerProcess, Vec<(String, SocketAddr)>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_probeshare"))
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
