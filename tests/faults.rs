@@ -11,9 +11,6 @@
 
 mod common;
 
-#[path = "faults/support.rs"]
-mod support;
-
 #[path = "faults/acks.rs"]
 mod acks;
 

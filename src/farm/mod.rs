@@ -128,6 +128,8 @@ pub struct Farm {
     unplugged: Vec<ProbeSelector>,
     /// The USB rescan, once [`Farm::watch_usb`] started it.
     rescan: Option<rescan::RescanThread>,
+    /// USB listings the rescan has applied ([`Farm::rescans`]).
+    rescans: u64,
     /// The configuration served, for [`Farm::enable`].
     config: Config,
     options: FarmOptions,
@@ -153,6 +155,7 @@ impl Farm {
             disabled: Vec::new(),
             unplugged: Vec::new(),
             rescan: None,
+            rescans: 0,
             config: config.clone(),
             options: options.clone(),
             ports: None,

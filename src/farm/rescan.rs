@@ -61,6 +61,12 @@ impl Drop for RescanThread {
 }
 
 impl Farm {
+    /// How many USB listings the rescan has applied so far: that it runs,
+    /// for a test or a health check.
+    pub fn rescans(&self) -> u64 {
+        self.rescans
+    }
+
     /// Starts the USB rescan (see the module doc) for the shared `farm`;
     /// `on_change` is called, with the farm locked, after it served or
     /// retired a probe (to publish the farm anew). It stops with the farm.
@@ -180,6 +186,7 @@ fn rescan_loop(farm: &Weak<Mutex<Farm>>, stopped: &Receiver<()>, on_change: &dyn
             return;
         };
         let mut farm = shared.lock();
+        farm.rescans += 1;
         if farm.apply_usb_listing(&discovery, unlistable.is_none()) {
             on_change(&farm);
         }

@@ -14,6 +14,7 @@ use probeshare::server::{self, Limits, ServerConfig, ServerHandle};
 use probeshare::sim::{self, dap_firmware::UsbModel};
 
 pub mod farm;
+pub mod faulty;
 
 /// How long any single wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);

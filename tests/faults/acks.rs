@@ -5,7 +5,7 @@
 use probeshare::sim::faults::InjectedAck;
 use serde_json::json;
 
-use crate::support::{
+use crate::common::faulty::{
     bystander, clear_sticky, memory_session, read_word, write_word, FaultyServer, RAM,
 };
 

@@ -8,7 +8,7 @@ use probeshare::sim::dap_firmware::ReplyFault;
 use serde_json::json;
 
 use crate::common::Client;
-use crate::support::{memory_session, read_word, write_word, FaultyServer, RAM};
+use crate::common::faulty::{memory_session, read_word, write_word, FaultyServer, RAM};
 
 const DAP_TRANSFER: u8 = 0x05;
 const DAP_TRANSFER_BLOCK: u8 = 0x06;

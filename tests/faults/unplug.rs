@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::common::farm::{http, managed_farm};
 use crate::common::{free_port, wait_until, Client, DEADLINE, SIM_DPIDR};
-use crate::support::{memory_session, read_word, write_word, RAM};
+use crate::common::faulty::{memory_session, read_word, write_word, RAM};
 
 const DAP_TRANSFER: u8 = 0x05;
 const TAR: u32 = 0x04;

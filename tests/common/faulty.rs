@@ -1,4 +1,5 @@
-//! A server on the virtual target with its fault and recording handles, a
+//! A server on the virtual target with its fault and recording handles
+//! (tests/faults.rs, tests/wire.rs), a
 //! client doing memory work through the AHB-AP, and the leak check.
 
 use std::net::{SocketAddr, TcpListener};
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::{powered_session, wait_until, Client};
+use super::{powered_session, wait_until, Client};
 use probeshare::server::{self, Limits, ServerConfig, ServerHandle};
 use probeshare::sim::dap_firmware::{
     FaultHandle, FirmwareConfig, PlugHandle, RecordHandle, SharedTarget, UsbModel,
