@@ -394,6 +394,17 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Bytes this client sent that sit in the server's socket receive
+    /// queue, not read by the server yet (Linux, from /proc/net/tcp).
+    pub fn unread_by_server(&self) -> u64 {
+        let client = self.stream.local_addr().expect("local address");
+        let server = self.stream.peer_addr().expect("peer address");
+        let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+        tcp_queues(&table, server, client).map_or(0, |(_, rx)| rx)
+    }
+}
+
 /// The (tx_queue, rx_queue) of the IPv4 socket `local` connected to
 /// `remote`, from the text of /proc/net/tcp.
 fn tcp_queues(table: &str, local: SocketAddr, remote: SocketAddr) -> Option<(u64, u64)> {
