@@ -3,6 +3,7 @@
 
 mod bus;
 mod dp;
+mod faults;
 mod line;
 mod mem_ap;
 mod virtual_probe;
