@@ -104,7 +104,10 @@ fn serve_without_probe_or_config_reads_the_default_configuration_file() {
     .0;
     assert_eq!(server.addr.port(), port);
     let mut client = Client::hello(server.addr);
-    assert_eq!(client.ok("readprop", json!(["unique_id"])), json!("sim:cli"));
+    assert_eq!(
+        client.ok("readprop", json!(["unique_id"])),
+        json!("sim:cli")
+    );
     server.signal("TERM");
     assert_eq!(server.wait_exit(), Some(0));
     std::fs::remove_dir_all(&dir).expect("clean up");

@@ -223,7 +223,12 @@ fn reading_pauses_at_the_pending_request_limit() {
     // reading pauses, more than the socket buffers hold, so the write
     // blocks until the lock is released.
     let lines: String = (0..REQUESTS)
-        .map(|i| format!("{{\"id\":{},\"request\":\"read_dp\",\"arguments\":[0]}}\n", 100 + i))
+        .map(|i| {
+            format!(
+                "{{\"id\":{},\"request\":\"read_dp\",\"arguments\":[0]}}\n",
+                100 + i
+            )
+        })
         .collect();
     let mut stream = writer.stream.try_clone().expect("clone");
     let sender = std::thread::spawn(move || stream.write_all(lines.as_bytes()));
@@ -236,7 +241,10 @@ fn reading_pauses_at_the_pending_request_limit() {
     let watched = Instant::now();
     while watched.elapsed() < Duration::from_millis(300) {
         let now = writer.unread_by_server();
-        assert!(now >= unread, "the server read on: {unread} then {now} unread");
+        assert!(
+            now >= unread,
+            "the server read on: {unread} then {now} unread"
+        );
     }
 
     holder.ok("unlock", json!([]));

@@ -47,8 +47,13 @@ fn reset_pulses_nreset_once_for_the_hold_time() {
     server.record.clear();
     c.ok("reset", json!([]));
     let edges = server.record.get().reset_edges;
-    let [ResetEdge { asserted: true, at: low }, ResetEdge { asserted: false, at: high }] =
-        edges[..]
+    let [ResetEdge {
+        asserted: true,
+        at: low,
+    }, ResetEdge {
+        asserted: false,
+        at: high,
+    }] = edges[..]
     else {
         panic!("not one pulse: {edges:?}");
     };
@@ -101,6 +106,9 @@ fn a_sequence_too_short_for_a_line_reset_leaves_the_dp_deaf() {
     let mut c = Client::session(server.addr());
     c.ok("swj_sequence", json!([57, 0x0001_FFFF_FFFF_FFFFu64 >> 8]));
     c.err("read_dp", json!([0]), 10);
-    c.ok("swj_sequence", json!([LINE_RESET_AND_IDLE.0, LINE_RESET_AND_IDLE.1]));
+    c.ok(
+        "swj_sequence",
+        json!([LINE_RESET_AND_IDLE.0, LINE_RESET_AND_IDLE.1]),
+    );
     assert_eq!(c.ok("read_dp", json!([0])), SIM_DPIDR);
 }

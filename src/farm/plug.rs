@@ -109,9 +109,7 @@ impl Farm {
                 "virtual probe {} lost its USB connection; no longer served",
                 served.probe
             );
-            served
-                .handle
-                .retire(grace, "the probe vanished from USB");
+            served.handle.retire(grace, "the probe vanished from USB");
             self.unplugged.push(served.probe.clone());
             self.retiring.push(served);
         }

@@ -33,8 +33,8 @@
 
 use super::bus::MemoryBus;
 use super::cortex;
-use super::faults::{AddressFaults, InjectedAck};
 use super::dp::{DebugPort, TransferMode, DP_IDR, STICKYCMP, STICKYERR, WDATAERR};
+use super::faults::{AddressFaults, InjectedAck};
 use super::line::SwdLine;
 use super::mem_ap::MemAp;
 

@@ -58,12 +58,20 @@ fn a_wait_storm_past_the_retries_is_status_11_for_its_client_only() {
 
 #[test]
 fn a_fault_at_an_address_is_status_12_for_its_client_only() {
-    fault_stays_with_its_client(InjectedAck::Fault, 12, "transfer fault: FAULT response to AP read 0xc");
+    fault_stays_with_its_client(
+        InjectedAck::Fault,
+        12,
+        "transfer fault: FAULT response to AP read 0xc",
+    );
 }
 
 #[test]
 fn no_acknowledge_is_status_10_for_its_client_only() {
-    fault_stays_with_its_client(InjectedAck::NoAck, 10, "transfer error: no ACK to AP read 0xc");
+    fault_stays_with_its_client(
+        InjectedAck::NoAck,
+        10,
+        "transfer error: no ACK to AP read 0xc",
+    );
 }
 
 #[test]
@@ -96,7 +104,10 @@ fn a_faulting_write_is_reported_to_the_writer() {
     };
     assert_eq!(failed["status"], 12, "{failed}");
     let message = failed["error"].as_str().unwrap_or_default();
-    assert!(message.starts_with("transfer fault: FAULT response to AP write 0xc"), "{failed}");
+    assert!(
+        message.starts_with("transfer fault: FAULT response to AP write 0xc"),
+        "{failed}"
+    );
     assert_eq!(other.join().expect("bystander"), 100);
     server.faults.clear();
     clear_sticky(&mut victim);

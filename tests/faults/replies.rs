@@ -7,8 +7,8 @@
 use probeshare::sim::dap_firmware::ReplyFault;
 use serde_json::json;
 
-use crate::common::Client;
 use crate::common::faulty::{memory_session, read_word, write_word, FaultyServer, RAM};
+use crate::common::Client;
 
 const DAP_TRANSFER: u8 = 0x05;
 const DAP_TRANSFER_BLOCK: u8 = 0x06;
@@ -93,9 +93,11 @@ fn a_short_reply_is_status_3_for_its_client_only() {
 fn a_reply_to_another_command_is_status_3_for_its_client_only() {
     reply_fault_stays_with_its_client(
         |server| {
-            server
-                .faults
-                .fault_reply(DAP_TRANSFER, 0, ReplyFault::WrongCommand(DAP_TRANSFER_BLOCK))
+            server.faults.fault_reply(
+                DAP_TRANSFER,
+                0,
+                ReplyFault::WrongCommand(DAP_TRANSFER_BLOCK),
+            )
         },
         |_| {},
         3,

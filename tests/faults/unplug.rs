@@ -11,8 +11,8 @@ use probeshare::sim::dap_firmware::ReplyFault;
 use serde_json::{json, Value};
 
 use crate::common::farm::{http, managed_farm};
-use crate::common::{free_port, wait_until, Client, DEADLINE, SIM_DPIDR};
 use crate::common::faulty::{memory_session, read_word, write_word, RAM};
+use crate::common::{free_port, wait_until, Client, DEADLINE, SIM_DPIDR};
 
 const DAP_TRANSFER: u8 = 0x05;
 const TAR: u32 = 0x04;
@@ -59,7 +59,10 @@ fn a_disconnect_mid_batch_fails_everyone_with_status_2_and_the_probe_is_retired(
     let management = management.local_addr();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let selector = ProbeSelector::Sim("alpha".to_owned());
-    let faults = farm.lock().virtual_faults(&selector).expect("a virtual probe");
+    let faults = farm
+        .lock()
+        .virtual_faults(&selector)
+        .expect("a virtual probe");
 
     let mut victim = memory_session(addr);
     let mut bystander = memory_session(addr);

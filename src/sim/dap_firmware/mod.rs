@@ -90,10 +90,10 @@ use crate::cmsis_dap::{Transport, TransportError};
 use crate::sim::target::SwdTarget;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
-pub use faults::{FaultHandle, ReplyFault};
-pub use record::{RecordHandle, Recording, ResetEdge, SwjSequence};
 pub use commands::VENDOR_NAME;
 pub use commands::{Port, TransferSettings, FIRMWARE_VERSION, PRODUCT_NAME, PROTOCOL_VERSION};
+pub use faults::{FaultHandle, ReplyFault};
+pub use record::{RecordHandle, Recording, ResetEdge, SwjSequence};
 pub use usb::UsbModel;
 
 use commands::{Firmware, ID_QUEUE_COMMANDS, ID_TRANSFER_ABORT};
