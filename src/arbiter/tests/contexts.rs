@@ -67,6 +67,43 @@ fn a_register_read_holds_off_other_clients_until_its_dcrdr_read() {
     assert_eq!(bench.arbiter.register_window(), None);
 }
 
+/// A DCRSR write that fails selected no register: it opens no window, and
+/// the others are not held off for the window's time.
+#[test]
+fn a_failed_dcrsr_write_holds_nobody_off() {
+    let mut bench = two_clients();
+    bench.fail_next(
+        write_ap(DRW, 4),
+        ProbeError::TransferFault("FAULT response to AP write 0xc".into()),
+    );
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window(), None);
+    let other = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    bench.assert_ok(B, other);
+}
+
+/// Inside a window, a failure of another of its client's jobs leaves it
+/// open: the register transfer under way is still the client's.
+#[test]
+fn a_failure_inside_a_window_keeps_it_open() {
+    let mut bench = two_clients();
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    bench.fail_next(
+        Op::ReadAp(DRW),
+        ProbeError::TransferFault("FAULT response to AP read 0xc".into()),
+    );
+    bench.op(A, write_ap(TAR, DHCSR));
+    bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
+    let other = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    assert_eq!(bench.reply(B, other), None, "B still waits");
+}
+
 #[test]
 fn a_register_write_holds_off_other_clients_until_its_dcrsr_write() {
     let mut bench = two_clients();
