@@ -199,6 +199,38 @@ fn a_reset_seen_in_one_clients_dhcsr_read_is_shown_to_every_other_client_once() 
     }
 }
 
+/// Only a read of DHCSR carries its clear-on-read bits: a RAM word with
+/// the same bit set is no reset, and a reset owed to a client is not
+/// added to its RAM words.
+#[test]
+fn words_read_elsewhere_neither_show_nor_spread_dhcsr_events() {
+    let mut bench = two_clients();
+    const RAM: u32 = 0x2000_0000;
+    bench.op(A, write_ap(TAR, RAM));
+    bench.op(B, write_ap(TAR, RAM));
+    bench.settle();
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST));
+    let a_ram = bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(A, a_ram), word(S_RESET_ST));
+    bench.op(B, write_ap(TAR, DHCSR));
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x3));
+    let b_dhcsr = bench.op(B, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(B, b_dhcsr), word(0x3), "no reset was seen");
+
+    // A reset that B sees is owed to A's next DHCSR read, not its RAM read.
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST | 0x3));
+    let b_reset = bench.op(B, Op::ReadAp(DRW));
+    bench.op(A, write_ap(TAR, RAM));
+    bench.settle();
+    assert_eq!(bench.reply(B, b_reset), word(S_RESET_ST | 0x3));
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x1234));
+    let a_word = bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(A, a_word), word(0x1234));
+}
+
 #[test]
 fn counts_are_answered_while_another_client_holds_the_lock() {
     let mut bench = two_clients();

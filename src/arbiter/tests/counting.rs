@@ -71,6 +71,22 @@ fn last_close_closes_hardware() {
     assert_eq!(bench.sent_count(&Op::Open), 2);
 }
 
+/// Releasing one kind of reference keeps the other: a client that
+/// disconnects still holds its `open`, and its `close` is accepted.
+#[test]
+fn disconnect_keeps_the_clients_open() {
+    let mut bench = Bench::with_clients(&[A]);
+    bench.open_and_connect(&[A]);
+    let disconnect = bench.op(A, Op::Disconnect);
+    bench.settle();
+    assert_eq!(bench.reply(A, disconnect), done());
+    assert_eq!(bench.arbiter.open_count(), 1);
+    let close = bench.op(A, Op::Close);
+    bench.settle();
+    assert_eq!(bench.reply(A, close), done());
+    assert_eq!(bench.arbiter.open_count(), 0);
+}
+
 #[test]
 fn failed_hardware_open_changes_no_count() {
     let mut bench = Bench::with_clients(&[A, B]);
