@@ -215,6 +215,22 @@ fn failed_hardware_disconnect_still_releases_the_reference() {
     assert_eq!(bench.arbiter.wire_protocol(), None);
 }
 
+/// The last `close` is the client's own hardware close: its failure is
+/// that client's answer, and the reference is released all the same.
+#[test]
+fn failed_hardware_close_is_the_last_closers_error() {
+    let mut bench = Bench::with_clients(&[A]);
+    bench.op(A, Op::Open);
+    bench.settle();
+    let error = ProbeError::Disconnected("usb gone".into());
+    bench.fail_next(Op::Close, error.clone());
+    let last = bench.op(A, Op::Close);
+    bench.settle();
+    assert_eq!(bench.reply(A, last), Some(Outcome::Probe(error)));
+    assert_eq!(bench.arbiter.open_count(), 0);
+    assert!(!bench.arbiter.is_open());
+}
+
 #[test]
 fn closing_the_probe_takes_the_wire_down() {
     let mut bench = Bench::with_clients(&[A, B]);
