@@ -104,6 +104,41 @@ fn a_failure_inside_a_window_keeps_it_open() {
     assert_eq!(bench.reply(B, other), None, "B still waits");
 }
 
+/// A second DCRSR write inside its own window does not start a new one:
+/// the window's time limit (rule 10) runs from the first.
+#[test]
+fn a_window_holders_next_dcrsr_write_keeps_its_window() {
+    let mut bench = two_clients();
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    let first = bench.arbiter.register_window().expect("window open");
+    bench.op(A, write_ap(DRW, 5));
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window(), Some(first));
+    assert!(bench.arbiter.expire_register_window(first.id));
+    assert_eq!(bench.arbiter.register_window(), None);
+}
+
+/// Several writes to DCRSR in one request (no auto-increment): the last
+/// one decides, here a register write, which closes the window.
+#[test]
+fn the_last_of_repeated_dcrsr_writes_decides_the_window() {
+    let mut bench = two_clients();
+    bench.op(A, write_ap(TAR, DCRSR));
+    bench.op(
+        A,
+        Op::WriteApMultiple {
+            addr: DRW,
+            values: vec![4, 4 | DCRSR_REGWNR],
+        },
+    );
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window(), None);
+    let other = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    bench.assert_ok(B, other);
+}
+
 #[test]
 fn a_register_write_holds_off_other_clients_until_its_dcrsr_write() {
     let mut bench = two_clients();

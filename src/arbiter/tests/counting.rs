@@ -87,6 +87,17 @@ fn disconnect_keeps_the_clients_open() {
     assert_eq!(bench.arbiter.open_count(), 0);
 }
 
+/// Each client's own references, as `/probes/{id}/clients` shows them.
+#[test]
+fn references_are_counted_per_client() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A]);
+    bench.op(A, Op::Open);
+    bench.settle();
+    assert_eq!(bench.arbiter.references_of(A), (2, 1));
+    assert_eq!(bench.arbiter.references_of(B), (0, 0));
+}
+
 #[test]
 fn failed_hardware_open_changes_no_count() {
     let mut bench = Bench::with_clients(&[A, B]);
