@@ -11,6 +11,7 @@ mod listing;
 mod session_cli;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -97,8 +98,12 @@ struct ListArgs {
 }
 
 /// Where `serve` looks for its configuration when neither `--probe` nor
-/// `--config` is given (the systemd unit's case).
+/// `--config` is given (the systemd unit's case), unless
+/// [`DEFAULT_CONFIG_ENV`] names another file.
 const DEFAULT_CONFIG_FILE: &str = "/etc/probeshare/probeshare.toml";
+/// Names the file read instead of [`DEFAULT_CONFIG_FILE`], so that the
+/// tests (and a packager) need not depend on what the machine has in /etc.
+const DEFAULT_CONFIG_ENV: &str = "PROBESHARE_DEFAULT_CONFIG";
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("source").args(["probe", "config"])))]
@@ -109,7 +114,8 @@ struct ServeArgs {
     probe: Option<String>,
     /// Serve every probe of this configuration file (docs/configuration.md)
     /// on its own port, with the file's address, allow-list and
-    /// limits. Without --probe or --config: /etc/probeshare/probeshare.toml.
+    /// limits. Without --probe or --config: /etc/probeshare/probeshare.toml
+    /// (or the file the environment variable PROBESHARE_DEFAULT_CONFIG names).
     #[arg(
         long,
         value_name = "FILE",
@@ -303,8 +309,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         (Some(file), _) => return serve_farm(file, args.memory_handles, !args.no_management),
         (None, Some(name)) => name.clone(),
         (None, None) => {
-            let file = std::path::Path::new(DEFAULT_CONFIG_FILE);
-            return serve_farm(file, args.memory_handles, !args.no_management);
+            let file = std::env::var_os(DEFAULT_CONFIG_ENV)
+                .map_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE), PathBuf::from);
+            return serve_farm(&file, args.memory_handles, !args.no_management);
         }
     };
     if !args.bind.is_loopback() && !args.allow_remote {

@@ -73,19 +73,56 @@ fn sigint_releases_clients_and_exits_zero() {
 
 #[test]
 fn serve_without_probe_or_config_reads_the_default_configuration_file() {
+    // The default file is injected (PROBESHARE_DEFAULT_CONFIG), so the test
+    // does not depend on what this machine has in /etc; the name of the
+    // real default is checked in `--help`.
+    let dir = std::env::temp_dir().join(format!("probeshare-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let missing = dir.join("probeshare.toml");
+    let _ = std::fs::remove_file(&missing);
     let output = Command::new(env!("CARGO_BIN_EXE_probeshare"))
         .arg("serve")
+        .env("PROBESHARE_DEFAULT_CONFIG", &missing)
         .output()
         .expect("run probeshare");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    if std::path::Path::new("/etc/probeshare/probeshare.toml").exists() {
-        // A machine with probeshare installed: only the path is checked.
-        return;
-    }
     assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+
+    // A file there is served: its probe answers on its port.
+    let port = common::free_port();
+    std::fs::write(
+        &missing,
+        format!("[management]\nenabled = false\n[[probe]]\nserial = \"sim:cli\"\nport = {port}\n"),
+    )
+    .expect("write the configuration");
+    let mut server = ServerProcess::start_serving_with_env(
+        &["serve"],
+        1,
+        &[("PROBESHARE_DEFAULT_CONFIG", missing.as_os_str())],
+    )
+    .0;
+    assert_eq!(server.addr.port(), port);
+    let mut client = Client::hello(server.addr);
+    assert_eq!(
+        client.ok("readprop", json!(["unique_id"])),
+        json!("sim:cli")
+    );
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(), Some(0));
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn help_names_the_default_configuration_file() {
+    let output = Command::new(env!("CARGO_BIN_EXE_probeshare"))
+        .args(["serve", "--help"])
+        .output()
+        .expect("run probeshare");
+    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stderr.contains("/etc/probeshare/probeshare.toml"),
-        "{stderr}"
+        stdout.contains("/etc/probeshare/probeshare.toml"),
+        "{stdout}"
     );
 }
 

@@ -118,12 +118,19 @@ fn an_absent_usb_probe_leaves_the_farm_serving_and_shutdown_prompt() {
     let (farm, management, config) = start_watching(&probes);
     assert_eq!(farm.lock().skipped(), [config.probes[1].probe.clone()]);
     // The sim probe keeps serving while the rescan lists USB (or finds
-    // it unavailable) a few times.
+    // it unavailable) three times.
     let mut client = Client::session(SocketAddr::from(([127, 0, 0, 1], sim_port)));
-    let rescans = Instant::now();
-    while rescans.elapsed() < farm::RESCAN_INTERVAL * 3 {
+    let first = farm.lock().rescans();
+    let started = Instant::now();
+    while farm.lock().rescans() < first + 3 {
         assert_eq!(client.ok("read_dp", json!([0])), SIM_DPIDR);
+        assert!(started.elapsed() < DEADLINE, "the rescan does not run");
     }
+    assert!(
+        started.elapsed() >= farm::RESCAN_INTERVAL * 2,
+        "three rescans in {:?}: faster than one a second",
+        started.elapsed()
+    );
     let list: Value =
         serde_json::from_str(&http(management.local_addr(), "GET", "/probes").1).expect("JSON");
     assert_eq!(list[1]["state"], "absent");

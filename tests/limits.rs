@@ -208,6 +208,58 @@ fn pipelining_past_the_pending_request_limit_gets_every_response_in_order() {
     });
 }
 
+/// `--max-pending-requests` stops the server reading a client's socket,
+/// shown by the bytes left unread in the server's receive queue: a writer
+/// whose requests all wait behind another client's lock fills the limit,
+/// and the rest of what it sent stays in the kernel, untouched, until the
+/// lock is released and its answers drain.
+#[test]
+fn reading_pauses_at_the_pending_request_limit() {
+    const REQUESTS: usize = 4000;
+    let server = ServerProcess::start(&["--max-pending-requests", "4"]);
+    let mut writer = Client::session(server.addr);
+    let dpidr = writer.ok("read_dp", json!([0]));
+    let mut holder = Client::session(server.addr);
+    holder.ok("lock", json!([]));
+
+    // About 200 KB: more than one read of the server (64 KiB) and, once
+    // reading pauses, more than the socket buffers hold, so the write
+    // blocks until the lock is released.
+    let lines: String = (0..REQUESTS)
+        .map(|i| {
+            format!(
+                "{{\"id\":{},\"request\":\"read_dp\",\"arguments\":[0]}}\n",
+                100 + i
+            )
+        })
+        .collect();
+    let mut stream = writer.stream.try_clone().expect("clone");
+    let sender = std::thread::spawn(move || stream.write_all(lines.as_bytes()));
+
+    wait_until("the server to leave the writer's bytes unread", || {
+        writer.unread_by_server() >= 32 * 1024
+    });
+    // Not merely slow: nothing more is read while the lock is held.
+    let unread = writer.unread_by_server();
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_millis(300) {
+        let now = writer.unread_by_server();
+        assert!(
+            now >= unread,
+            "the server read on: {unread} then {now} unread"
+        );
+    }
+
+    holder.ok("unlock", json!([]));
+    for i in 0..REQUESTS {
+        let response = writer.recv();
+        assert_eq!(response["id"], 100 + i as i64, "{response}");
+        assert_eq!(response["result"], dpidr, "{response}");
+    }
+    sender.join().expect("sender").expect("every request sent");
+    assert_eq!(writer.unread_by_server(), 0);
+}
+
 #[test]
 fn pipelining_past_the_unsent_byte_limit_gets_every_response_in_order() {
     let server = ServerProcess::start(&["--max-unsent-bytes", "256"]);

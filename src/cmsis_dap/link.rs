@@ -39,6 +39,10 @@ pub struct Link<T: Transport> {
     reply: Vec<u8>,
     timeout: Duration,
     out_of_step: bool,
+    /// Why the device is gone, once the transport said so: a vanished USB
+    /// device does not come back on the same handle, so every later
+    /// request fails at once with the same reason.
+    gone: Option<String>,
 }
 
 impl<T: Transport> Link<T> {
@@ -49,11 +53,17 @@ impl<T: Transport> Link<T> {
             reply: vec![0; size],
             timeout: DEFAULT_REPLY_TIMEOUT,
             out_of_step: false,
+            gone: None,
         }
     }
 
     pub fn transport(&self) -> &T {
         &self.transport
+    }
+
+    /// How long [`Link::receive`] waits for a reply.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
     }
 
     /// Adopts the packet size DAP_Info reported.
@@ -72,8 +82,26 @@ impl<T: Transport> Link<T> {
         self.out_of_step
     }
 
+    /// Why the device is gone, if the transport has said it is.
+    pub fn gone(&self) -> Option<&str> {
+        self.gone.as_deref()
+    }
+
+    /// Forgets that the device was gone, to try it again (opening it).
+    pub fn try_again(&mut self) {
+        self.gone = None;
+    }
+
+    fn check_present(&self) -> ProbeResult<()> {
+        match &self.gone {
+            Some(why) => Err(ProbeError::Disconnected(why.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Sends one request packet; `doing` names it for messages.
     pub fn send(&mut self, packet: &[u8], doing: &str) -> ProbeResult<()> {
+        self.check_present()?;
         if self.out_of_step {
             self.resynchronise()?;
         }
@@ -86,6 +114,7 @@ impl<T: Transport> Link<T> {
 
     /// Receives one reply packet. After a timeout the link is out of step.
     pub fn receive(&mut self, doing: &str) -> ProbeResult<&[u8]> {
+        self.check_present()?;
         match self.transport.read_packet(&mut self.reply, self.timeout) {
             Ok(len) => Ok(&self.reply[..len.min(self.reply.len())]),
             Err(error) => {
@@ -116,8 +145,9 @@ impl<T: Transport> Link<T> {
     /// A reply may still come after a timeout or an I/O error; from a
     /// device that is gone, nothing will.
     fn note_transport_error(&mut self, error: &TransportError) {
-        if !matches!(error, TransportError::Disconnected(_)) {
-            self.out_of_step = true;
+        match error {
+            TransportError::Disconnected(why) => self.gone = Some(why.clone()),
+            _ => self.out_of_step = true,
         }
     }
 
@@ -133,7 +163,10 @@ impl<T: Transport> Link<T> {
                     self.out_of_step = false;
                     return Ok(());
                 }
-                Err(error) => return Err(transport_error(error, "resynchronisation")),
+                Err(error) => {
+                    self.note_transport_error(&error);
+                    return Err(transport_error(error, "resynchronisation"));
+                }
             }
         }
         Err(ProbeError::Probe(format!(

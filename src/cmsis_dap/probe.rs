@@ -118,6 +118,13 @@ impl<T: Transport> CmsisDapProbe<T> {
         self.deferred_writes = deferred;
     }
 
+    /// How long a reply may take before the probe counts as not answering
+    /// (default [`DEFAULT_REPLY_TIMEOUT`](super::link::DEFAULT_REPLY_TIMEOUT));
+    /// tests of a probe that stops answering shorten it.
+    pub fn set_reply_timeout(&mut self, timeout: Duration) {
+        self.link.set_timeout(timeout);
+    }
+
     /// How long `reset` holds nRESET low, and waits after releasing it.
     #[cfg(test)]
     pub fn set_reset_timing(&mut self, hold: Duration, settle: Duration) {
@@ -138,6 +145,11 @@ impl<T: Transport> CmsisDapProbe<T> {
 
     fn start(&mut self, needs: Needs) -> ProbeResult<()> {
         self.queue.begin_request();
+        // A write would otherwise be queued, and answered, for a device
+        // known to be gone.
+        if let Some(why) = self.link.gone() {
+            return Err(ProbeError::Disconnected(why.to_owned()));
+        }
         if !self.is_open {
             return Err(ProbeError::Probe("probe is not open".to_owned()));
         }
@@ -213,6 +225,7 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
 
     fn open(&mut self) -> ProbeResult<()> {
         self.queue.begin_request();
+        self.link.try_again();
         self.link.command(&HostStatus {
             kind: HostStatusKind::Connect,
             on: true,

@@ -46,7 +46,6 @@ use crate::config::ports::PortAllocations;
 use crate::config::{Cidr, Config, ProbeEntry, ProbeSelector};
 use crate::events::{Event, EventBus, ProbeChange};
 use crate::server::{self, ClientFilter, Limits, ServerConfig, ServerHandle, Stopper};
-use crate::sim::dap_firmware::PlugHandle;
 
 pub use control::ControlError;
 pub use open::{open_entry, open_probe, OpenError, Opened, ProbeSource};
@@ -98,8 +97,8 @@ struct Served {
     /// What it is served with; a reload restarts it when that changes.
     serving: ServingKey,
     handle: ServerHandle,
-    /// A virtual target's cable, for [`Farm::unplug`].
-    plug: Option<PlugHandle>,
+    /// A virtual target's cable, for [`Farm::unplug`], and its faults.
+    cable: Option<open::VirtualCable>,
     /// A USB probe's listing, as found when it was opened.
     usb: Option<FoundProbe>,
 }
@@ -147,6 +146,8 @@ pub struct Farm {
     events: EventBus,
     /// The USB rescan, once [`Farm::watch_usb`] started it.
     rescan: Option<rescan::RescanThread>,
+    /// USB listings the rescan has applied ([`Farm::rescans`]).
+    rescans: u64,
     /// The configuration served, for [`Farm::enable`].
     config: Config,
     options: FarmOptions,
@@ -176,6 +177,7 @@ impl Farm {
             vanished: Vec::new(),
             events: EventBus::new(),
             rescan: None,
+            rescans: 0,
             config: config.clone(),
             options: options.clone(),
             ports: None,
@@ -205,7 +207,7 @@ impl Farm {
         config: &Config,
         discovery: &Discovery,
     ) -> Result<Served, EntryError> {
-        let (probe, plug) = open::open_entry(entry, discovery).map_err(|e| {
+        let (probe, cable) = open::open_entry(entry, discovery).map_err(|e| {
             log::warn!("{e}; port {} is not served", entry.port);
             EntryError::Unopened(e)
         })?;
@@ -258,7 +260,7 @@ impl Farm {
             probe: entry.probe.clone(),
             serving: ServingKey::of(entry, config),
             handle,
-            plug,
+            cable,
             usb,
         })
     }

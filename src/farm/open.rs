@@ -8,7 +8,7 @@ use crate::cmsis_dap::usb::{self, Discovery, FoundProbe};
 use crate::cmsis_dap::{CmsisDapProbe, ProbeIdentity};
 use crate::config::{ProbeEntry, ProbeSelector};
 use crate::probe::DebugProbe;
-use crate::sim::dap_firmware::{FirmwareConfig, PlugHandle, UsbModel};
+use crate::sim::dap_firmware::{FaultHandle, FirmwareConfig, PlugHandle, UsbModel};
 use crate::sim::{self, VirtualProbe};
 
 /// Why an entry's probe is not served.
@@ -34,7 +34,16 @@ pub enum ProbeSource<'a> {
 
 /// An opened probe, with the virtual cable of a virtual target (none for a
 /// USB probe, whose cable is real).
-pub type Opened = (Box<dyn DebugProbe>, Option<PlugHandle>);
+pub type Opened = (Box<dyn DebugProbe>, Option<VirtualCable>);
+
+/// What reaches past the driver of a virtual target the farm serves: its
+/// cable, and its fault injection (for tests in process; nothing on the
+/// network reaches it).
+#[derive(Clone)]
+pub struct VirtualCable {
+    pub plug: PlugHandle,
+    pub faults: FaultHandle,
+}
 
 /// Opens `source`. Clients are told the probe is `description` if given,
 /// else the virtual target's description or the USB product string.
@@ -47,7 +56,11 @@ pub fn open_probe(source: ProbeSource<'_>, description: Option<&str>) -> Result<
                     serial: unique_id.to_owned(),
                     problem: e.to_string(),
                 })?;
-            Ok((opened.probe, Some(opened.plug)))
+            let cable = VirtualCable {
+                plug: opened.plug,
+                faults: opened.faults,
+            };
+            Ok((opened.probe, Some(cable)))
         }
         ProbeSource::Usb(found) => Ok((open_usb(found, description)?, None)),
     }

@@ -9,11 +9,18 @@
 //! and their clients are closed. The probe shows as absent. Replugging
 //! opens a fresh virtual target (a replugged device is opened anew) on the
 //! port the current configuration gives it.
+//!
+//! A virtual target whose cable comes out by itself (an injected USB
+//! disconnect, `sim::dap_firmware::ReplyFault::Disconnect`) is retired by
+//! the USB rescan as a vanished USB probe is, and then counts as unplugged.
+
+use std::time::Duration;
 
 use super::reload::RETIRE_GRACE;
 use super::{discover_if_needed, Farm};
 use crate::config::ProbeSelector;
 use crate::events::{Event, ProbeChange};
+use crate::sim::dap_firmware::FaultHandle;
 
 /// Why a virtual target's cable could not be changed.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +47,8 @@ impl Farm {
             .position(|served| served.probe == *probe)
             .ok_or_else(|| PlugError::NotServed(probe.clone()))?;
         let served = self.served.remove(at);
-        if let Some(plug) = &served.plug {
-            plug.unplug();
+        if let Some(cable) = &served.cable {
+            cable.plug.unplug();
         }
         let event = Event::Probe {
             what: ProbeChange::Unplugged,
@@ -79,6 +86,45 @@ impl Farm {
         self.insert_in_file_order(served);
         log::info!("replugged virtual probe {probe}");
         Ok(())
+    }
+
+    /// The fault injection of served virtual target `probe`
+    /// (`sim::dap_firmware::FaultHandle`), for tests in this process.
+    pub fn virtual_faults(&self, probe: &ProbeSelector) -> Option<FaultHandle> {
+        let served = self.served.iter().find(|served| served.probe == *probe)?;
+        served.cable.as_ref().map(|cable| cable.faults.clone())
+    }
+
+    /// Retires the served virtual targets whose cable came out without
+    /// [`Farm::unplug`] (a fault injected in the middle of a batch), as
+    /// the rescan retires a USB probe that vanished; each then shows as
+    /// unplugged, and `replug` serves it again. Whether any was.
+    pub(super) fn retire_disconnected_virtual(&mut self, grace: Duration) -> bool {
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.served)
+            .into_iter()
+            .partition(|served| {
+                served
+                    .cable
+                    .as_ref()
+                    .is_some_and(|cable| !cable.plug.is_plugged())
+            });
+        self.served = kept;
+        let changed = !gone.is_empty();
+        for served in gone {
+            log::warn!(
+                "virtual probe {} lost its USB connection; no longer served",
+                served.probe
+            );
+            let event = Event::Probe {
+                what: ProbeChange::Unplugged,
+                reason: None,
+            };
+            self.events.publish(&served.handle.info().unique_id, event);
+            served.handle.retire(grace, "the probe vanished from USB");
+            self.unplugged.push(served.probe.clone());
+            self.retiring.push(served);
+        }
+        changed
     }
 
     /// Whether virtual target `probe` was unplugged by hand.

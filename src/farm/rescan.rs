@@ -1,7 +1,8 @@
 //! Serving USB probes as they come and go: a thread lists the USB probes
 //! every [`RESCAN_INTERVAL`]; a configured serial number that was absent
 //! and is now there is served (and so is an unlisted probe that appears),
-//! and a served one that is gone is retired.
+//! and a served one that is gone is retired (so is a virtual target whose
+//! virtual cable came out, `plug`).
 //! Its clients have already been getting status 2 since it vanished (its
 //! transport reports the device as disconnected); retiring closes them
 //! and frees the device for when it returns.
@@ -64,6 +65,12 @@ impl Drop for RescanThread {
 }
 
 impl Farm {
+    /// How many USB listings the rescan has applied so far: that it runs,
+    /// for a test or a health check.
+    pub fn rescans(&self) -> u64 {
+        self.rescans
+    }
+
     /// Starts the USB rescan (see the module doc) for the shared `farm`;
     /// `on_change` is called, with the farm locked, after it served or
     /// retired a probe (to publish the farm anew). It stops with the farm.
@@ -101,6 +108,8 @@ impl Farm {
                 .find(|found| found.serial == *serial),
             ProbeSelector::Sim(_) => None,
         };
+        // A virtual target's cable is known whether USB can be listed or not.
+        changed |= self.retire_disconnected_virtual(VANISHED_GRACE);
         if complete {
             let (gone, kept): (Vec<Served>, Vec<Served>) = std::mem::take(&mut self.served)
                 .into_iter()
@@ -188,6 +197,7 @@ fn rescan_loop(farm: &Weak<Mutex<Farm>>, stopped: &Receiver<()>, on_change: &dyn
             return;
         };
         let mut farm = shared.lock();
+        farm.rescans += 1;
         if farm.apply_usb_listing(&discovery, unlistable.is_none()) {
             on_change(&farm);
         }

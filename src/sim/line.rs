@@ -43,7 +43,10 @@
 //!   nothing, since this SW-DP has neither a JTAG nor a dormant state.
 //! - **At power-on** the DP takes transactions at once, as if a debugger
 //!   had already sent its connection sequence, so a client that never sends
-//!   a line reset works.
+//!   a line reset works. A target told to (`SwdTarget::require_line_reset`)
+//!   powers on as real ones do instead: it answers nothing until a line
+//!   reset, and then only a DPIDR read, so a test can prove that a line
+//!   reset asked for really reached the wire.
 
 /// High cycles that make a line reset (B4.3.3: "at least 50").
 pub const LINE_RESET_HIGH_CYCLES: u32 = 50;
@@ -63,6 +66,9 @@ pub(crate) struct SwdLine {
     awaiting_idle: bool,
     /// The interface is in the reset state: only a DPIDR read is answered.
     reset_state: bool,
+    /// No line reset has been seen since power-on, and one is required:
+    /// nothing is answered (`SwdLine::require_line_reset`).
+    awaiting_line_reset: bool,
 }
 
 impl SwdLine {
@@ -74,6 +80,7 @@ impl SwdLine {
             if self.high >= LINE_RESET_HIGH_CYCLES {
                 self.awaiting_idle = true;
                 self.reset_state = true;
+                self.awaiting_line_reset = false;
             }
         } else {
             self.high = 0;
@@ -89,7 +96,7 @@ impl SwdLine {
     /// ignores it in the reset state (the target then gives no
     /// acknowledge). A DPIDR read it answers ends the reset state.
     pub(crate) fn admit(&mut self, is_dpidr_read: bool) -> bool {
-        let recognised = !self.awaiting_idle;
+        let recognised = !self.awaiting_idle && !self.awaiting_line_reset;
         self.high = 0;
         self.idle = 0;
         self.awaiting_idle = false;
@@ -104,6 +111,12 @@ impl SwdLine {
             }
             (false, _) => true,
         }
+    }
+
+    /// Powers on as a real SW-DP does: deaf until a line reset (the
+    /// opposite of this model's default, see the module doc).
+    pub(crate) fn require_line_reset(&mut self) {
+        self.awaiting_line_reset = true;
     }
 
     /// Whether the interface is in the reset state.

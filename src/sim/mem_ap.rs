@@ -121,6 +121,16 @@ impl MemAp {
         Ok(())
     }
 
+    /// The bus address an access to `reg` reaches, if it reaches memory
+    /// (DRW, BD0–BD3).
+    pub(crate) fn access_address(&self, reg: u8) -> Option<u32> {
+        match reg {
+            AP_DRW => Some(aligned(self.tar, self.size())),
+            AP_BD0..=AP_BD3 => Some(self.banked_address(reg)),
+            _ => None,
+        }
+    }
+
     fn write_csw(&mut self, value: u32) {
         let size = match value & CSW_SIZE_MASK {
             CSW_SIZE8 | CSW_SIZE16 | CSW_SIZE32 => value & CSW_SIZE_MASK,

@@ -38,6 +38,7 @@ pub mod cortex;
 pub mod ctrl_ap;
 pub mod dap_firmware;
 pub mod dp;
+pub mod faults;
 pub mod line;
 pub mod mem_ap;
 pub mod target;
@@ -91,6 +92,10 @@ pub struct VirtualProbe {
     pub plug: dap_firmware::PlugHandle,
     /// The target, for looking at or changing it directly (tests).
     pub target: dap_firmware::SharedTarget,
+    /// Fault injection in the firmware and the target (tests only).
+    pub faults: dap_firmware::FaultHandle,
+    /// What the firmware did to the wire: clock, SWJ sequences, nRESET.
+    pub record: dap_firmware::RecordHandle,
 }
 
 impl VirtualProbe {
@@ -106,6 +111,8 @@ impl VirtualProbe {
             stats: firmware.stats(),
             plug: firmware.plug_handle(),
             target: firmware.target(),
+            faults: firmware.fault_handle(),
+            record: firmware.record_handle(),
             probe: Box::new(driver),
         })
     }

@@ -36,6 +36,7 @@ use super::bus::MemoryBus;
 use super::cortex;
 use super::ctrl_ap::{CtrlAp, CtrlApEffect};
 use super::dp::{DebugPort, TransferMode, DP_IDR, STICKYCMP, STICKYERR, WDATAERR};
+use super::faults::{AddressFaults, InjectedAck};
 use super::line::SwdLine;
 use super::mem_ap::MemAp;
 
@@ -48,6 +49,10 @@ pub enum Ack {
     Fault,
     /// No acknowledge at all (the target did not answer the request).
     NoAck,
+    /// A read's data failed its parity check on the wire, which the probe
+    /// reports as an SWD protocol error. Only an injected fault
+    /// (`faults`) gives it: the target is driven at the acknowledge level.
+    ParityError,
 }
 
 pub use super::cortex::{RAM_BASE, RAM_SIZE};
@@ -66,6 +71,9 @@ pub struct SwdTarget {
     bus: MemoryBus,
     nreset_asserted: bool,
     pending_waits: u32,
+    faults: AddressFaults,
+    /// Every change of the nRESET line, in order (true: asserted).
+    nreset_edges: Vec<bool>,
 }
 
 impl SwdTarget {
@@ -79,6 +87,8 @@ impl SwdTarget {
             bus,
             nreset_asserted: false,
             pending_waits: 0,
+            faults: AddressFaults::default(),
+            nreset_edges: Vec::new(),
         }
     }
 
@@ -104,6 +114,7 @@ impl SwdTarget {
         self.admit_on_line(false)?;
         self.admit_ap_transaction(true)?;
         let register = self.dp.ap_register(addr);
+        self.injected_fault(register, true)?;
         let result = match self.dp.apsel() {
             AHB_AP => self.ahb_ap.read(register, &mut self.bus),
             CTRL_AP => Ok(self.ctrl_ap.read(register)),
@@ -127,6 +138,7 @@ impl SwdTarget {
         self.admit_on_line(false)?;
         self.admit_ap_transaction(false)?;
         let register = self.dp.ap_register(addr);
+        self.injected_fault(register, false)?;
         let mode = self.dp.transfer_mode();
         let result = match (self.dp.apsel(), mode) {
             (AHB_AP, TransferMode::Normal) => self.ahb_ap.write(register, value, &mut self.bus),
@@ -173,6 +185,9 @@ impl SwdTarget {
     /// lets the system out, and the core fetches its vectors.
     pub fn set_nreset(&mut self, asserted: bool) {
         let held_before = self.system_held_in_reset();
+        if self.nreset_asserted != asserted {
+            self.nreset_edges.push(asserted);
+        }
         self.nreset_asserted = asserted;
         self.reset_changed(held_before);
     }
@@ -187,7 +202,7 @@ impl SwdTarget {
         match (held_before, self.system_held_in_reset()) {
             (false, true) => self.bus.enter_reset(),
             (true, false) => self.bus.leave_reset(),
-            _ => {}
+            _ => return,
         }
     }
 
@@ -205,6 +220,42 @@ impl SwdTarget {
 
     pub fn nreset_asserted(&self) -> bool {
         self.nreset_asserted
+    }
+
+    /// Every change of the nRESET line so far, oldest first (true:
+    /// asserted): a reset pulse is `[true, false]`.
+    pub fn nreset_edges(&self) -> &[bool] {
+        &self.nreset_edges
+    }
+
+    /// Answers MEM-AP accesses to `addresses` with `ack` instead of running
+    /// them, the next `times` of them or (`None`) until
+    /// [`SwdTarget::clear_faults`] (`faults`).
+    pub fn inject_fault_at(
+        &mut self,
+        addresses: std::ops::Range<u32>,
+        ack: InjectedAck,
+        times: Option<u32>,
+    ) {
+        self.faults.arm(addresses, ack, times);
+    }
+
+    /// Disarms every fault [`SwdTarget::inject_fault_at`] armed.
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+    }
+
+    /// Transactions answered by an injected fault so far.
+    pub fn injected_faults(&self) -> u64 {
+        self.faults.injected()
+    }
+
+    /// Starts the SW-DP as a real one powers on: deaf to every transaction
+    /// until a line reset, then (as after any line reset) answering only a
+    /// DPIDR read first (`line`). The default target skips this, so that a
+    /// client that never sends a line reset works.
+    pub fn require_line_reset(&mut self) {
+        self.line.require_line_reset();
     }
 
     /// Answers the next `count` AP transactions WAIT (fault injection).
@@ -237,6 +288,25 @@ impl SwdTarget {
         } else {
             Err(Ack::NoAck)
         }
+    }
+
+    /// Answers an access to memory that an armed fault covers (`faults`).
+    fn injected_fault(&mut self, register: u8, is_read: bool) -> Result<(), Ack> {
+        if self.dp.apsel() != 0 {
+            return Ok(());
+        }
+        let Some(address) = self.ahb_ap.access_address(register) else {
+            return Ok(());
+        };
+        let Some(injected) = self.faults.take(address, is_read) else {
+            return Ok(());
+        };
+        match injected {
+            InjectedAck::Wait => self.dp.ap_waited(),
+            InjectedAck::Fault => self.dp.ap_faulted(STICKYERR, is_read),
+            InjectedAck::NoAck | InjectedAck::ParityError => {}
+        }
+        Err(injected.ack())
     }
 
     fn admit_ap_transaction(&mut self, is_read: bool) -> Result<(), Ack> {

@@ -14,6 +14,7 @@ use probeshare::server::{self, Limits, ServerConfig, ServerHandle};
 use probeshare::sim::{self, dap_firmware::UsbModel};
 
 pub mod farm;
+pub mod faulty;
 
 /// How long any single wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -393,6 +394,17 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Bytes this client sent that sit in the server's socket receive
+    /// queue, not read by the server yet (Linux, from /proc/net/tcp).
+    pub fn unread_by_server(&self) -> u64 {
+        let client = self.stream.local_addr().expect("local address");
+        let server = self.stream.peer_addr().expect("peer address");
+        let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+        tcp_queues(&table, server, client).map_or(0, |(_, rx)| rx)
+    }
+}
+
 /// The (tx_queue, rx_queue) of the IPv4 socket `local` connected to
 /// `remote`, from the text of /proc/net/tcp.
 fn tcp_queues(table: &str, local: SocketAddr, remote: SocketAddr) -> Option<(u64, u64)> {
@@ -448,8 +460,18 @@ impl ServerProcess {
         args: &[&str],
         probes: usize,
     ) -> (ServerProcess, Vec<(String, SocketAddr)>) {
+        ServerProcess::start_serving_with_env(args, probes, &[])
+    }
+
+    /// [`ServerProcess::start_serving`] with environment variables set.
+    pub fn start_serving_with_env(
+        args: &[&str],
+        probes: usize,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> (ServerProcess, Vec<(String, SocketAddr)>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_probeshare"))
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

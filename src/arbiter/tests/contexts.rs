@@ -67,6 +67,78 @@ fn a_register_read_holds_off_other_clients_until_its_dcrdr_read() {
     assert_eq!(bench.arbiter.register_window(), None);
 }
 
+/// A DCRSR write that fails selected no register: it opens no window, and
+/// the others are not held off for the window's time.
+#[test]
+fn a_failed_dcrsr_write_holds_nobody_off() {
+    let mut bench = two_clients();
+    bench.fail_next(
+        write_ap(DRW, 4),
+        ProbeError::TransferFault("FAULT response to AP write 0xc".into()),
+    );
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window(), None);
+    let other = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    bench.assert_ok(B, other);
+}
+
+/// Inside a window, a failure of another of its client's jobs leaves it
+/// open: the register transfer under way is still the client's.
+#[test]
+fn a_failure_inside_a_window_keeps_it_open() {
+    let mut bench = two_clients();
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    bench.fail_next(
+        Op::ReadAp(DRW),
+        ProbeError::TransferFault("FAULT response to AP read 0xc".into()),
+    );
+    bench.op(A, write_ap(TAR, DHCSR));
+    bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
+    let other = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    assert_eq!(bench.reply(B, other), None, "B still waits");
+}
+
+/// A second DCRSR write inside its own window does not start a new one:
+/// the window's time limit (rule 10) runs from the first.
+#[test]
+fn a_window_holders_next_dcrsr_write_keeps_its_window() {
+    let mut bench = two_clients();
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    let first = bench.arbiter.register_window().expect("window open");
+    bench.op(A, write_ap(DRW, 5));
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window(), Some(first));
+    assert!(bench.arbiter.expire_register_window(first.id));
+    assert_eq!(bench.arbiter.register_window(), None);
+}
+
+/// Several writes to DCRSR in one request (no auto-increment): the last
+/// one decides, here a register write, which closes the window.
+#[test]
+fn the_last_of_repeated_dcrsr_writes_decides_the_window() {
+    let mut bench = two_clients();
+    bench.op(A, write_ap(TAR, DCRSR));
+    bench.op(
+        A,
+        Op::WriteApMultiple {
+            addr: DRW,
+            values: vec![4, 4 | DCRSR_REGWNR],
+        },
+    );
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window(), None);
+    let other = bench.op(B, Op::ReadDp(0x0));
+    bench.settle();
+    bench.assert_ok(B, other);
+}
+
 #[test]
 fn a_register_write_holds_off_other_clients_until_its_dcrsr_write() {
     let mut bench = two_clients();
@@ -160,6 +232,38 @@ fn a_reset_seen_in_one_clients_dhcsr_read_is_shown_to_every_other_client_once() 
         bench.settle();
         assert_eq!(bench.reply(client, again), word(0x3), "client {client}");
     }
+}
+
+/// Only a read of DHCSR carries its clear-on-read bits: a RAM word with
+/// the same bit set is no reset, and a reset owed to a client is not
+/// added to its RAM words.
+#[test]
+fn words_read_elsewhere_neither_show_nor_spread_dhcsr_events() {
+    let mut bench = two_clients();
+    const RAM: u32 = 0x2000_0000;
+    bench.op(A, write_ap(TAR, RAM));
+    bench.op(B, write_ap(TAR, RAM));
+    bench.settle();
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST));
+    let a_ram = bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(A, a_ram), word(S_RESET_ST));
+    bench.op(B, write_ap(TAR, DHCSR));
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x3));
+    let b_dhcsr = bench.op(B, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(B, b_dhcsr), word(0x3), "no reset was seen");
+
+    // A reset that B sees is owed to A's next DHCSR read, not its RAM read.
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST | 0x3));
+    let b_reset = bench.op(B, Op::ReadAp(DRW));
+    bench.op(A, write_ap(TAR, RAM));
+    bench.settle();
+    assert_eq!(bench.reply(B, b_reset), word(S_RESET_ST | 0x3));
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x1234));
+    let a_word = bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(A, a_word), word(0x1234));
 }
 
 #[test]

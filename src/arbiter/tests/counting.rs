@@ -71,6 +71,33 @@ fn last_close_closes_hardware() {
     assert_eq!(bench.sent_count(&Op::Open), 2);
 }
 
+/// Releasing one kind of reference keeps the other: a client that
+/// disconnects still holds its `open`, and its `close` is accepted.
+#[test]
+fn disconnect_keeps_the_clients_open() {
+    let mut bench = Bench::with_clients(&[A]);
+    bench.open_and_connect(&[A]);
+    let disconnect = bench.op(A, Op::Disconnect);
+    bench.settle();
+    assert_eq!(bench.reply(A, disconnect), done());
+    assert_eq!(bench.arbiter.open_count(), 1);
+    let close = bench.op(A, Op::Close);
+    bench.settle();
+    assert_eq!(bench.reply(A, close), done());
+    assert_eq!(bench.arbiter.open_count(), 0);
+}
+
+/// Each client's own references, as `/probes/{id}/clients` shows them.
+#[test]
+fn references_are_counted_per_client() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A]);
+    bench.op(A, Op::Open);
+    bench.settle();
+    assert_eq!(bench.arbiter.references_of(A), (2, 1));
+    assert_eq!(bench.arbiter.references_of(B), (0, 0));
+}
+
 #[test]
 fn failed_hardware_open_changes_no_count() {
     let mut bench = Bench::with_clients(&[A, B]);
@@ -197,6 +224,22 @@ fn failed_hardware_disconnect_still_releases_the_reference() {
     assert_eq!(bench.reply(A, last), Some(Outcome::Probe(error)));
     assert_eq!(bench.arbiter.connect_count(), 0);
     assert_eq!(bench.arbiter.wire_protocol(), None);
+}
+
+/// The last `close` is the client's own hardware close: its failure is
+/// that client's answer, and the reference is released all the same.
+#[test]
+fn failed_hardware_close_is_the_last_closers_error() {
+    let mut bench = Bench::with_clients(&[A]);
+    bench.op(A, Op::Open);
+    bench.settle();
+    let error = ProbeError::Disconnected("usb gone".into());
+    bench.fail_next(Op::Close, error.clone());
+    let last = bench.op(A, Op::Close);
+    bench.settle();
+    assert_eq!(bench.reply(A, last), Some(Outcome::Probe(error)));
+    assert_eq!(bench.arbiter.open_count(), 0);
+    assert!(!bench.arbiter.is_open());
 }
 
 #[test]

@@ -31,12 +31,14 @@ fn waiting_locks_granted_fifo() {
     let mut bench = Bench::with_clients(&[A, B, C, D]);
     bench.lock(A);
     bench.settle();
+    assert_eq!(bench.arbiter.lock_waits(), 0, "a free lock is no wait");
     // Waiting order C, B, D: not the order of the client ids.
     let c_lock = bench.lock(C);
     let b_lock = bench.lock(B);
     let d_lock = bench.lock(D);
     bench.settle();
     assert_eq!(bench.arbiter.lock_holder(), Some(A));
+    assert_eq!(bench.arbiter.lock_waits(), 3, "the metric counts each wait");
 
     let mut holders = Vec::new();
     for releasing in [A, C, B] {

@@ -160,3 +160,25 @@ fn power_up_write_ends_the_masked_view() {
     };
     assert_eq!(value & 0xF000_0000, 0xF000_0000);
 }
+
+/// The DAP port sends a client's operations as one sequence; a power-down
+/// inside it is masked as the same write alone would be.
+#[test]
+fn power_down_inside_a_sequence_is_masked_while_others_connected() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    let sequence = bench.submit(
+        A,
+        Request::Sequence(vec![write_ctrl_stat(ALL_OFF), Op::ReadDp(CTRL_STAT)]),
+    );
+    bench.settle();
+    assert_eq!(
+        bench.sent[bench.sent.len() - 2..],
+        [write_ctrl_stat(ALL_ON), Op::ReadDp(CTRL_STAT)]
+    );
+    assert_eq!(bench.sent_count(&write_ctrl_stat(ALL_OFF)), 0);
+    assert!(matches!(
+        bench.reply(A, sequence),
+        Some(Outcome::Ok(OpOutput::Sequence(_)))
+    ));
+}

@@ -193,3 +193,23 @@ fn empty_blocks_and_flushes_send_nothing() {
     assert!(queue.is_empty());
     script.assert_done();
 }
+
+/// `is_empty` (which decides whether the packet count may still change)
+/// sees both a packet being filled and packets in flight.
+#[test]
+fn the_queue_is_empty_only_with_nothing_filled_or_in_flight() {
+    let (mut queue, mut link, script) = setup(64, 4);
+    queue.write(&mut link, CSW, 0x2300_0052).unwrap();
+    assert!(!queue.is_empty(), "a write being filled");
+    script
+        .write(&[0x05, 0x00, 0x01, 0x01, 0x52, 0x00, 0x00, 0x23])
+        .write(&[0x06, 0x00, 0x01, 0x00, 0x0D, 0x07, 0x00, 0x00, 0x00]);
+    queue.write_block(&mut link, DRW, &[7]).unwrap();
+    assert!(!queue.is_empty(), "packets in flight, nothing filled");
+    script
+        .reply(&[0x05, 0x01, 0x01])
+        .reply(&[0x06, 0x01, 0x00, 0x01]);
+    queue.flush(&mut link).unwrap();
+    assert!(queue.is_empty());
+    script.assert_done();
+}

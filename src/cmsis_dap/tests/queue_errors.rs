@@ -183,6 +183,31 @@ fn a_reply_to_another_command_resynchronises_before_the_next_request() {
     assert_usable(&mut queue, &mut link, &script);
 }
 
+/// While the replies still owed after a failure are drained, one to
+/// another command means the probe is a reply ahead or behind: the link
+/// resynchronises before the next request, which then gets its own reply
+/// and not the one left over.
+#[test]
+fn a_reply_to_another_command_while_draining_resynchronises() {
+    let (mut queue, mut link, script) = setup(4);
+    let block = [0x06, 0x00, 0x0F, 0x00, 0x0F];
+    script
+        .write(&block)
+        .write(&block)
+        .reply(&[0x06, 0x00, 0x00, 0x04])
+        .reply(&[0x00, 0x01, 0x00]);
+    assert!(matches!(
+        queue.read_block(&mut link, DRW, 30),
+        Err(ProbeError::TransferFault(_))
+    ));
+    // The second block's reply, late, is read and dropped before the next
+    // request; then the probe is quiet.
+    let mut late = vec![0x06, 0x0F, 0x00, 0x01];
+    late.extend([0u8; 60]);
+    script.reply(&late).silence();
+    assert_usable(&mut queue, &mut link, &script);
+}
+
 #[test]
 fn a_late_reply_is_discarded_and_the_next_request_gets_its_own() {
     let (mut queue, mut link, script) = setup(4);

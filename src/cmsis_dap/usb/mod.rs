@@ -140,19 +140,35 @@ pub struct BulkInterface {
     pub in_max_packet: u16,
 }
 
+/// Where Linux keeps the USB device nodes libusb opens.
+pub const USB_ROOT: &str = "/dev/bus/usb";
+/// Names another directory to take for [`USB_ROOT`]: one that does not
+/// exist makes USB unavailable whatever the machine has (what the tests
+/// of a machine without USB set, so they pass on any machine).
+pub const USB_ROOT_ENV: &str = "PROBESHARE_USB_ROOT";
+
 /// Lists the CMSIS-DAP probes on USB. Never panics: USB or hidraw being
-/// unavailable is one of the `problems`.
+/// unavailable is one of the `problems`. USB is looked for under
+/// [`USB_ROOT`], or where [`USB_ROOT_ENV`] says.
 pub fn discover() -> Discovery {
+    let root = std::env::var_os(USB_ROOT_ENV)
+        .map_or_else(|| std::path::PathBuf::from(USB_ROOT), Into::into);
+    discover_under(&root)
+}
+
+/// [`discover`] with the USB device nodes under `usb_root`: on Linux,
+/// when it does not exist, USB is unavailable and libusb is not asked.
+pub fn discover_under(usb_root: &std::path::Path) -> Discovery {
     let mut problems = Vec::new();
-    let usb = match rusb::Context::new() {
-        Ok(context) => enumerate::usb_devices(&context).unwrap_or_else(|error| {
-            problems.push(format!("USB unavailable: cannot list devices: {error}"));
-            Vec::new()
-        }),
-        Err(error) => {
-            problems.push(usb_unavailable(error));
-            Vec::new()
-        }
+    let usb = if cfg!(target_os = "linux") && !usb_root.exists() {
+        problems.push(format!(
+            "USB unavailable: {} does not exist (no USB on this machine, or a \
+             container without it)",
+            usb_root.display()
+        ));
+        Vec::new()
+    } else {
+        list_usb(&mut problems)
     };
     let hid = enumerate::hid_devices().unwrap_or_else(|error| {
         problems.push(format!("HID unavailable: {error}"));
@@ -164,16 +180,17 @@ pub fn discover() -> Discovery {
     discovery
 }
 
-fn usb_unavailable(error: rusb::Error) -> String {
-    let usbfs = std::path::Path::new("/dev/bus/usb");
-    if cfg!(target_os = "linux") && !usbfs.exists() {
-        format!(
-            "USB unavailable: libusb cannot start ({error}): {} does not exist \
-             (no USB on this machine, or a container without it)",
-            usbfs.display()
-        )
-    } else {
-        format!("USB unavailable: libusb cannot start ({error})")
+/// The USB devices libusb lists; why not, among `problems`.
+fn list_usb(problems: &mut Vec<String>) -> Vec<DeviceDescriptorInfo> {
+    match rusb::Context::new() {
+        Ok(context) => enumerate::usb_devices(&context).unwrap_or_else(|error| {
+            problems.push(format!("USB unavailable: cannot list devices: {error}"));
+            Vec::new()
+        }),
+        Err(error) => {
+            problems.push(format!("USB unavailable: libusb cannot start ({error})"));
+            Vec::new()
+        }
     }
 }
 

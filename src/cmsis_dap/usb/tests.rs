@@ -423,21 +423,19 @@ fn probes_sharing_a_serial_are_reported() {
 }
 
 #[test]
-fn discovery_on_this_machine_reports_missing_usb_instead_of_panicking() {
-    let found = discover();
-    if !std::path::Path::new("/dev/bus/usb").exists() {
-        assert!(
-            found
-                .problems
-                .iter()
-                .any(|p| p.starts_with("USB unavailable: ")),
-            "{found:?}"
-        );
-        assert!(found
-            .probes
+fn discovery_without_usb_reports_it_missing_instead_of_panicking() {
+    let found = super::discover_under(std::path::Path::new("/nonexistent/usb"));
+    assert!(
+        found
+            .problems
             .iter()
-            .all(|p| matches!(p.interface, ProbeInterface::V1Hid { .. })));
-    }
+            .any(|p| p.starts_with("USB unavailable: /nonexistent/usb does not exist")),
+        "{found:?}"
+    );
+    assert!(found
+        .probes
+        .iter()
+        .all(|p| matches!(p.interface, ProbeInterface::V1Hid { .. })));
     for probe in &found.probes {
         assert!(!probe.serial.is_empty());
     }

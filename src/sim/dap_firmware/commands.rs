@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::cursor::Cursor;
+use super::record::{RecordHandle, ResetEdge, SwjSequence};
 use super::SharedTarget;
 
 // Command IDs (CMSIS-DAP `DAP.h`).
@@ -103,6 +104,10 @@ pub(super) struct Firmware {
     /// DP/AP register transfers run so far (see `transfer` for what counts);
     /// published as [`FirmwareStats::transfers`](super::FirmwareStats).
     pub(super) transfers: u64,
+    /// What the commands did to the wire (tests look).
+    pub(super) record: RecordHandle,
+    /// When the packet being run arrived, on the firmware's clock.
+    pub(super) now: Duration,
 }
 
 impl Firmware {
@@ -131,6 +136,8 @@ impl Firmware {
             leds: (false, false),
             busy: Duration::ZERO,
             transfers: 0,
+            record: RecordHandle::default(),
+            now: Duration::ZERO,
         }
     }
 
@@ -224,6 +231,7 @@ impl Firmware {
                     return out.push(DAP_ERROR);
                 }
                 self.clock_hz = hz;
+                self.record.0.lock().clocks.push(hz);
                 out.push(DAP_OK)
             }),
             ID_SWJ_SEQUENCE => self.swj_sequence(args, out),
@@ -309,7 +317,14 @@ impl Firmware {
         self.pins = (self.pins & !select) | (levels & select);
         let mut target = self.target.lock();
         if select & PIN_NRESET != 0 {
-            target.set_nreset(levels & PIN_NRESET == 0);
+            let asserted = levels & PIN_NRESET == 0;
+            if asserted != target.nreset_asserted() {
+                self.record.0.lock().reset_edges.push(ResetEdge {
+                    asserted,
+                    at: self.now,
+                });
+            }
+            target.set_nreset(asserted);
         }
         // Inputs follow the outputs at once, so the wait never waits. TDO
         // has no driver on an SWD target; the probe's pull-up holds it high.
@@ -354,6 +369,10 @@ impl Firmware {
             n => usize::from(n),
         };
         let levels = args.take(bits.div_ceil(8))?;
+        self.record.0.lock().swj_sequences.push(SwjSequence {
+            bits,
+            levels: levels.to_vec(),
+        });
         self.clock_swdio(levels, bits);
         status(out, DAP_OK)
     }

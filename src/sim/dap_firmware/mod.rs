@@ -57,6 +57,12 @@
 //! run for the host, so that a test or the bench can tell how many a
 //! server adds to what its clients asked for.
 //!
+//! Tests arm faults through [`FaultHandle`] (`faults`: replies cut short,
+//! to the wrong command, never sent, a hung firmware, a cable pulled in the
+//! middle of a batch; and, in the target, WAIT, FAULT, no acknowledge and
+//! parity errors at chosen addresses), and read what reached the wire
+//! through [`RecordHandle`] (`record`: clock, SWJ sequences, nRESET).
+//!
 //! [`FirmwareConfig::extra_latency`] delays every response by a fixed
 //! amount more, independently of the bus.
 //!
@@ -65,6 +71,8 @@
 mod clock;
 mod commands;
 mod cursor;
+mod faults;
+mod record;
 mod transfer;
 mod usb;
 
@@ -84,6 +92,8 @@ use crate::sim::target::SwdTarget;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use commands::VENDOR_NAME;
 pub use commands::{Port, TransferSettings, FIRMWARE_VERSION, PRODUCT_NAME, PROTOCOL_VERSION};
+pub use faults::{FaultHandle, ReplyFault};
+pub use record::{RecordHandle, Recording, ResetEdge, SwjSequence};
 pub use usb::UsbModel;
 
 use commands::{Firmware, ID_QUEUE_COMMANDS, ID_TRANSFER_ABORT};
@@ -198,6 +208,7 @@ pub struct SimDapFirmware {
     queued: Vec<Vec<u8>>,
     stats: StatsHandle,
     plug: PlugHandle,
+    faults: Arc<Mutex<faults::FirmwareFaults>>,
 }
 
 impl SimDapFirmware {
@@ -231,6 +242,7 @@ impl SimDapFirmware {
             queued: Vec::new(),
             stats: StatsHandle::default(),
             plug: PlugHandle::default(),
+            faults: Arc::default(),
         }
     }
 
@@ -245,6 +257,19 @@ impl SimDapFirmware {
 
     pub fn stats(&self) -> StatsHandle {
         self.stats.clone()
+    }
+
+    /// Arms faults in this firmware and its target (tests only; `faults`).
+    pub fn fault_handle(&self) -> FaultHandle {
+        FaultHandle {
+            firmware: Arc::clone(&self.faults),
+            target: self.target(),
+        }
+    }
+
+    /// What the firmware did to the wire so far (`record`).
+    pub fn record_handle(&self) -> RecordHandle {
+        self.firmware.record.clone()
     }
 
     /// The virtual cable: unplugging it disconnects this transport.
@@ -287,7 +312,25 @@ impl SimDapFirmware {
 
     /// Runs a packet delivered at `delivered` and queues its response.
     fn run(&mut self, packet: &[u8], delivered: Duration) {
+        self.firmware.now = delivered;
         let (mut bytes, busy) = self.firmware.execute_packet(packet);
+        let fault = packet
+            .first()
+            .and_then(|&id| self.faults.lock().take_reply(id));
+        match fault {
+            Some(ReplyFault::Truncate(len)) => bytes.truncate(len),
+            Some(ReplyFault::WrongCommand(id)) => {
+                if let Some(first) = bytes.first_mut() {
+                    *first = id;
+                }
+            }
+            Some(ReplyFault::Swallow) => return,
+            Some(ReplyFault::Disconnect) => {
+                self.plug.unplug();
+                return;
+            }
+            None => {}
+        }
         let packet_size = usize::from(self.config.packet_size);
         if bytes.len() > packet_size {
             bytes.truncate(packet_size);
@@ -326,7 +369,9 @@ impl Transport for SimDapFirmware {
                 stats.window_overruns += 1;
             }
         }
-        if id == ID_QUEUE_COMMANDS {
+        if self.faults.lock().swallow_if_hung() {
+            // Taken off the bus and never looked at.
+        } else if id == ID_QUEUE_COMMANDS {
             self.queued.push(packet.to_vec());
         } else {
             for queued in std::mem::take(&mut self.queued) {

@@ -18,8 +18,10 @@
 //! - Bit 7 (timestamp) is ignored and no timestamps are sent: the firmware
 //!   has no test-domain timer and does not advertise one (capability bit 5),
 //!   exactly what the reference firmware built without a timer does.
-//! - The protocol-error bit (3) is never set: the target is driven at the
-//!   acknowledge level, with no wire whose parity could fail.
+//! - The protocol-error bit (3) is set only for an injected read parity
+//!   error (`sim::faults`): the target is driven at the acknowledge level,
+//!   with no wire whose parity could fail by itself. As in the reference
+//!   firmware it is the whole response byte (no ACK bits).
 //! - Without DAP_Connect, no transaction runs: count 0, response 0.
 //! - A transaction the SW-DP does not acknowledge (after a line reset,
 //!   anything but a DPIDR read: `sim::line`) is NO_ACK (0b111), not
@@ -53,6 +55,7 @@ pub(super) const ACK_OK: u8 = 1;
 pub(super) const ACK_WAIT: u8 = 2;
 pub(super) const ACK_FAULT: u8 = 4;
 pub(super) const ACK_NO_ACK: u8 = 7;
+pub(super) const PROTOCOL_ERROR: u8 = 1 << 3;
 pub(super) const VALUE_MISMATCH: u8 = 1 << 4;
 
 /// One DAP_Transfer request: its request byte and, for writes and
@@ -238,5 +241,8 @@ fn ack_bits(ack: Ack) -> u8 {
         Ack::Wait => ACK_WAIT,
         Ack::Fault => ACK_FAULT,
         Ack::NoAck => ACK_NO_ACK,
+        // The reference firmware reports a read parity error as the
+        // protocol error bit alone.
+        Ack::ParityError => PROTOCOL_ERROR,
     }
 }

@@ -181,3 +181,15 @@ fn the_line_reset_state_outlasts_nreset() {
     target.set_nreset(false);
     assert_only_dpidr_is_answered(&mut target);
 }
+
+#[test]
+fn a_dp_that_requires_a_line_reset_is_deaf_until_one() {
+    let mut target = SwdTarget::cortex_m();
+    target.require_line_reset();
+    assert_eq!(target.dp_read(DP_IDR), Err(Ack::NoAck));
+    target.clock_swdio(&[0xFF; 7], 49);
+    idle(&mut target, 8);
+    assert_eq!(target.dp_read(DP_IDR), Err(Ack::NoAck), "49 cycles");
+    line_reset(&mut target);
+    assert_only_dpidr_is_answered(&mut target);
+}

@@ -4,6 +4,7 @@
 mod bus;
 mod ctrl_ap;
 mod dp;
+mod faults;
 mod line;
 mod mem_ap;
 mod virtual_probe;
