@@ -12,6 +12,9 @@
 
 use std::fmt;
 
+mod pipeline;
+pub use pipeline::{is_pipelined, TransferPipeline};
+
 /// A wire protocol a probe can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WireProtocol {
@@ -302,6 +305,13 @@ pub trait DebugProbe: Send {
             words.extend(self.read_ap_multiple(drw_addr, count)?);
         }
         Ok(words)
+    }
+
+    /// The probe's transfer pipeline, if it keeps register transfers of
+    /// several requests in flight. Any other call on the probe first
+    /// finishes every group issued to it (their outputs wait to be taken).
+    fn pipeline(&mut self) -> Option<&mut dyn TransferPipeline> {
+        None
     }
 
     fn swd_sequence(&mut self, _sequences: &[SwdSequence]) -> ProbeResult<SwdSequenceReply> {

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::ids::{ClientId, JobId};
 use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, ProbeResult, SequenceOutput};
@@ -31,8 +31,10 @@ use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, ProbeResult, SequenceOu
 mod context;
 mod execute;
 mod line_reset;
+mod pipeline;
 mod sticky;
 mod task;
+mod untouched;
 use crate::memap::{self, MemAps};
 pub use context::DapContexts;
 pub use execute::{execute, perform};
@@ -197,17 +199,30 @@ fn run(
     doorbell: Arc<Doorbell>,
 ) -> Box<dyn DebugProbe> {
     let mut runner = Runner::default();
+    let mut out = Vec::new();
     loop {
-        // Catch a prompt next batch without sleeping; else block in recv.
-        spin_until(|| !jobs.is_empty());
-        let Ok(batch) = jobs.recv() else {
-            break;
-        };
-        let results = runner.run_batch(probe.as_mut(), batch);
-        if done.send(results).is_err() {
-            break;
+        if runner.has_pipelined() {
+            // Pipelined jobs are in flight: take a batch that has come,
+            // else wait for the probe's next reply.
+            match jobs.try_recv() {
+                Ok(batch) => runner.submit(probe.as_mut(), batch, &mut out),
+                Err(TryRecvError::Empty) => runner.advance(probe.as_mut(), &mut out),
+                Err(TryRecvError::Disconnected) => runner.settle(probe.as_mut(), &mut out),
+            }
+        } else {
+            // Catch a prompt next batch without sleeping; else block in recv.
+            spin_until(|| !jobs.is_empty());
+            let Ok(batch) = jobs.recv() else {
+                break;
+            };
+            runner.submit(probe.as_mut(), batch, &mut out);
         }
-        doorbell.ring();
+        if !out.is_empty() {
+            if done.send(std::mem::take(&mut out)).is_err() {
+                break;
+            }
+            doorbell.ring();
+        }
     }
     probe
 }
@@ -223,6 +238,7 @@ pub struct Runner {
     sticky: StickyFlags,
     line_resets: LineResets,
     run: RunFailures,
+    pipelined: pipeline::Pipelined,
 }
 
 /// What failed in the run of jobs since the last flush point.
@@ -237,18 +253,47 @@ struct RunFailures {
 impl Runner {
     /// Runs a batch in order and returns one completion per job.
     pub fn run_batch(&mut self, probe: &mut dyn DebugProbe, batch: Batch) -> Vec<Completion> {
+        let mut out = Vec::new();
+        self.submit(probe, batch, &mut out);
+        self.settle(probe, &mut out);
+        out
+    }
+
+    /// Runs or, where it can (`pipeline`), issues the jobs of a batch in
+    /// order; the completions of the jobs finished go to `out`, in job
+    /// order.
+    pub fn submit(&mut self, probe: &mut dyn DebugProbe, batch: Batch, out: &mut Vec<Completion>) {
+        if !batch.departed.is_empty() {
+            self.settle(probe, out);
+        }
         for client in batch.departed {
             self.contexts.forget_client(client);
             self.sticky.forget_client(client);
         }
-        batch
-            .jobs
-            .into_iter()
-            .map(|job| Completion {
+        for job in batch.jobs {
+            let Err(job) = self.try_pipeline(probe, job) else {
+                continue;
+            };
+            let job = if self.has_pipelined() {
+                self.settle(probe, out);
+                match self.try_pipeline(probe, job) {
+                    Ok(()) => continue,
+                    Err(job) => job,
+                }
+            } else {
+                job
+            };
+            out.push(Completion {
                 id: job.id,
                 result: self.run_job(probe, &job),
-            })
-            .collect()
+            });
+        }
+        self.collect_pipelined(probe, out);
+    }
+
+    /// Finishes everything in flight and ends its run.
+    pub fn settle(&mut self, probe: &mut dyn DebugProbe, out: &mut Vec<Completion>) {
+        self.settle_pipeline(probe, out);
     }
 
     fn run_job(&mut self, probe: &mut dyn DebugProbe, job: &Job) -> ProbeResult<OpOutput> {

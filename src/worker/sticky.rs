@@ -49,6 +49,11 @@ impl StickyFlags {
         })
     }
 
+    /// Whether `client` has no sticky flag set.
+    pub fn is_clear(&self, client: ClientId) -> bool {
+        !self.flags.contains_key(&client)
+    }
+
     /// A transfer of `client`'s run FAULTed.
     pub fn faulted(&mut self, client: ClientId) {
         *self.flags.entry(client).or_default() |= STICKYERR;
