@@ -161,3 +161,6 @@ impl Runner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
