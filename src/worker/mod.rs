@@ -357,6 +357,9 @@ impl Runner {
             Ok(output) => {
                 let wire = self.memaps.wire();
                 self.sticky.after(client, task, wire, output);
+                if let Task::Probe(op) = task {
+                    self.cleared_by(client, op);
+                }
             }
             Err(error) => self.note_failure(error),
         }
@@ -364,6 +367,17 @@ impl Runner {
             self.run.register_fault = self.run.register_fault.or(client);
         }
         result
+    }
+
+    /// A client's own ABORT after its FAULT in this run: its STICKYERR is
+    /// cleared, as on the wire, and not noted at the run's end.
+    fn cleared_by(&mut self, client: Option<ClientId>, op: &Op) {
+        if client.is_some()
+            && self.run.register_fault == client
+            && sticky::clears_stickyerr(op, self.memaps.wire())
+        {
+            self.run.register_fault = None;
+        }
     }
 
     /// Settles what the probe deferred; a failure counts for the run.

@@ -151,6 +151,7 @@ impl Runner {
         let wire = self.memaps.wire();
         for op in &ops[..output.outputs.len().min(ops.len())] {
             self.line_resets.after_op(Some(client), op, wire, true);
+            self.cleared_by(Some(client), op);
         }
         if let Some(error) = &output.failure {
             self.note_failure(error);

@@ -116,6 +116,23 @@ impl StickyFlags {
     }
 }
 
+/// Whether `op`, done, cleared STICKYERR on the DP: ABORT.STKERRCLR under
+/// SWD, the flag written to CTRL/STAT under JTAG. A client that clears it
+/// after its own FAULT in the same run owes nothing at the run's end.
+pub fn clears_stickyerr(op: &Op, wire: Option<WireProtocol>) -> bool {
+    match op {
+        Op::WriteDp { addr, value } if *addr == DP_ABORT && wire != Some(WireProtocol::Jtag) => {
+            value & ABORT_STKERRCLR != 0
+        }
+        Op::WriteDp { addr, value }
+            if *addr == DP_CTRL_STAT && wire == Some(WireProtocol::Jtag) =>
+        {
+            value & STICKYERR != 0
+        }
+        _ => false,
+    }
+}
+
 /// Whether `result` of `task` is a FAULT of a client's own register
 /// transfer.
 pub fn is_register_fault(task: &Task, result: &ProbeResult<OpOutput>) -> bool {

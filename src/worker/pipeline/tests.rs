@@ -229,3 +229,42 @@ fn a_clients_run_goes_on_across_batches_while_its_jobs_keep_coming() {
     // Nothing of it passed the recorder: no job waited for another.
     assert!(probe.log.lock().unwrap().is_empty());
 }
+
+#[test]
+fn a_client_that_clears_its_own_fault_in_its_run_is_not_refused_after_it() {
+    for pipelined in [false, true] {
+        let (mut probe, mut runner) = probe(pipelined);
+        let run = [
+            (
+                A,
+                vec![
+                    write_ap(CSW, WORDS),
+                    write_ap(TAR, UNMAPPED),
+                    Op::ReadAp(DRW),
+                ],
+            ),
+            (
+                A,
+                vec![Op::WriteDp {
+                    addr: DP_ABORT,
+                    value: ABORT_STKERRCLR,
+                }],
+            ),
+        ];
+        let done = runner.run_batch(&mut probe, batch(&run));
+        assert!(sequence(&done[0]).failure.is_some());
+        assert_eq!(sequence(&done[1]).failure, None);
+        let next = [(
+            A,
+            vec![
+                write_ap(TAR, RAM_BASE),
+                Op::ReadAp(DRW),
+                Op::ReadDp(DP_CTRL_STAT),
+            ],
+        )];
+        let done = runner.run_batch(&mut probe, batch(&next));
+        let after = sequence(&done[0]);
+        assert_eq!(after.failure, None, "pipelined: {pipelined}");
+        assert!(matches!(after.outputs[2], OpOutput::Word(w) if w & STICKYERR == 0));
+    }
+}
