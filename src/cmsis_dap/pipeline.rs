@@ -32,7 +32,7 @@
 
 use std::collections::VecDeque;
 
-use crate::probe::{OpOutput, ProbeError, SequenceOutput};
+use crate::probe::{OpOutput, ProbeError, Progress, SequenceOutput};
 
 use super::commands::transfer::{
     check_response, describe_request, BlockAccess, Register, Transfer, TransferBlock,
@@ -55,6 +55,8 @@ const ID_EXECUTE_COMMANDS: u8 = 0x7F;
 pub struct Item {
     pub request: TransferRequest,
     pub op: usize,
+    /// One the operation asked for, not a SELECT write put before it.
+    pub own: bool,
 }
 
 /// What an operation of a group gives when it succeeds.
@@ -184,14 +186,18 @@ struct Group {
     id: u64,
     outputs: Vec<Output>,
     words: Vec<Vec<u32>>,
-    /// Transfers not answered yet, per operation.
+    /// Transfers not answered yet, and own transfers done, per operation.
     unanswered: Vec<usize>,
+    done: Vec<u32>,
     /// Commands not answered yet.
     commands: usize,
     /// Where and why it stopped: a transfer failed, or an operation could
     /// not be turned into transfers (`stop`).
     failure: Option<(usize, ProbeError)>,
     stop: Option<(usize, ProbeError)>,
+    /// Whether the failure is a transfer's, whose operation's progress
+    /// is known.
+    transfer_failed: bool,
 }
 
 impl Group {
@@ -199,9 +205,20 @@ impl Group {
         self.failure.is_some() || self.commands == 0
     }
 
-    fn finish(self) -> SequenceOutput {
+    fn finish(mut self) -> SequenceOutput {
         let failure = self.failure.or(self.stop);
         let ran = failure.as_ref().map_or(self.outputs.len(), |(op, _)| *op);
+        let progress = match &failure {
+            Some((op, _)) if self.transfer_failed => Some(Progress {
+                transfers: self.done.get(*op).copied().unwrap_or(0),
+                words: self
+                    .words
+                    .get_mut(*op)
+                    .map(std::mem::take)
+                    .unwrap_or_default(),
+            }),
+            _ => None,
+        };
         let outputs = self
             .outputs
             .iter()
@@ -216,6 +233,7 @@ impl Group {
         SequenceOutput {
             outputs,
             failure: failure.map(|(_, error)| error),
+            progress,
         }
     }
 
@@ -296,11 +314,13 @@ impl Pipeline {
         self.groups.push_back(Group {
             id,
             words: vec![Vec::new(); outputs.len()],
+            done: vec![0; outputs.len()],
             outputs,
             unanswered,
             commands,
             failure: None,
             stop,
+            transfer_failed: false,
         });
         self.collect_finished();
     }
@@ -479,6 +499,9 @@ impl Pipeline {
             if let Some(n) = group.unanswered.get_mut(item.op) {
                 *n = n.saturating_sub(1);
             }
+            if let Some(done) = group.done.get_mut(item.op).filter(|_| item.own) {
+                *done += 1;
+            }
         }
         let complete = reply.count == command.items.len();
         let error = match check_response(reply.response) {
@@ -500,7 +523,13 @@ impl Pipeline {
             }
         };
         let at = reply.count.min(command.items.len() - 1);
-        group.failure = Some((command.items[at].op, error));
+        // When the firmware's RDBUFF read after a trailing write fails, the
+        // write counts as done (a posted write's fault shows on the next
+        // transaction, which this read is): the progress says so, as the
+        // firmware's count would for the client's whole packet.
+        let failed = command.items[at];
+        group.failure = Some((failed.op, error));
+        group.transfer_failed = true;
         self.failed = true;
         let id = group.id;
         self.filling.drop_group(id);

@@ -206,6 +206,16 @@ pub enum OpOutput {
 pub struct SequenceOutput {
     pub outputs: Vec<OpOutput>,
     pub failure: Option<ProbeError>,
+    /// How far the failing operation got, where the probe can tell.
+    pub progress: Option<Progress>,
+}
+
+/// How far an operation of several transfers got before one failed: the
+/// transfers it completed, and the words those read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub transfers: u32,
+    pub words: Vec<u32>,
 }
 
 impl SequenceOutput {
@@ -219,6 +229,7 @@ impl SequenceOutput {
                     return SequenceOutput {
                         outputs,
                         failure: Some(error),
+                        progress: None,
                     }
                 }
             }
@@ -226,6 +237,7 @@ impl SequenceOutput {
         SequenceOutput {
             outputs,
             failure: None,
+            progress: None,
         }
     }
 }

@@ -56,9 +56,14 @@ impl<T: Transport> CmsisDapProbe<T> {
                 items.push(Item {
                     request: TransferRequest::write(Register::dp(SELECT), value),
                     op: index,
+                    own: false,
                 });
             }
-            items.extend(requests.map(|request| Item { request, op: index }));
+            items.extend(requests.map(|request| Item {
+                request,
+                op: index,
+                own: true,
+            }));
         };
         Ok(match op {
             Op::ReadDp(addr) => {

@@ -80,7 +80,11 @@ fn arbitrated(incoming: &Incoming) -> &Request {
 }
 
 fn sequence(outputs: Vec<OpOutput>, failure: Option<ProbeError>) -> Outcome {
-    Outcome::Ok(OpOutput::Sequence(SequenceOutput { outputs, failure }))
+    Outcome::Ok(OpOutput::Sequence(SequenceOutput {
+        outputs,
+        failure,
+        progress: None,
+    }))
 }
 
 #[test]
