@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod identity;
 pub mod link;
+pub mod pipeline;
 pub mod probe;
 pub mod queue;
 pub mod tcp;

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use crate::probe::{
     DebugProbe, ProbeError, ProbeInfo, ProbeResult, ProtocolRequest, SwdSequence, SwdSequenceReply,
-    WireProtocol,
+    TransferPipeline, WireProtocol,
 };
 
 use super::commands::setup::{
@@ -39,10 +39,12 @@ use super::commands::swj::{SwjClock, SwjPins, PIN_NRESET};
 use super::commands::DapCommand;
 use super::identity::{DapInfo, ProbeIdentity};
 use super::link::Link;
+use super::pipeline::Pipeline;
 use super::queue::TransferQueue;
 use super::Transport;
 
 mod addresses;
+mod pipelined;
 mod sequences;
 mod swo;
 
@@ -70,6 +72,9 @@ pub struct CmsisDapProbe<T: Transport> {
     dap: DapInfo,
     link: Link<T>,
     queue: TransferQueue,
+    /// Register transfers of several requests in flight (the worker's
+    /// pipelined jobs); empty whenever any other call runs.
+    pipeline: Pipeline,
     is_open: bool,
     wire: Option<WireProtocol>,
     clock_hz: u32,
@@ -90,6 +95,11 @@ impl<T: Transport> CmsisDapProbe<T> {
         Ok(CmsisDapProbe {
             info: dap.probe_info(identity),
             queue: TransferQueue::new(dap.packet_size, dap.packet_count),
+            pipeline: Pipeline::new(
+                dap.packet_size,
+                dap.packet_count,
+                dap.capabilities.atomic_commands(),
+            ),
             dap,
             link,
             is_open: false,
@@ -140,10 +150,13 @@ impl<T: Transport> CmsisDapProbe<T> {
         if self.queue.is_empty() {
             let count = count.clamp(1, self.dap.packet_count);
             self.queue = TransferQueue::new(self.dap.packet_size, count);
+            let atomic = self.dap.capabilities.atomic_commands();
+            self.pipeline = Pipeline::new(self.dap.packet_size, count, atomic);
         }
     }
 
     fn start(&mut self, needs: Needs) -> ProbeResult<()> {
+        self.drain_pipeline();
         self.queue.begin_request();
         // A write would otherwise be queued, and answered, for a device
         // known to be gone.
@@ -224,6 +237,7 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
     }
 
     fn open(&mut self) -> ProbeResult<()> {
+        self.drain_pipeline();
         self.queue.begin_request();
         self.link.try_again();
         self.link.command(&HostStatus {
@@ -378,6 +392,10 @@ impl<T: Transport> DebugProbe for CmsisDapProbe<T> {
         let register = self.select_ap(addr)?;
         self.transfers(|queue, link| queue.write_block(link, register, values))?;
         self.written()
+    }
+
+    fn pipeline(&mut self) -> Option<&mut dyn TransferPipeline> {
+        Some(self)
     }
 
     fn swd_sequence(&mut self, sequences: &[SwdSequence]) -> ProbeResult<SwdSequenceReply> {

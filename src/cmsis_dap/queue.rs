@@ -385,7 +385,7 @@ impl TransferQueue {
 }
 
 /// The probe error a failed response byte becomes.
-fn ack_error(ack: AckError, what: &str) -> ProbeError {
+pub(super) fn ack_error(ack: AckError, what: &str) -> ProbeError {
     match ack {
         AckError::Wait => ProbeError::TransferTimeout(format!(
             "WAIT response to {what} after the probe's retries"

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+mod pipeline;
+pub use pipeline::{is_pipelined, TransferPipeline};
 #[cfg(test)]
 pub mod tripwire;
 
@@ -206,6 +208,16 @@ pub enum OpOutput {
 pub struct SequenceOutput {
     pub outputs: Vec<OpOutput>,
     pub failure: Option<ProbeError>,
+    /// How far the failing operation got, where the probe can tell.
+    pub progress: Option<Progress>,
+}
+
+/// How far an operation of several transfers got before one failed: the
+/// transfers it completed, and the words those read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub transfers: u32,
+    pub words: Vec<u32>,
 }
 
 impl SequenceOutput {
@@ -219,6 +231,7 @@ impl SequenceOutput {
                     return SequenceOutput {
                         outputs,
                         failure: Some(error),
+                        progress: None,
                     }
                 }
             }
@@ -226,6 +239,7 @@ impl SequenceOutput {
         SequenceOutput {
             outputs,
             failure: None,
+            progress: None,
         }
     }
 }
@@ -305,6 +319,13 @@ pub trait DebugProbe: Send {
             words.extend(self.read_ap_multiple(drw_addr, count)?);
         }
         Ok(words)
+    }
+
+    /// The probe's transfer pipeline, if it keeps register transfers of
+    /// several requests in flight. Any other call on the probe first
+    /// finishes every group issued to it (their outputs wait to be taken).
+    fn pipeline(&mut self) -> Option<&mut dyn TransferPipeline> {
+        None
     }
 
     fn swd_sequence(&mut self, _sequences: &[SwdSequence]) -> ProbeResult<SwdSequenceReply> {

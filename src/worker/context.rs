@@ -29,10 +29,11 @@ use crate::memap::{MemAps, MemoryRequest};
 use crate::probe::{ApAddress, DebugProbe, Op, OpOutput, ProbeResult};
 
 use super::execute::{execute, perform};
+use super::untouched::Untouched;
 use super::Task;
 
 /// Every client's saved AP state, and what the APs hold.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DapContexts {
     clients: HashMap<ClientId, HashMap<u8, Saved>>,
     aps: HashMap<u8, Hardware>,
@@ -75,18 +76,21 @@ enum Touch {
 }
 
 fn touch(task: &Task) -> Touch {
-    let op = match task {
-        Task::Probe(op) => op,
+    match task {
+        Task::Probe(op) => touch_op(op),
         Task::Memory(MemoryRequest::Access {
             ap: ApAddress::V1(apsel),
             ..
-        }) => return Touch::Memory(*apsel),
-        Task::Memory(_) => return Touch::Nothing,
+        }) => Touch::Memory(*apsel),
+        Task::Memory(_) => Touch::Nothing,
         // The runner takes a sequence's operations one by one.
-        Task::Sequence(_) => return Touch::Everything,
+        Task::Sequence(_) => Touch::Everything,
         // It resets the system and leaves the CTRL-AP's registers changed.
-        Task::MassErase => return Touch::Everything,
-    };
+        Task::MassErase => Touch::Everything,
+    }
+}
+
+fn touch_op(op: &Op) -> Touch {
     let register = |addr: u32, count: u64, last_written: Option<u32>| Touch::Register {
         register: ApRegister::from_address(addr),
         count,
@@ -131,6 +135,27 @@ impl DapContexts {
             Err(_) => self.forget_hardware(),
         }
         result
+    }
+
+    /// Whether `client`'s `ops` can run with nothing written back first
+    /// (its CSW and TAR are the AP's already, or it has none); if so, the
+    /// books are kept as though they had run, and stay so unless the
+    /// worker learns of a failure (`forget_hardware`). Pipelined
+    /// operations cannot wait for a restoring write's reply.
+    pub fn settle_for_pipeline(&mut self, client: ClientId, ops: &[Op]) -> bool {
+        let mut trial = self.clone();
+        let mut probe = Untouched::default();
+        let mut memaps = MemAps::default();
+        for op in ops {
+            let touch = touch_op(op);
+            let prepared = trial.prepare(&mut probe, &mut memaps, Some(client), touch);
+            if prepared.is_err() || probe.touched {
+                return false;
+            }
+            trial.record(Some(client), touch);
+        }
+        *self = trial;
+        true
     }
 
     /// The client's connection is gone: nothing of it needs keeping.

@@ -89,9 +89,19 @@ impl LineResets {
         wire: Option<WireProtocol>,
         result: &ProbeResult<OpOutput>,
     ) {
-        let Task::Probe(op) = task else {
-            return;
-        };
+        if let Task::Probe(op) = task {
+            self.after_op(client, op, wire, result.is_ok());
+        }
+    }
+
+    /// After `op` of `client` ran, successfully or not.
+    pub fn after_op(
+        &mut self,
+        client: Option<ClientId>,
+        op: &Op,
+        wire: Option<WireProtocol>,
+        succeeded: bool,
+    ) {
         match (op, client) {
             (Op::SwjSequence { .. } | Op::SwdSequence(_), Some(client))
                 if wire == Some(WireProtocol::Swd) =>
@@ -99,16 +109,13 @@ impl LineResets {
                 self.pending = Some(client);
             }
             // The DP acknowledged a read: it is not in the reset state.
-            (Op::ReadDp(_) | Op::ReadAp(_), _) if result.is_ok() => self.pending = None,
-            (Op::ReadApMultiple { count, .. }, _) if *count > 0 && result.is_ok() => {
-                self.pending = None
-            }
+            (Op::ReadDp(_) | Op::ReadAp(_), _) if succeeded => self.pending = None,
+            (Op::ReadApMultiple { count, .. }, _) if *count > 0 && succeeded => self.pending = None,
             _ => {}
         }
     }
 
     /// Whose sequence the DP may still be in the reset state after.
-    #[cfg(test)]
     pub fn pending(&self) -> Option<ClientId> {
         self.pending
     }

@@ -23,26 +23,35 @@
 //! thread marks it ended and wakes the loop ([`ProbeWorker::has_ended`]),
 //! which then answers everything the worker would have (ARCHITECTURE.md,
 //! "Worker death").
+//!
+//! A client's DAP port packets that follow one another go into the
+//! probe's transfer pipeline together (`pipeline`): while any are in
+//! flight the worker takes new batches between the probe's replies instead
+//! of blocking on the channel, and sends each job's completion as soon as
+//! its replies are in. [`Runner`] (`runner`) is what it does per batch.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::ids::{ClientId, JobId};
-use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, ProbeResult, SequenceOutput};
+use crate::probe::{DebugProbe, OpOutput, ProbeResult};
 
 mod context;
 mod execute;
 mod line_reset;
+mod pipeline;
+mod runner;
 mod sticky;
 mod task;
-use crate::memap::{self, MemAps};
+mod untouched;
 pub use context::DapContexts;
 pub use execute::{execute, perform};
 pub use line_reset::LineResets;
+pub use runner::Runner;
 pub use sticky::StickyFlags;
 pub use task::Task;
 
@@ -248,155 +257,32 @@ fn run(
     doorbell: Arc<Doorbell>,
 ) -> Box<dyn DebugProbe> {
     let mut runner = Runner::default();
+    let mut out = Vec::new();
     loop {
-        // Catch a prompt next batch without sleeping; else block in recv.
-        spin_until(|| !jobs.is_empty());
-        let Ok(batch) = jobs.recv() else {
-            break;
-        };
-        let results = runner.run_batch(probe.as_mut(), batch);
-        if done.send(results).is_err() {
-            break;
+        if runner.has_pipelined() {
+            // Pipelined jobs are in flight: take a batch that has come,
+            // else wait for the probe's next reply.
+            match jobs.try_recv() {
+                Ok(batch) => runner.submit(probe.as_mut(), batch, &mut out),
+                Err(TryRecvError::Empty) => runner.advance(probe.as_mut(), &mut out),
+                Err(TryRecvError::Disconnected) => runner.settle(probe.as_mut(), &mut out),
+            }
+        } else {
+            // Catch a prompt next batch without sleeping; else block in recv.
+            spin_until(|| !jobs.is_empty());
+            let Ok(batch) = jobs.recv() else {
+                break;
+            };
+            runner.submit(probe.as_mut(), batch, &mut out);
         }
-        doorbell.ring();
+        if !out.is_empty() {
+            if done.send(std::mem::take(&mut out)).is_err() {
+                break;
+            }
+            doorbell.ring();
+        }
     }
     probe
-}
-
-/// What the worker keeps between jobs: the MEM-APs it drives for memory
-/// handles, every client's DAP context and sticky flags, whose line reset
-/// may still hold the DP in its reset state, and the transfer failures of
-/// the current client's run.
-#[derive(Debug, Default)]
-pub struct Runner {
-    memaps: MemAps,
-    contexts: DapContexts,
-    sticky: StickyFlags,
-    line_resets: LineResets,
-    run: RunFailures,
-}
-
-/// What failed in the run of jobs since the last flush point.
-#[derive(Debug, Default)]
-struct RunFailures {
-    /// The first failure that left something in the DP to clear.
-    to_clear: Option<ProbeError>,
-    /// A client's register transfer FAULTed: its STICKYERR, by rule 11.
-    register_fault: Option<ClientId>,
-}
-
-impl Runner {
-    /// Runs a batch in order and returns one completion per job.
-    pub fn run_batch(&mut self, probe: &mut dyn DebugProbe, batch: Batch) -> Vec<Completion> {
-        for client in batch.departed {
-            self.contexts.forget_client(client);
-            self.sticky.forget_client(client);
-        }
-        batch
-            .jobs
-            .into_iter()
-            .map(|job| Completion {
-                id: job.id,
-                result: self.run_job(probe, &job),
-            })
-            .collect()
-    }
-
-    fn run_job(&mut self, probe: &mut dyn DebugProbe, job: &Job) -> ProbeResult<OpOutput> {
-        let mut result = match &job.task {
-            Task::Sequence(ops) => Ok(self.run_sequence(probe, job.client, ops)),
-            task => self.run_part(probe, job.client, task),
-        };
-        if job.flush_after {
-            if let Err(error) = self.flush(probe) {
-                // A write this client's run deferred FAULTed: its STICKYERR,
-                // as for a read that faults (rule 11). Memory-handle
-                // requests settle their own writes.
-                let own_registers = !matches!(job.task, Task::Memory(_) | Task::MassErase);
-                if own_registers && matches!(error, ProbeError::TransferFault(_)) {
-                    self.run.register_fault = self.run.register_fault.or(job.client);
-                }
-                match &mut result {
-                    Ok(OpOutput::Sequence(sequence)) if sequence.failure.is_none() => {
-                        sequence.failure = Some(error);
-                    }
-                    Ok(_) => result = Err(error),
-                    Err(_) => {}
-                }
-            }
-            self.end_run(probe);
-        }
-        result
-    }
-
-    /// Runs the operations of a sequence in order, up to the first that
-    /// fails.
-    fn run_sequence(
-        &mut self,
-        probe: &mut dyn DebugProbe,
-        client: Option<ClientId>,
-        ops: &[Op],
-    ) -> OpOutput {
-        OpOutput::Sequence(SequenceOutput::run(ops, |op| {
-            self.run_part(probe, client, &Task::Probe(op.clone()))
-        }))
-    }
-
-    /// Runs one task for `client`: refused if its sticky flags say so, the
-    /// DP taken out of another client's line reset and the client's AP
-    /// state restored first, its failures noted for the end of the run.
-    fn run_part(
-        &mut self,
-        probe: &mut dyn DebugProbe,
-        client: Option<ClientId>,
-        task: &Task,
-    ) -> ProbeResult<OpOutput> {
-        if let Some(refused) = self.sticky.refusal(client, task) {
-            // A refusal never reached the probe: nothing to clear.
-            return Err(refused);
-        }
-        let wire = self.memaps.wire();
-        self.line_resets.before(probe, wire, client, task);
-        let mut result = self.contexts.run(probe, &mut self.memaps, client, task);
-        self.line_resets.after(client, task, wire, &result);
-        match &mut result {
-            Ok(output) => {
-                let wire = self.memaps.wire();
-                self.sticky.after(client, task, wire, output);
-            }
-            Err(error) => self.note_failure(error),
-        }
-        if sticky::is_register_fault(task, &result) {
-            self.run.register_fault = self.run.register_fault.or(client);
-        }
-        result
-    }
-
-    /// Settles what the probe deferred; a failure counts for the run.
-    fn flush(&mut self, probe: &mut dyn DebugProbe) -> ProbeResult<()> {
-        probe.flush().inspect_err(|error| {
-            self.contexts.forget_hardware();
-            self.note_failure(error);
-        })
-    }
-
-    fn note_failure(&mut self, error: &ProbeError) {
-        if self.run.to_clear.is_none() && memap::leaves_sticky_flags(error) {
-            self.run.to_clear = Some(error.clone());
-        }
-    }
-
-    /// The run ends here: whatever its failures left set in the DP is
-    /// cleared before anyone else's transfer (rule 11).
-    fn end_run(&mut self, probe: &mut dyn DebugProbe) {
-        let run = std::mem::take(&mut self.run);
-        if let Some(failure) = run.to_clear {
-            memap::recover(probe, self.memaps.wire(), &failure);
-        }
-        if let Some(client) = run.register_fault {
-            self.sticky.faulted(client);
-        }
-    }
 }
 
 /// Spins until `ready` or [`SPIN`] has passed; returns the last `ready()`.

@@ -49,6 +49,11 @@ impl StickyFlags {
         })
     }
 
+    /// Whether `client` has no sticky flag set.
+    pub fn is_clear(&self, client: ClientId) -> bool {
+        !self.flags.contains_key(&client)
+    }
+
     /// A transfer of `client`'s run FAULTed.
     pub fn faulted(&mut self, client: ClientId) {
         *self.flags.entry(client).or_default() |= STICKYERR;
@@ -108,6 +113,23 @@ impl StickyFlags {
 
     pub fn forget_client(&mut self, client: ClientId) {
         self.flags.remove(&client);
+    }
+}
+
+/// Whether `op`, done, cleared STICKYERR on the DP: ABORT.STKERRCLR under
+/// SWD, the flag written to CTRL/STAT under JTAG. A client that clears it
+/// after its own FAULT in the same run owes nothing at the run's end.
+pub fn clears_stickyerr(op: &Op, wire: Option<WireProtocol>) -> bool {
+    match op {
+        Op::WriteDp { addr, value } if *addr == DP_ABORT && wire != Some(WireProtocol::Jtag) => {
+            value & ABORT_STKERRCLR != 0
+        }
+        Op::WriteDp { addr, value }
+            if *addr == DP_CTRL_STAT && wire == Some(WireProtocol::Jtag) =>
+        {
+            value & STICKYERR != 0
+        }
+        _ => false,
     }
 }
 

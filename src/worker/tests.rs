@@ -10,7 +10,8 @@ use super::{Batch, Completion, Job, Runner, Task};
 use crate::dap::registers::{ABORT_STKERRCLR, STICKYERR};
 use crate::ids::{ClientId, JobId};
 use crate::probe::{
-    DebugProbe, Op, OpOutput, ProbeError, ProbeInfo, ProbeResult, ProtocolRequest, WireProtocol,
+    DebugProbe, Op, OpOutput, ProbeError, ProbeInfo, ProbeResult, ProtocolRequest,
+    TransferPipeline, WireProtocol,
 };
 use crate::sim::{dap_firmware::UsbModel, virtual_probe, RAM_BASE};
 
@@ -25,7 +26,7 @@ const UNMAPPED: u32 = 0x1000_0000;
 
 /// A register access as the probe was asked for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Access {
+pub(super) enum Access {
     ReadAp(u32),
     WriteAp(u32, u32),
     Dp,
@@ -35,11 +36,13 @@ enum Access {
 
 /// Passes everything to the probe, noting register accesses and SWJ
 /// sequences; fails the next `failing_dp_reads` DP reads without passing
-/// them on, as a DP that does not answer.
-struct Recorder {
-    probe: Box<dyn DebugProbe>,
-    log: Arc<Mutex<Vec<Access>>>,
-    failing_dp_reads: u32,
+/// them on, as a DP that does not answer. The probe's transfer pipeline
+/// is offered only with `pipelined` (what goes through it is not noted).
+pub(super) struct Recorder {
+    pub(super) probe: Box<dyn DebugProbe>,
+    pub(super) log: Arc<Mutex<Vec<Access>>>,
+    pub(super) failing_dp_reads: u32,
+    pub(super) pipelined: bool,
 }
 
 impl Recorder {
@@ -111,6 +114,13 @@ impl DebugProbe for Recorder {
         self.note(Access::WriteAp(addr, values.len() as u32));
         self.probe.write_ap_multiple(addr, values)
     }
+    fn pipeline(&mut self) -> Option<&mut dyn TransferPipeline> {
+        if self.pipelined {
+            self.probe.pipeline()
+        } else {
+            None
+        }
+    }
 }
 
 /// A worker's runner over a connected, powered virtual target.
@@ -128,6 +138,7 @@ impl Worker {
             probe: virtual_probe("worker-test", UsbModel::None).unwrap(),
             log: log.clone(),
             failing_dp_reads: 0,
+            pipelined: false,
         };
         let mut worker = Worker {
             runner: Runner::default(),

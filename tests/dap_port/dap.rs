@@ -300,11 +300,18 @@ pub struct Firmware {
 
 impl Firmware {
     pub fn new() -> Firmware {
+        Firmware::with_packet_size(512)
+    }
+
+    /// Firmware taking packets of up to `size` bytes (the DAP port's own
+    /// size, say).
+    pub fn with_packet_size(size: u16) -> Firmware {
+        let config = FirmwareConfig {
+            packet_size: size,
+            ..FirmwareConfig::for_model(UsbModel::None)
+        };
         Firmware {
-            firmware: SimDapFirmware::new(
-                SwdTarget::cortex_m(),
-                FirmwareConfig::for_model(UsbModel::None),
-            ),
+            firmware: SimDapFirmware::new(SwdTarget::cortex_m(), config),
         }
     }
 
@@ -323,10 +330,15 @@ impl Firmware {
 
     /// Connected with SWD and powered up, as [`RawDap::session`].
     pub fn session() -> Firmware {
-        let mut firmware = Firmware::new();
+        Firmware::new().connected()
+    }
+
+    /// This firmware connected with SWD and powered up.
+    pub fn connected(mut self) -> Firmware {
+        let firmware = &mut self;
         assert_eq!(firmware.call(&[DAP_CONNECT, 1]), [DAP_CONNECT, 1]);
         let power_up = transfer(&[(dp_write(DP_CTRL_STAT), Some(POWER_UP_REQUESTS))]);
         assert_eq!(firmware.call(&power_up), [DAP_TRANSFER, 1, ACK_OK]);
-        firmware
+        self
     }
 }

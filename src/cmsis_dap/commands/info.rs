@@ -157,7 +157,6 @@ impl DapCapabilities {
     pub fn swo_uart(self) -> bool {
         self.bit(2)
     }
-    #[cfg(test)]
     pub fn atomic_commands(self) -> bool {
         self.bit(4)
     }

@@ -19,7 +19,7 @@ use super::super::Transport;
 use super::CmsisDapProbe;
 
 /// SELECT as a wire register.
-const SELECT: u8 = DP_SELECT as u8;
+pub(super) const SELECT: u8 = DP_SELECT as u8;
 /// The SELECT fields an AP address sets.
 const SELECT_AP_FIELDS: u32 = SELECT_APSEL | SELECT_APBANKSEL;
 
@@ -28,6 +28,36 @@ impl<T: Transport> CmsisDapProbe<T> {
     /// the write only when it changes, keeping the AP fields); returns the
     /// DP register.
     pub(super) fn select_dp(&mut self, addr: u32, is_read: bool) -> ProbeResult<Register> {
+        let (register, select) = self.dp_target(addr, is_read)?;
+        self.queue_select(select)?;
+        Ok(register)
+    }
+
+    /// Points SELECT at the AP and bank of an APv1 address (queuing the
+    /// write only when they change, keeping DPBANKSEL); returns the AP
+    /// register.
+    pub(super) fn select_ap(&mut self, addr: u32) -> ProbeResult<Register> {
+        let (register, select) = self.ap_target(addr)?;
+        self.queue_select(select)?;
+        Ok(register)
+    }
+
+    fn queue_select(&mut self, select: Option<u32>) -> ProbeResult<()> {
+        match select {
+            Some(value) => {
+                self.transfers(|queue, link| queue.write(link, Register::dp(SELECT), value))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The DP register of a DP address, and the SELECT value to write
+    /// first if its bank is not selected (taken as written from now on).
+    pub(super) fn dp_target(
+        &mut self,
+        addr: u32,
+        is_read: bool,
+    ) -> ProbeResult<(Register, Option<u32>)> {
         if addr & DP_ADDRESS_RESERVED != 0 {
             return Err(ProbeError::InvalidArgument(format!(
                 "invalid DP register address {addr:#x}"
@@ -36,18 +66,19 @@ impl<T: Transport> CmsisDapProbe<T> {
         let bank = dp_bank(addr);
         // Bank 0 of register 0x0 is DPIDR, which SELECT does not change.
         let banked = dp_is_banked(addr, is_read) && (bank != 0 || addr & ADDRESS_A32 != 0);
+        let mut select = None;
         if banked && self.select.map(|select| select & SELECT_DPBANKSEL) != Some(bank) {
             let wanted = self.select.unwrap_or(0) & SELECT_AP_FIELDS | bank;
-            self.transfers(|queue, link| queue.write(link, Register::dp(SELECT), wanted))?;
             self.select = Some(wanted);
+            select = Some(wanted);
         }
-        Ok(Register::dp(addr as u8))
+        Ok((Register::dp(addr as u8), select))
     }
 
-    /// Points SELECT at the AP and bank of an APv1 address (queuing the
-    /// write only when they change, keeping DPBANKSEL); returns the AP
-    /// register.
-    pub(super) fn select_ap(&mut self, addr: u32) -> ProbeResult<Register> {
+    /// The AP register of an APv1 address, and the SELECT value to write
+    /// first if its AP and bank are not selected (taken as written from
+    /// now on).
+    pub(super) fn ap_target(&mut self, addr: u32) -> ProbeResult<(Register, Option<u32>)> {
         if addr & AP_ADDRESS_RESERVED != 0 {
             return Err(ProbeError::InvalidArgument(format!(
                 "invalid AP register address {addr:#010x}"
@@ -55,11 +86,12 @@ impl<T: Transport> CmsisDapProbe<T> {
         }
         let dpbanksel = self.select.unwrap_or(0) & SELECT_DPBANKSEL;
         let wanted = addr & SELECT_AP_FIELDS | dpbanksel;
+        let mut select = None;
         if self.select != Some(wanted) {
-            self.transfers(|queue, link| queue.write(link, Register::dp(SELECT), wanted))?;
             self.select = Some(wanted);
+            select = Some(wanted);
         }
-        Ok(Register::ap(addr as u8))
+        Ok((Register::ap(addr as u8), select))
     }
 
     /// Keeps the SELECT cache in step with a client's own SELECT write

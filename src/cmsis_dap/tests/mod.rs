@@ -3,6 +3,7 @@
 mod commands_setup;
 mod commands_transfer;
 mod mock;
+mod pipeline;
 mod probe_registers;
 mod probe_sequences;
 mod probe_setup;

@@ -17,7 +17,7 @@ use crate::sim::{SwdTarget, RAM_BASE, RAM_SIZE};
 
 /// An open, connected driver on emulated firmware attached by `usb`, with
 /// the debug domain powered up the way pyOCD brings a target up.
-fn driver_on(usb: UsbModel) -> (CmsisDapProbe<SimDapFirmware>, StatsHandle) {
+pub(super) fn driver_on(usb: UsbModel) -> (CmsisDapProbe<SimDapFirmware>, StatsHandle) {
     let firmware = SimDapFirmware::with_clock(
         SwdTarget::cortex_m(),
         FirmwareConfig::for_model(usb),
@@ -47,7 +47,7 @@ fn driver_on(usb: UsbModel) -> (CmsisDapProbe<SimDapFirmware>, StatsHandle) {
     (probe, stats)
 }
 
-fn assert_kept_to_the_packet_limits(stats: &StatsHandle, packet_count: usize) {
+pub(super) fn assert_kept_to_the_packet_limits(stats: &StatsHandle, packet_count: usize) {
     let stats = stats.get();
     assert_eq!(stats.window_overruns, 0, "{stats:?}");
     assert!(stats.max_outstanding <= packet_count, "{stats:?}");

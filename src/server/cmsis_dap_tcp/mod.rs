@@ -13,7 +13,9 @@
 //! while not connected is DAP_OK); DAP_Transfer and DAP_TransferBlock
 //! become a sequence of DP/AP register operations ([`transfer`]) that
 //! stops at its first failure, reported with the count and acknowledge
-//! firmware would give ([`reply`]).
+//! firmware would give ([`outcome`], [`reply`]). A client's packets queued
+//! one behind another run in the probe's transfer pipeline together
+//! (`worker::pipeline`), each answered as soon as its own transfers are.
 //!
 //! Per client, the front end keeps what a raw DAP client sets in the probe
 //! firmware rather than in the target: the SELECT it last wrote (an AP
@@ -29,12 +31,18 @@
 //! - value-match reads compare once, after the packet has run: no match
 //!   retries, and the transfers after a mismatch have run (the reply stops
 //!   at it, as the firmware's);
-//! - a failure inside a run of reads of one AP register, or inside a
-//!   DAP_TransferBlock, is reported at the run's first transfer, without
-//!   the words read before it; a write's failure that is reported only by
-//!   a later read is charged to the first memory write since the last
-//!   completed read ([`transfer`]): exact when that write is the one that
-//!   failed;
+//! - a packet the worker runs one operation at a time (its client owes
+//!   STICKYERR, its CSW or TAR must be written back first, another
+//!   client's line reset is pending, or the probe has no transfer
+//!   pipeline) reports a failure inside a run of one AP register's
+//!   transfers, or inside a DAP_TransferBlock, at the run's first
+//!   transfer, without the words read before it, and charges a write's
+//!   failure that only a later read reports to the first memory write
+//!   since the last completed read ([`outcome`]): exact when that write is
+//!   the one that failed. Through the pipeline every count is exact;
+//! - transfers of a failing packet that the probe had already been sent in
+//!   a later USB packet run (`cmsis_dap::pipeline`); after a FAULT the
+//!   DP's STICKYERR refuses their AP transfers;
 //! - DAP_TransferConfigure and DAP_SWD_Configure are acknowledged, and the
 //!   probe keeps the server's own settings (the probe is shared);
 //! - DAP_Delay is answered at once; DAP_ResetTarget is an nRESET pulse
@@ -46,6 +54,7 @@
 
 mod command;
 mod framing;
+mod outcome;
 mod reply;
 mod transfer;
 
@@ -58,7 +67,7 @@ use self::command::{
     ID_TRANSFER_BLOCK, ID_TRANSFER_CONFIGURE, ID_WRITE_ABORT, TRANSFER_RNW,
 };
 use self::framing::PacketFramer;
-use self::reply::{PortInfo, ACK_OK};
+use self::reply::PortInfo;
 use self::transfer::{ClientRegisters, Planned};
 use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat};
 use super::traffic::{AnswerStatus, INVALID_REQUEST};
@@ -453,6 +462,7 @@ fn answer(pending: Pending, outcome: Outcome, pins: u8) -> Option<Vec<u8>> {
                 Outcome::Ok(OpOutput::Sequence(SequenceOutput {
                     outputs,
                     failure: None,
+                    ..
                 })) => {
                     matches!(outputs.last(), Some(OpOutput::Bool(true)))
                 }
@@ -461,48 +471,24 @@ fn answer(pending: Pending, outcome: Outcome, pins: u8) -> Option<Vec<u8>> {
             let nreset = if asserted { 0 } else { PIN_NRESET };
             vec![ID_SWJ_PINS, (pins & !PIN_NRESET) | nreset]
         }
-        Pending::Transfer(planned) => {
-            let (outputs, failure) = sequence_parts(outcome);
-            transfer::transfer_reply(&planned, &outputs, failure.as_ref())
-        }
+        Pending::Transfer(planned) => outcome::transfer_reply(&planned, &sequence_of(outcome)),
         Pending::TransferBlock { id, request, count } => {
-            let (outputs, failure) = sequence_parts(outcome);
-            // A write's words are the client's; the word its confirming
-            // read of RDBUFF got is not.
-            let reads = transfer::block_reads(request);
-            let words: Vec<u32> = outputs
-                .iter()
-                .filter(|_| reads)
-                .flat_map(|output| match output {
-                    OpOutput::Word(word) => vec![*word],
-                    OpOutput::Words(words) => words.clone(),
-                    _ => Vec::new(),
-                })
-                .collect();
-            match failure {
-                None => reply::transfer_block(id, count, ACK_OK, &words),
-                Some(error) => {
-                    let done = if reads { words.len() } else { 0 };
-                    let done = u16::try_from(done.min(usize::from(count))).unwrap_or(0);
-                    reply::transfer_block(
-                        id,
-                        done,
-                        reply::ack_of(&error),
-                        &words[..usize::from(done)],
-                    )
-                }
-            }
+            outcome::block_reply(id, request, count, &sequence_of(outcome))
         }
     })
 }
 
-/// The outputs a sequence produced and the failure that ended it.
-fn sequence_parts(outcome: Outcome) -> (Vec<OpOutput>, Option<ProbeError>) {
+/// What a sequence did, whatever the outcome.
+fn sequence_of(outcome: Outcome) -> SequenceOutput {
     match outcome {
-        Outcome::Ok(OpOutput::Sequence(SequenceOutput { outputs, failure })) => (outputs, failure),
-        Outcome::Ok(other) => (vec![other], None),
-        Outcome::Probe(error) => (Vec::new(), Some(error)),
-        Outcome::Sharing(refused) => (Vec::new(), Some(ProbeError::Probe(refused.to_string()))),
+        Outcome::Ok(OpOutput::Sequence(sequence)) => sequence,
+        Outcome::Ok(other) => SequenceOutput {
+            outputs: vec![other],
+            failure: None,
+            progress: None,
+        },
+        Outcome::Probe(error) => outcome::failed(error),
+        Outcome::Sharing(refused) => outcome::failed(ProbeError::Probe(refused.to_string())),
     }
 }
 

@@ -82,7 +82,11 @@ fn arbitrated(incoming: &Incoming) -> &Request {
 }
 
 fn sequence(outputs: Vec<OpOutput>, failure: Option<ProbeError>) -> Outcome {
-    Outcome::Ok(OpOutput::Sequence(SequenceOutput { outputs, failure }))
+    Outcome::Ok(OpOutput::Sequence(SequenceOutput {
+        outputs,
+        failure,
+        progress: None,
+    }))
 }
 
 #[test]

@@ -1,25 +1,16 @@
-//! DAP_Transfer and DAP_TransferBlock as sequences of register operations,
-//! and their replies from what the sequence did.
+//! DAP_Transfer and DAP_TransferBlock as sequences of register operations
+//! (their replies from what the operations did are `outcome`'s).
 //!
-//! - **Runs of reads.** Consecutive plain reads of one AP register (a
-//!   memory read through DRW, as OpenOCD sends them) become one
-//!   `ReadApMultiple`, which the driver moves as DAP_TransferBlock packets
-//!   kept in flight together; read one by one, each would wait for its own
-//!   probe round trip. Writes stay single: the driver packs them, deferred,
-//!   into the packets of the reads that follow.
-//! - **Writes are confirmed in their packet.** Register writes are
+//! - **Runs.** Consecutive plain reads of one AP register (a memory read
+//!   through DRW, as OpenOCD sends them) become one `ReadApMultiple`, and
+//!   consecutive writes of one AP data register (DRW, BD0–BD3) one
+//!   `WriteApMultiple`: one operation for the server to carry instead of
+//!   hundreds, which the driver moves in as few packets as it can.
+//! - **Writes are confirmed in their packet.** Register writes may be
 //!   deferred by the driver, so a packet whose last operation is a write
 //!   ends with a read of RDBUFF, as CMSIS-DAP firmware ends such a command:
 //!   a write's failure is then reported in its own packet's reply, never in
 //!   a later one's, and charged to its client's sticky flags.
-//! - **Which transfer failed.** A read completes everything queued before
-//!   it, so the transfers before the last completed read all succeeded. A
-//!   failure reported at an AP read is that read's (the first of a run's,
-//!   whose words are not returned). A failure reported at a DP read or at
-//!   the confirming read, with writes still unconfirmed before it, is
-//!   charged to the first of those that writes memory (DRW or BD0–BD3),
-//!   else to the first of them: the count is exact whenever that is the
-//!   transfer that failed, as when TAR points where a bus access faults.
 //! - **Value match.** A match read compares once: the word read under the
 //!   match mask (the firmware's, 0 until a match-mask write sets it) with
 //!   the match value as given, as the firmware compares; a mismatch ends
@@ -27,12 +18,9 @@
 //!   have run all the same: the worker runs the whole sequence.
 
 use crate::dap::registers::{DP_RDBUFF, DP_SELECT, SELECT_APBANKSEL, SELECT_APSEL};
-use crate::probe::{Op, OpOutput, ProbeError};
+use crate::probe::Op;
 
-use super::command::{
-    TransferRequest, ID_TRANSFER, TRANSFER_MATCH_MASK, TRANSFER_MATCH_VALUE, TRANSFER_RNW,
-};
-use super::reply::{self, TransferReply, ACK_MISMATCH, ACK_OK};
+use super::command::{TransferRequest, TRANSFER_MATCH_MASK, TRANSFER_MATCH_VALUE, TRANSFER_RNW};
 
 /// What a DAP client has set in the firmware rather than in the target;
 /// both start at zero, as the firmware's.
@@ -58,20 +46,20 @@ impl ClientRegisters {
 
 /// How one transfer of a DAP_Transfer is carried out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
+pub(super) enum Step {
     /// Done here: a match-mask write.
     Local,
     /// Operation `op` of the sequence, alone.
     Op(usize),
-    /// Word `word` of operation `op`, a run of reads of one AP register.
-    RunRead { op: usize, word: usize },
+    /// Transfer `index` of operation `op`, a run to one AP register.
+    Run { op: usize, index: usize },
 }
 
 impl Step {
-    fn op(self) -> Option<usize> {
+    pub(super) fn op(self) -> Option<usize> {
         match self {
             Step::Local => None,
-            Step::Op(op) | Step::RunRead { op, .. } => Some(op),
+            Step::Op(op) | Step::Run { op, .. } => Some(op),
         }
     }
 }
@@ -79,22 +67,25 @@ impl Step {
 /// One transfer of a DAP_Transfer and how it is carried out.
 #[derive(Clone, Copy, Debug)]
 pub struct Planned {
-    transfer: TransferRequest,
+    pub(super) transfer: TransferRequest,
     /// The register it reaches (an AP's in its APSEL and bank).
-    addr: u32,
-    step: Step,
+    pub(super) addr: u32,
+    pub(super) step: Step,
     /// The mask a match read compares under.
-    match_mask: u32,
+    pub(super) match_mask: u32,
 }
 
 impl Planned {
     /// An AP write of a register that moves memory: DRW, or BD0–BD3.
-    fn writes_memory(&self) -> bool {
-        let register = self.addr & 0xFF;
-        self.transfer.is_ap()
-            && !self.transfer.is_read()
-            && (register == 0x0C || register & 0xF0 == 0x10)
+    pub(super) fn writes_memory(&self) -> bool {
+        !self.transfer.is_read() && moves_memory(self.transfer, self.addr)
     }
+}
+
+/// Whether an AP transfer to `addr` moves memory: DRW, or BD0–BD3.
+fn moves_memory(transfer: TransferRequest, addr: u32) -> bool {
+    let register = addr & 0xFF;
+    transfer.is_ap() && (register == 0x0C || register & 0xF0 == 0x10)
 }
 
 /// A DAP_Transfer as operations: what runs, and how each transfer of the
@@ -150,8 +141,9 @@ pub fn plan_transfers(
     TransferPlan { ops, planned }
 }
 
-/// Adds a plain AP read of `addr` to the run of reads of that register the
-/// last operation is, if it is one; the step that reads it.
+/// Adds a plain AP read of `addr`, or a write of an AP data register, to
+/// the run of such transfers of that register the last operation is, if it
+/// is one; the step that carries it.
 fn extend_run(
     ops: &mut [Op],
     previous: Option<&mut Planned>,
@@ -160,26 +152,36 @@ fn extend_run(
 ) -> Option<Step> {
     let plain_ap_read =
         transfer.is_ap() && transfer.is_read() && transfer.request & TRANSFER_MATCH_VALUE == 0;
+    let memory_write = !transfer.is_read() && moves_memory(transfer, addr);
     let previous = previous?;
     let last = ops.len().checked_sub(1)?;
-    if !plain_ap_read || previous.step.op() != Some(last) {
+    if !(plain_ap_read || memory_write) || previous.step.op() != Some(last) {
         return None;
     }
-    match &mut ops[last] {
-        Op::ReadAp(run) if *run == addr => {
+    let index = match &mut ops[last] {
+        Op::ReadAp(run) if *run == addr && plain_ap_read => {
             ops[last] = Op::ReadApMultiple { addr, count: 2 };
-            previous.step = Step::RunRead { op: last, word: 0 };
-            Some(Step::RunRead { op: last, word: 1 })
+            1
         }
-        Op::ReadApMultiple { addr: run, count } if *run == addr => {
+        Op::ReadApMultiple { addr: run, count } if *run == addr && plain_ap_read => {
             *count += 1;
-            Some(Step::RunRead {
-                op: last,
-                word: *count as usize - 1,
-            })
+            *count as usize - 1
         }
-        _ => None,
+        Op::WriteAp { addr: run, value } if *run == addr && memory_write => {
+            let values = vec![*value, transfer.data.unwrap_or(0)];
+            ops[last] = Op::WriteApMultiple { addr, values };
+            1
+        }
+        Op::WriteApMultiple { addr: run, values } if *run == addr && memory_write => {
+            values.push(transfer.data.unwrap_or(0));
+            values.len() - 1
+        }
+        _ => return None,
+    };
+    if index == 1 {
+        previous.step = Step::Run { op: last, index: 0 };
     }
+    Some(Step::Run { op: last, index })
 }
 
 /// Ends `ops` with a read of RDBUFF if it ends with a write, so that every
@@ -228,219 +230,10 @@ pub fn plan_block(
     ops
 }
 
-/// The transfer charged with a failure reported at operation `failed_op`
-/// (see the module doc); `None` when it is none of the packet's.
-fn charged_transfer(planned: &[Planned], failed_op: usize) -> Option<usize> {
-    let own = planned.iter().position(|p| p.step.op() == Some(failed_op));
-    let at_dp_read = own.is_none_or(|i| {
-        let transfer = planned[i].transfer;
-        !transfer.is_ap() && transfer.is_read()
-    });
-    if at_dp_read {
-        let last_read = planned
-            .iter()
-            .filter(|p| p.transfer.is_read())
-            .filter_map(|p| p.step.op())
-            .filter(|&op| op < failed_op)
-            .max();
-        let unconfirmed: Vec<usize> = planned
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| !p.transfer.is_read())
-            .filter(|(_, p)| {
-                p.step
-                    .op()
-                    .is_some_and(|op| op < failed_op && last_read.is_none_or(|read| op > read))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let memory = unconfirmed.iter().find(|&&i| planned[i].writes_memory());
-        if let Some(&i) = memory.or(unconfirmed.first()) {
-            return Some(i);
-        }
-    }
-    own
-}
-
-/// The DAP_Transfer reply for `planned` from the sequence's outputs and
-/// the failure that ended it.
-pub fn transfer_reply(
-    planned: &[Planned],
-    outputs: &[OpOutput],
-    failure: Option<&ProbeError>,
-) -> Vec<u8> {
-    let charged = failure.and_then(|_| charged_transfer(planned, outputs.len()));
-    let mut reply = TransferReply::new(ID_TRANSFER);
-    let mut count: u8 = 0;
-    for (index, step) in planned.iter().enumerate() {
-        if Some(index) == charged {
-            let ack = failure.map_or(reply::ACK_NO_ACK, reply::ack_of);
-            return reply.finish(count, ack);
-        }
-        let read = match step.step {
-            Step::Local => None,
-            Step::Op(op) => match outputs.get(op) {
-                Some(OpOutput::Word(word)) => Some(*word),
-                Some(_) => None,
-                // The sequence stopped before it.
-                None => {
-                    return reply.finish(count, failure.map_or(reply::ACK_NO_ACK, reply::ack_of))
-                }
-            },
-            Step::RunRead { op, word } => match outputs.get(op) {
-                Some(OpOutput::Words(words)) => words.get(word).copied(),
-                _ => return reply.finish(count, failure.map_or(reply::ACK_NO_ACK, reply::ack_of)),
-            },
-        };
-        if step.transfer.request & TRANSFER_MATCH_VALUE != 0 {
-            // The match value itself, unmasked, as the firmware compares.
-            let wanted = step.transfer.data.unwrap_or(0);
-            if read.map(|word| word & step.match_mask) != Some(wanted) {
-                return reply.finish(count, ACK_OK | ACK_MISMATCH);
-            }
-        }
-        reply.push(step.transfer.request, read);
-        count = count.saturating_add(1);
-    }
-    let ack = failure.map_or(ACK_OK, reply::ack_of);
-    reply.finish(count, ack)
-}
-
 /// Whether a DAP_TransferBlock's `request` reads.
 pub fn block_reads(request: u8) -> bool {
     request & TRANSFER_RNW != 0
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(request: u8, data: Option<u32>) -> TransferRequest {
-        TransferRequest { request, data }
-    }
-
-    #[test]
-    fn runs_of_reads_of_one_ap_register_become_one_multiple_read() {
-        let mut registers = ClientRegisters::default();
-        let plan = plan_transfers(
-            &mut registers,
-            &[
-                request(0x05, Some(0x2000_0000)), // AP write TAR
-                request(0x0F, None),              // AP read DRW ×3
-                request(0x0F, None),
-                request(0x0F, None),
-                request(0x03, None), // AP read CSW
-                request(0x0F, None), // AP read DRW
-            ],
-        );
-        assert_eq!(
-            plan.ops,
-            [
-                Op::WriteAp {
-                    addr: 0x4,
-                    value: 0x2000_0000
-                },
-                Op::ReadApMultiple {
-                    addr: 0xC,
-                    count: 3
-                },
-                Op::ReadAp(0x0),
-                Op::ReadAp(0xC),
-            ]
-        );
-        let outputs = [
-            OpOutput::Done,
-            OpOutput::Words(vec![1, 2, 3]),
-            OpOutput::Word(4),
-            OpOutput::Word(5),
-        ];
-        let reply = transfer_reply(&plan.planned, &outputs, None);
-        let mut expected = vec![0x05, 6, ACK_OK];
-        for word in 1u32..=5 {
-            expected.extend(word.to_le_bytes());
-        }
-        assert_eq!(reply, expected);
-    }
-
-    #[test]
-    fn a_packet_ending_with_a_write_confirms_it_with_rdbuff() {
-        let mut registers = ClientRegisters::default();
-        let plan = plan_transfers(
-            &mut registers,
-            &[request(0x02, None), request(0x05, Some(1))],
-        );
-        assert_eq!(plan.ops.last(), Some(&Op::ReadDp(DP_RDBUFF)));
-        let plan = plan_transfers(
-            &mut registers,
-            &[request(0x05, Some(1)), request(0x02, None)],
-        );
-        assert_eq!(plan.ops.len(), 2, "a read confirms it already");
-        assert_eq!(
-            plan_block(&mut registers, 0x0D, 2, vec![1, 2]).last(),
-            Some(&Op::ReadDp(DP_RDBUFF))
-        );
-    }
-
-    #[test]
-    fn a_failure_at_the_confirmation_is_charged_to_the_first_memory_write() {
-        let mut registers = ClientRegisters::default();
-        let plan = plan_transfers(
-            &mut registers,
-            &[
-                request(0x02, None),              // DP read: completed
-                request(0x05, Some(0x1000_0000)), // TAR
-                request(0x0D, Some(1)),           // DRW: the write that faults
-                request(0x0D, Some(2)),
-            ],
-        );
-        let fault = ProbeError::TransferFault("FAULT".into());
-        let outputs = [
-            OpOutput::Word(7),
-            OpOutput::Done,
-            OpOutput::Done,
-            OpOutput::Done,
-        ];
-        assert_eq!(
-            transfer_reply(&plan.planned, &outputs, Some(&fault)),
-            [0x05, 2, reply::ACK_FAULT, 7, 0, 0, 0]
-        );
-    }
-
-    #[test]
-    fn a_failing_ap_read_is_charged_to_itself_and_a_run_to_its_first_read() {
-        let mut registers = ClientRegisters::default();
-        let plan = plan_transfers(
-            &mut registers,
-            &[
-                request(0x05, Some(0x1000_0000)),
-                request(0x0F, None),
-                request(0x0F, None),
-            ],
-        );
-        let fault = ProbeError::TransferFault("FAULT".into());
-        assert_eq!(
-            transfer_reply(&plan.planned, &[OpOutput::Done], Some(&fault)),
-            [0x05, 1, reply::ACK_FAULT]
-        );
-    }
-
-    #[test]
-    fn a_match_compares_the_masked_word_with_the_value_as_given() {
-        let mut registers = ClientRegisters::default();
-        // The mask starts at zero: a match value of 0 matches anything.
-        let plan = plan_transfers(&mut registers, &[request(0x12, Some(0))]);
-        assert_eq!(
-            transfer_reply(&plan.planned, &[OpOutput::Word(0xAA)], None),
-            [0x05, 1, ACK_OK]
-        );
-        // The value is not masked: bits outside the mask never match.
-        let plan = plan_transfers(
-            &mut registers,
-            &[request(0x20, Some(0xFF)), request(0x12, Some(0x1AA))],
-        );
-        assert_eq!(
-            transfer_reply(&plan.planned, &[OpOutput::Word(0x1AA)], None),
-            [0x05, 1, ACK_OK | ACK_MISMATCH]
-        );
-    }
-}
+mod tests;

@@ -330,7 +330,9 @@ impl SessionLines {
         };
         match result {
             Ok(Reply::Output(OpOutput::Connected(protocol))) => state.protocol = Some(protocol),
-            Ok(Reply::Output(OpOutput::Sequence(SequenceOutput { outputs, failure }))) => {
+            Ok(Reply::Output(OpOutput::Sequence(SequenceOutput {
+                outputs, failure, ..
+            }))) => {
                 if let [_, OpOutput::Word(ctrl_stat), OpOutput::Word(dpidr)] = outputs[..] {
                     state.ctrl_stat = Some(ctrl_stat);
                     state.dpidr = Some(dpidr);
