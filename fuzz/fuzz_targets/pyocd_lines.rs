@@ -24,8 +24,10 @@ fuzz_target!(|data: &[u8]| {
     let options = input.byte();
     let fault_rate = input.byte() / 4;
     let seed = input.u32();
-    let mut config = ServerConfig::default();
-    config.memory_handles = options & 1 != 0;
+    let mut config = ServerConfig {
+        memory_handles: options & 1 != 0,
+        ..ServerConfig::default()
+    };
     config.limits.max_line_bytes = LINE_LIMITS[usize::from(options >> 1 & 3)];
     config.limits.max_block_elements = BLOCK_LIMITS[usize::from(options >> 3 & 1)];
 
