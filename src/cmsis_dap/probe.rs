@@ -135,8 +135,9 @@ impl<T: Transport> CmsisDapProbe<T> {
         self.link.set_timeout(timeout);
     }
 
-    /// How long `reset` holds nRESET low, and waits after releasing it.
-    #[cfg(test)]
+    /// How long `reset` holds nRESET low, and waits after releasing it
+    /// (tests and fuzz targets shorten it).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn set_reset_timing(&mut self, hold: Duration, settle: Duration) {
         self.reset_hold = hold;
         self.reset_settle = settle;

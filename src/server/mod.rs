@@ -70,6 +70,20 @@ mod traffic;
 mod window_clock;
 
 pub use front_end::{FRONT_END_CMSIS_DAP, FRONT_END_PYOCD};
+
+/// The front ends as the loop sees them, for the fuzz targets (`fuzz/`,
+/// docs/fuzzing.md): they drive a front end, the arbiter and a worker
+/// without sockets. Only with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    pub use super::cmsis_dap_tcp::{CmsisDapTcp, PACKET_SIZE};
+    pub use super::front_end::{
+        Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat, READ_CHUNK,
+    };
+    pub use super::pyocd::Pyocd;
+    pub use super::responses::{RequestTag, ResponseQueue};
+    pub use super::traffic::AnswerStatus;
+}
 pub use handle::{spawn, spawn_with_dap, Kicker, ServerHandle, Stopper};
 pub use pyocd::framing::{Frame, LineFramer};
 pub use sessions::{
