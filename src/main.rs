@@ -427,6 +427,14 @@ fn export_labgrid(file: &std::path::Path, host: Option<String>) -> Result<()> {
             config.listen
         );
     }
+    if config.management.enabled && labgrid::management_address(&config, &host).is_none() {
+        eprintln!(
+            "probeshare: warning: the management interface listens on {}, which {host} \
+             does not reach: the resources name no management address, so labgrid \
+             places will not open probeshare sessions",
+            config.management.listen
+        );
+    }
     print!(
         "{}",
         labgrid::render(&config, &host, &file.display().to_string())
