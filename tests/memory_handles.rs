@@ -2,7 +2,8 @@
 //! the virtual target: every access size and alignment, blocks across
 //! auto-increment pages, faults, CSW attribute bits, handles per connection,
 //! and handle accesses interleaved with another client's AP-level accesses
-//! under the lock.
+//! under the lock; and the `probeshare_features` extension that gives
+//! handles to clients declaring they can use them (`features.rs`).
 //!
 //! What a handle access did is checked through an independent path: the
 //! same memory read or written with AP register requests (CSW/TAR/DRW), as
@@ -27,3 +28,6 @@ mod csw;
 
 #[path = "memory_handles/sharing.rs"]
 mod sharing;
+
+#[path = "memory_handles/features.rs"]
+mod features;

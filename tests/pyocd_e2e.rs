@@ -2,6 +2,10 @@
 //! `target/pyocd-venv`) and GDB through `pyocd gdbserver` debug the virtual
 //! target behind a probeshare on port 0, as a user without hardware would.
 //!
+//! Each scenario runs twice (`for_each_client!`): with pyOCD's own
+//! `remote:` client and with the repository's plugin, `probeshare:`
+//! (python/, installed into the same venv).
+//!
 //! Every child has a deadline (tests/e2e/process.rs). Each scenario prints
 //! its duration on stderr (`[e2e] ...`), shown with `--nocapture`.
 //! Missing tools (python3 venv, PyPI, gdb-multiarch) fail these tests:
@@ -13,6 +17,8 @@ mod e2e;
 mod memory_handles;
 #[path = "pyocd_e2e/overlapping.rs"]
 mod overlapping;
+#[path = "pyocd_e2e/threads.rs"]
+mod threads;
 
 use std::process::Command;
 use std::time::Instant;
@@ -20,10 +26,10 @@ use std::time::Instant;
 use e2e::api::{self, Region};
 use e2e::commander::CommanderScript;
 use e2e::process::{run, Spawned};
-use e2e::remote_uid;
 use e2e::rounds::Rounds;
 use e2e::scratch::{assert_file_holds, ScratchDir};
 use e2e::venv::venv;
+use e2e::Client;
 use probeshare::sim::RAM_BASE;
 
 /// Prints how long a scenario took when it ends (pass or fail).
@@ -41,11 +47,19 @@ impl Drop for Timed {
     }
 }
 
-#[test]
-fn commander_session_reads_writes_resets_and_breaks_on_the_virtual_target() {
+for_each_client!(
+    commander_session_reads_writes_resets_and_breaks_on_the_virtual_target,
+    python_api_session_writes_and_reads_back_64_kib_of_ram,
+    commander_and_python_api_sessions_work_side_by_side,
+    killed_session_leaves_the_other_session_working,
+    gdb_debugs_the_virtual_target_through_pyocd_gdbserver,
+    rtt_style_byte_writes_reach_memory_byte_exact,
+);
+
+fn commander_session_reads_writes_resets_and_breaks_on_the_virtual_target(client: Client) {
     let venv = venv();
     let _timed = Timed::start("commander");
-    let scratch = ScratchDir::new("commander");
+    let scratch = ScratchDir::new(&format!("commander-{client:?}"));
     let server = common::start_server();
     let image = scratch.random_file("loadmem.bin", 8 * 1024);
 
@@ -85,7 +99,7 @@ fn commander_session_reads_writes_resets_and_breaks_on_the_virtual_target() {
         "commander",
         venv,
         &scratch,
-        &remote_uid(server.local_addr()),
+        &client.uid(server.local_addr()),
     );
 
     t.assert_printed(first_status, "Core 0");
@@ -136,11 +150,10 @@ fn commander_session_reads_writes_resets_and_breaks_on_the_virtual_target() {
     t.assert_printed(final_status, "Halted");
 }
 
-#[test]
-fn python_api_session_writes_and_reads_back_64_kib_of_ram() {
+fn python_api_session_writes_and_reads_back_64_kib_of_ram(client: Client) {
     let venv = venv();
     let _timed = Timed::start("python API 64 KiB");
-    let scratch = ScratchDir::new("api-64k");
+    let scratch = ScratchDir::new(&format!("api-64k-{client:?}"));
     let server = common::start_server();
     let data = scratch.random_file("written.bin", 64 * 1024);
     let region = Region {
@@ -153,7 +166,7 @@ fn python_api_session_writes_and_reads_back_64_kib_of_ram() {
         &mut api::roundtrip(
             venv,
             scratch.path(),
-            &remote_uid(server.local_addr()),
+            &client.uid(server.local_addr()),
             region,
             (&scratch.file("written.bin"), &scratch.file("read.bin")),
             ("r7", 0x00c0_ffee),
@@ -169,13 +182,12 @@ fn python_api_session_writes_and_reads_back_64_kib_of_ram() {
     );
 }
 
-#[test]
-fn commander_and_python_api_sessions_work_side_by_side() {
+fn commander_and_python_api_sessions_work_side_by_side(client: Client) {
     let venv = venv();
     let _timed = Timed::start("two sessions side by side");
-    let scratch = ScratchDir::new("side-by-side");
+    let scratch = ScratchDir::new(&format!("side-by-side-{client:?}"));
     let server = common::start_server();
-    let uid = remote_uid(server.local_addr());
+    let uid = client.uid(server.local_addr());
     // Small rounds, so that several fit in the commander's steps (about
     // 0.1 s of its 1 s or so, the rest being pyOCD starting and stopping).
     let api_data = scratch.random_file("api-written.bin", 2 * 1024);
@@ -252,17 +264,50 @@ fn commander_and_python_api_sessions_work_side_by_side() {
     );
 }
 
+fn rtt_style_byte_writes_reach_memory_byte_exact(client: Client) {
+    let venv = venv();
+    let _timed = Timed::start("RTT-style byte writes");
+    let scratch = ScratchDir::new(&format!("rtt-{client:?}"));
+    let server = common::start_server();
+    let region = Region {
+        address: RAM_BASE + 0x6000,
+        size: 16 + 1024,
+    };
+
+    let finished = run(
+        "RTT-style byte writes",
+        &mut api::rtt(
+            venv,
+            scratch.path(),
+            &client.uid(server.local_addr()),
+            region,
+            RTT_MESSAGES,
+        ),
+    );
+
+    finished.assert_success();
+    assert!(
+        finished
+            .stdout
+            .contains(&format!("rtt {RTT_MESSAGES} messages ok")),
+        "{}",
+        finished.report()
+    );
+}
+
+/// Enough messages to wrap the 1 KiB ring several times.
+const RTT_MESSAGES: usize = 150;
+
 /// Rounds of the soak that must fall between the commander's first and last
 /// step.
 const ROUNDS_BESIDE_COMMANDER: usize = 3;
 
-#[test]
-fn killed_session_leaves_the_other_session_working() {
+fn killed_session_leaves_the_other_session_working(client: Client) {
     let venv = venv();
     let _timed = Timed::start("one session killed");
-    let scratch = ScratchDir::new("killed");
+    let scratch = ScratchDir::new(&format!("killed-{client:?}"));
     let server = common::start_server();
-    let uid = remote_uid(server.local_addr());
+    let uid = client.uid(server.local_addr());
     let data = scratch.random_file("survivor-written.bin", 16 * 1024);
     let soak = |name: &str, address: u32, register: &str| {
         let (input, output) = (format!("{name}-written.bin"), format!("{name}-read.bin"));
@@ -309,18 +354,20 @@ fn wait_for_rounds(soak: &mut Spawned, count: usize) {
     });
 }
 
-#[test]
-fn gdb_debugs_the_virtual_target_through_pyocd_gdbserver() {
+fn gdb_debugs_the_virtual_target_through_pyocd_gdbserver(client: Client) {
     let venv = venv();
     require_gdb_multiarch();
     let _timed = Timed::start("gdb through pyocd gdbserver");
-    let scratch = ScratchDir::new("gdb");
+    let scratch = ScratchDir::new(&format!("gdb-{client:?}"));
     let server = common::start_server();
     let mut gdbserver = Spawned::start(
         "pyocd gdbserver",
         venv.pyocd(scratch.path())
-            .args(["gdbserver", "-u", &remote_uid(server.local_addr())])
-            .args(["-t", "cortex_m", "--port", "0"]),
+            .args(["gdbserver", "-u", &client.uid(server.local_addr())])
+            .args(["-t", "cortex_m", "--port", "0"])
+            // Its semihosting console port too (4444 by default), so GDB
+            // servers of tests running at once do not collide.
+            .args(["-O", "stdio_port=0"]),
     );
     gdbserver.wait_for("GDB server listening on port ");
     let gdb_port = listening_port(&gdbserver.output().1);

@@ -65,3 +65,11 @@ pub fn soak(
         .arg(format!("{value:#x}"));
     command
 }
+
+/// Writes `messages` small `bytes` messages into a ring buffer at
+/// `region.address` as pyOCD's RTT down channel does, and checks them.
+pub fn rtt(venv: &Venv, cwd: &Path, uid: &str, region: Region, messages: usize) -> Command {
+    let mut command = api(venv, cwd, "rtt", uid, region);
+    command.arg(messages.to_string());
+    command
+}

@@ -20,6 +20,14 @@ sessions running side by side disturb each other no more than that.
       never run forever. The rounds leave core registers alone
       (pyocd_rounds.py has sessions racing on them).
 
+  rtt UID ADDRESS MESSAGES
+      Writes MESSAGES messages of 1 to 40 random bytes, each as a `bytes`
+      object, into a 1 KiB ring buffer at ADDRESS + 16 the way pyOCD's RTT
+      down channel does (the bytes, split where the ring wraps, then the
+      write offset as a word at ADDRESS), then reads the ring and the offset
+      back and compares them with what was written; prints
+      "rtt MESSAGES messages ok".
+
 Any mismatch or error exits non-zero with a message on stderr.
 """
 
@@ -71,7 +79,31 @@ def soak_round(target, address, size, counter):
         sys.exit(f"round {counter}: memory differs at {address + first:#x}")
 
 
-NUMBERS = {"address", "size", "value"}
+RING_SIZE = 1024
+
+
+def rtt(target, address, messages):
+    ring = bytearray(RING_SIZE)
+    target.write_memory_block8(address + 16, bytes(ring))
+    offset = 0
+    for _ in range(messages):
+        message = os.urandom(1 + os.urandom(1)[0] % 40)
+        first = min(len(message), RING_SIZE - offset)
+        target.write_memory_block8(address + 16 + offset, message[:first])
+        if first < len(message):
+            target.write_memory_block8(address + 16, message[first:])
+        for byte in message:
+            ring[offset] = byte
+            offset = (offset + 1) % RING_SIZE
+        target.write32(address, offset)
+    if target.read32(address) != offset:
+        sys.exit("rtt: the write offset reads back wrong")
+    if bytes(target.read_memory_block8(address + 16, RING_SIZE)) != bytes(ring):
+        sys.exit("rtt: the ring reads back wrong")
+    print(f"rtt {messages} messages ok")
+
+
+NUMBERS = {"address", "size", "value", "messages"}
 
 
 def positionals(parser, names):
@@ -84,11 +116,15 @@ def main():
     modes = parser.add_subparsers(dest="mode", required=True)
     positionals(modes.add_parser("roundtrip"), "uid address input output register value")
     positionals(modes.add_parser("soak"), "uid address size input output register value")
+    positionals(modes.add_parser("rtt"), "uid address messages")
     args = parser.parse_args()
 
     with open_session(args.uid) as session:
         target = session.target
         target.halt()
+        if args.mode == "rtt":
+            rtt(target, args.address, args.messages)
+            return
         if args.mode == "soak":
             deadline = time.monotonic() + SOAK_LIMIT_S
             rounds = 0

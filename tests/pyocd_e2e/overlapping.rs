@@ -138,7 +138,10 @@ fn gdb_steps_while_a_python_api_session_works_registers_and_memory() {
         "pyocd gdbserver",
         venv.pyocd(scratch.path())
             .args(["gdbserver", "-u", &uid])
-            .args(["-t", "cortex_m", "--port", "0"]),
+            .args(["-t", "cortex_m", "--port", "0"])
+            // Its semihosting console port too (4444 by default), so GDB
+            // servers of tests running at once do not collide.
+            .args(["-O", "stdio_port=0"]),
     );
     gdbserver.wait_for("GDB server listening on port ");
     let gdb_port = crate::listening_port(&gdbserver.output().1);

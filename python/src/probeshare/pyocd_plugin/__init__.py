@@ -14,7 +14,7 @@ from typing import Any, List
 from pyocd.core.options import OptionInfo
 from pyocd.core.plugin import Plugin
 
-from .listing import HOSTS_OPTION
+from .listing import HOSTS_OPTION, MEMORY_HANDLES_OPTION
 
 
 class ProbesharePlugin(Plugin):  # type: ignore[misc]
@@ -41,5 +41,12 @@ class ProbesharePlugin(Plugin):  # type: ignore[misc]
                 (str, list),
                 None,
                 "Servers whose probes `pyocd list` shows: HOST:PORT entries, comma-separated.",
-            )
+            ),
+            OptionInfo(
+                MEMORY_HANDLES_OPTION,
+                bool,
+                True,
+                "Ask a probeshare server for memory handles (one request per memory block) "
+                "rather than moving memory with AP register requests.",
+            ),
         ]

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 HOSTS_OPTION = "probeshare.hosts"
+#: Whether the plugin asks for memory handles (on unless set false).
+MEMORY_HANDLES_OPTION = "probeshare.memory_handles"
 
 #: A listing must not hang `pyocd list` on a server that does not answer.
 LIST_TIMEOUT_S = 3.0

@@ -28,6 +28,7 @@ from pyocd.core import exceptions
 from pyocd.probe.debug_probe import DebugProbe
 
 from .. import protocol
+from .listing import MEMORY_HANDLES_OPTION
 from .memory import PipelinedMemoryInterface
 
 #: Status codes as pyOCD's exceptions, as its remote client maps them.
@@ -95,7 +96,7 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     @property
     def description(self) -> str:
         served = self._properties.get("description")
-        return f"{served} via {self._uid}" if served else f"probeshare probe {self._uid}"
+        return str(served) if served else f"probeshare probe {self._uid}"
 
     @property
     def vendor_name(self) -> Any:
@@ -192,9 +193,8 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         # One round trip: hello, the extension, open and the properties that
         # never change, all in flight at once.
         hello = connection.send("hello", protocol.PROTOCOL_VERSION)
-        features = connection.send(
-            protocol.FEATURES_REQUEST, [protocol.FEATURE_MEMORY_HANDLES]
-        )
+        wanted = [protocol.FEATURE_MEMORY_HANDLES] if self._wants_memory_handles() else []
+        features = connection.send(protocol.FEATURES_REQUEST, wanted)
         opened = connection.send("open")
         properties = {name: connection.send("readprop", name) for name in _STATIC_PROPERTIES}
         description = connection.send("readprop", "description")
@@ -214,6 +214,13 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
             )
         except exceptions.Error:
             pass
+
+    def _wants_memory_handles(self) -> bool:
+        """The session option ``probeshare.memory_handles`` (default on)."""
+        session = self.session
+        if session is None:
+            return True
+        return bool(session.options.get(MEMORY_HANDLES_OPTION))
 
     def close(self) -> None:
         connection = self._connection
