@@ -96,6 +96,15 @@ class ProbeshareDriver(Driver, ResetProtocol):  # type: ignore[misc]
             return self._reservation.dap_port
         return self.probe.dap_port
 
+    @property
+    def pyocd_session(self) -> Any:
+        """The driver's `pyocd.core.session.Session` while active (its
+        ``target`` reads registers, sets breakpoints, ...), for what the
+        driver's own methods do not cover."""
+        if self._pyocd is None:
+            raise RuntimeError(f"{self} is not active")
+        return self._pyocd
+
     def holder(self) -> str:
         """Who the session is opened for: the labgrid place's holder
         (``HOST/USER``, as the coordinator shows it) and the place's name, or
