@@ -18,6 +18,7 @@ pub mod farm;
 pub mod ids;
 pub mod limits;
 pub mod management;
+pub mod mass_erase;
 pub mod memap;
 pub mod probe;
 pub mod protocol;

@@ -3,10 +3,12 @@
 //! the configured probes for lab schedulers.
 //!
 //! Its own modules, not the library's: `bench` (the load generator and
-//! floor server of `bench`) and `listing` (what `list` prints).
+//! floor server of `bench`), `listing` (what `list` prints) and
+//! `session_cli` (`session`: sessions through the management interface).
 
 mod bench;
 mod listing;
+mod session_cli;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -54,6 +56,10 @@ enum Command {
     /// Describe the configured probes for other tools.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Reserve a probe of a running server: a session with ports of its
+    /// own that only its clients may use (docs/sessions.md).
+    #[command(subcommand)]
+    Session(session_cli::SessionCommand),
 }
 
 #[derive(Subcommand)]
@@ -223,6 +229,10 @@ fn main() {
         Command::Bench(args) => bench(args),
         Command::Config(ConfigCommand::Check { file }) => config_check(&file),
         Command::Export(ExportCommand::Labgrid { config, host }) => export_labgrid(&config, host),
+        Command::Session(command) => match session_cli::run(command) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = result {
         eprintln!("probeshare: {e:#}");

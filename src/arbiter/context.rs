@@ -111,6 +111,8 @@ impl Contexts {
             Task::Memory(request) => request.accesses(),
             // The arbiter takes a sequence's operations one by one.
             Task::Sequence(_) => None,
+            // The CTRL-AP only: no memory.
+            Task::MassErase => None,
         }
     }
 

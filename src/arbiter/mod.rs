@@ -124,6 +124,10 @@ pub enum Request {
     /// `disconnect` cannot be part of one. Answered with
     /// `OpOutput::Sequence`.
     Sequence(Vec<Op>),
+    /// A mass erase of the target (`crate::mass_erase`), run by the worker
+    /// as one job: no count or lock rule applies to it, and no other
+    /// client's transfer lands inside it.
+    MassErase,
 }
 
 impl Request {
@@ -134,6 +138,7 @@ impl Request {
             Request::Probe(op) => Some(Task::Probe(op)),
             Request::Memory(request) => Some(Task::Memory(request)),
             Request::Sequence(ops) => Some(Task::Sequence(ops)),
+            Request::MassErase => Some(Task::MassErase),
         }
     }
 }
@@ -467,6 +472,21 @@ impl Arbiter {
     /// `connect` references held, over all clients.
     pub fn connect_count(&self) -> u64 {
         self.refs.total().connects
+    }
+
+    /// Whether `client` uses the probe: holds an `open`, a `connect`, the
+    /// lock or the register window, or has requests waiting or running.
+    pub fn is_using(&self, client: ClientId) -> bool {
+        let held = self.refs.of(client);
+        held.opens > 0
+            || held.connects > 0
+            || self.lock.holder() == Some(client)
+            || self.contexts.window_holder() == Some(client)
+            || self.schedule.head(client).is_some()
+            || self
+                .in_flight
+                .values()
+                .any(|job| matches!(job.owner, Owner::Client(c, _) if c == client))
     }
 
     /// The `open` and `connect` references `client` holds.

@@ -160,7 +160,7 @@ impl Arbiter {
             Request::Lock => return Plan::GrantLock,
             Request::Unlock if self.lock.holder() == Some(client) => return Plan::ReleaseLock,
             Request::Unlock => return Plan::Refuse(SharingError::NotLockHolder),
-            Request::Memory(_) => return Plan::Forward { ctrl_stat: false },
+            Request::Memory(_) | Request::MassErase => return Plan::Forward { ctrl_stat: false },
             Request::Sequence(ops) if ops.iter().any(is_counted) => return Plan::RefuseSequence,
             Request::Sequence(_) => return Plan::Sequence,
             Request::Probe(op) => op,

@@ -51,6 +51,8 @@ pub const WDATAERR: u32 = 1 << 7;
 /// Power-up requests of CTRL/STAT, and their acknowledges.
 pub const CDBGPWRUPREQ: u32 = 1 << 28;
 pub const CSYSPWRUPREQ: u32 = 1 << 30;
+pub const CDBGPWRUPACK: u32 = 1 << 29;
+pub const CSYSPWRUPACK: u32 = 1 << 31;
 
 /// MEM-AP register offsets (bank and A\[3:2\]).
 pub const MEM_AP_CSW: u8 = 0x00;
@@ -107,6 +109,20 @@ pub const DCRDR: u32 = 0xE000_EDF8;
 pub const S_RESET_ST: u32 = 1 << 25;
 pub const S_RETIRE_ST: u32 = 1 << 24;
 pub const DHCSR_CLEARED_ON_READ: u32 = S_RESET_ST | S_RETIRE_ST;
+/// Nordic's CTRL-AP (nRF52 and later parts, APSEL 1): register offsets.
+/// RESET bit 0 holds the system in reset; writing 1 to ERASEALL starts an
+/// erase of all non-volatile memory; ERASEALLSTATUS reads 1 while it runs.
+pub const CTRL_AP_RESET: u8 = 0x00;
+pub const CTRL_AP_ERASEALL: u8 = 0x04;
+pub const CTRL_AP_ERASEALLSTATUS: u8 = 0x08;
+/// The CTRL-AP's IDR (nRF52); nRF53 and nRF91 parts give revision 1
+/// (0x12880000), with the same registers.
+pub const NORDIC_CTRL_AP_IDR: u32 = 0x0288_0000;
+/// IDR\[31:28\], the AP's revision.
+pub const AP_IDR_REVISION: u32 = 0xF000_0000;
+/// The APSEL of the CTRL-AP on Nordic parts.
+pub const NORDIC_CTRL_AP_APSEL: u8 = 1;
+
 /// DCRSR.REGWnR: the transfer writes DCRDR's value to the register.
 pub const DCRSR_REGWNR: u32 = 1 << 16;
 

@@ -20,6 +20,7 @@
 
 mod metrics;
 mod routes;
+mod sessions;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -33,7 +34,7 @@ use crate::cmsis_dap::usb::FoundProbe;
 use crate::config::{Config, ProbeSelector};
 use crate::farm::Farm;
 use crate::probe::ProbeInfo;
-use crate::server::{ClientFilter, Kicker, StatusWatch};
+use crate::server::{ClientFilter, Kicker, SessionControl, StatusWatch};
 
 /// The farm as shared with the management thread.
 pub type SharedFarm = Arc<Mutex<Farm>>;
@@ -60,6 +61,8 @@ pub struct ServedProbe {
     pub info: ProbeInfo,
     pub status: StatusWatch,
     pub kicker: Kicker,
+    /// Opens, renews and closes its sessions.
+    pub sessions: SessionControl,
     /// What USB listed about it, for a USB probe.
     pub usb: Option<FoundProbe>,
 }
@@ -103,6 +106,7 @@ impl ProbeBoard {
                     info: handle.info().clone(),
                     status: handle.status_watch(),
                     kicker: handle.kicker(),
+                    sessions: handle.session_control(),
                     usb: farm.usb_facts(&probe).cloned(),
                 }),
                 disabled: farm.is_disabled(&probe),
@@ -217,7 +221,7 @@ fn serve(
     farm: Option<&SharedFarm>,
 ) {
     while !stop.load(Ordering::SeqCst) {
-        let request = match http.recv() {
+        let mut request = match http.recv() {
             Ok(request) => request,
             // Unblocked for shutdown, or a failed accept: the loop
             // condition tells which.
@@ -235,13 +239,39 @@ fn serve(
         };
         let answer = if permitted {
             let control = Control { board, farm };
-            routes::answer(request.method(), request.url(), &board.rows(), &control)
+            match read_body(&mut request) {
+                Ok(body) => {
+                    routes::answer(request.method(), request.url(), &body, &board.rows(), &control)
+                }
+                Err(answer) => answer,
+            }
         } else {
             routes::Answer::forbidden()
         };
         if let Err(e) = request.respond(answer.into_response()) {
             log::debug!("management interface: cannot answer: {e}");
         }
+    }
+}
+
+/// The most a request body may hold (a session's JSON is far smaller).
+const MAX_BODY_BYTES: u64 = 64 * 1024;
+
+/// The request's body, up to [`MAX_BODY_BYTES`]; a larger one is a 413.
+fn read_body(request: &mut tiny_http::Request) -> Result<Vec<u8>, routes::Answer> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    let read = request
+        .as_reader()
+        .take(MAX_BODY_BYTES + 1)
+        .read_to_end(&mut body);
+    match read {
+        Err(_) => Err(routes::Answer::error(400, "cannot read the request body")),
+        Ok(_) if body.len() as u64 > MAX_BODY_BYTES => Err(routes::Answer::error(
+            413,
+            "request body too large (at most 64 KiB)",
+        )),
+        Ok(_) => Ok(body),
     }
 }
 

@@ -13,12 +13,13 @@
 //! disable` and `POST enable` take it out of service and back; `POST
 //! unplug` and `POST replug` pull a virtual target's cable and plug it back
 //! in (409 for a USB probe), as hot-plug would see it.
+//! Sessions have paths of their own (see [`super::sessions`]).
 //! `GET /metrics` is the one answer that is not JSON (see [`super::metrics`]).
 
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Response, StatusCode};
 
-use super::{metrics, Control, ProbeRow};
+use super::{metrics, sessions, Control, ProbeRow};
 use crate::config::ProbeSelector;
 use crate::server::ClientStatus;
 
@@ -42,7 +43,16 @@ impl Answer {
         }
     }
 
-    fn error(status: u16, message: &str) -> Answer {
+    pub(super) fn with_status(status: u16, body: Value) -> Answer {
+        Answer {
+            status,
+            body,
+            text: None,
+            allow: None,
+        }
+    }
+
+    pub(super) fn error(status: u16, message: &str) -> Answer {
         Answer {
             status,
             body: json!({ "error": message }),
@@ -75,10 +85,20 @@ fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
 }
 
-/// Answers `method` on `url` (path and query) from `rows`.
-pub fn answer(method: &Method, url: &str, rows: &[ProbeRow], control: &Control) -> Answer {
+/// Answers `method` on `url` (path and query), with the request's
+/// `body`, from `rows`.
+pub fn answer(
+    method: &Method,
+    url: &str,
+    body: &[u8],
+    rows: &[ProbeRow],
+    control: &Control,
+) -> Answer {
     let path = url.split(['?', '#']).next().unwrap_or_default();
     let readable = *method == Method::Get || *method == Method::Head;
+    if let Some(answer) = sessions::route(method, path, body, rows) {
+        return answer;
+    }
     match path {
         "/healthz" if readable => Answer::ok(json!({ "status": "ok" })),
         "/probes" if readable => Answer::ok(Value::Array(rows.iter().map(probe_json).collect())),
@@ -97,7 +117,7 @@ pub fn answer(method: &Method, url: &str, rows: &[ProbeRow], control: &Control) 
     }
 }
 
-fn not_allowed(allow: &'static str) -> Answer {
+pub(super) fn not_allowed(allow: &'static str) -> Answer {
     Answer {
         allow: Some(allow),
         ..Answer::error(405, "method not allowed")
@@ -184,8 +204,9 @@ fn state_name(enabled: bool) -> &'static str {
     }
 }
 
-fn client_json(client: &ClientStatus) -> Value {
+pub(super) fn client_json(client: &ClientStatus) -> Value {
     json!({
+        "session": client.session.map(|id| id.0),
         "peer": client.peer.to_string(),
         "front_end": client.front_end,
         "holds_lock": client.holds_lock,
@@ -253,6 +274,7 @@ mod tests {
             info: handle.info().clone(),
             status: handle.status_watch(),
             kicker: handle.kicker(),
+            sessions: handle.session_control(),
             usb,
         };
         let row = ProbeRow {

@@ -23,11 +23,12 @@ use mio::{Interest, Registry, Token};
 use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat};
 use super::responses::{RequestTag, ResponseQueue};
 use super::retire::Retiring;
+use super::sessions::{Eviction, Reservation, SessionId};
 use super::settings::Limits;
 use super::traffic::Ledger;
 use crate::arbiter::{Arbiter, Outcome};
 use crate::ids::{ClientId, Ticket};
-use crate::probe::ProbeInfo;
+use crate::probe::{ProbeError, ProbeInfo};
 
 /// What a connection borrows from the loop while it reads.
 pub struct Shared<'a> {
@@ -38,6 +39,11 @@ pub struct Shared<'a> {
     pub scratch: &'a mut [u8],
     /// Set while the server retires: requests are refused, not run.
     pub retiring: Option<&'a mut Retiring>,
+    /// The session holding the probe, if one does: requests of anyone
+    /// outside it that would reach the arbiter are refused.
+    pub reservation: Option<&'a Reservation>,
+    /// Sessions a client's `stop` command asked to end this turn.
+    pub ended_sessions: &'a mut Vec<SessionId>,
 }
 
 /// What the loop must do next with a connection.
@@ -75,6 +81,11 @@ pub struct Connection {
     interest: Interest,
     last_activity: Instant,
     connected_at: Instant,
+    /// The session whose port it came in through.
+    session: Option<SessionId>,
+    /// Released for a session that preempted it: every request is refused
+    /// (status 2) and it is closed once told.
+    eviction: Option<Eviction>,
 }
 
 /// An answer to one ticket: made by the front end when it routed the
@@ -94,6 +105,7 @@ impl Connection {
         token: Token,
         peer: SocketAddr,
         format: &dyn WireFormat,
+        session: Option<SessionId>,
         limits: &Limits,
     ) -> io::Result<Connection> {
         registry.register(&mut stream, token, Interest::READABLE)?;
@@ -113,7 +125,45 @@ impl Connection {
             interest: Interest::READABLE,
             last_activity: now,
             connected_at: now,
+            session,
+            eviction: None,
         })
+    }
+
+    /// The session whose port it came in through, if any.
+    pub fn session(&self) -> Option<SessionId> {
+        self.session
+    }
+
+    /// Releases the client for a session that preempted it (the arbiter
+    /// has already let go of what it held): every unanswered request, and
+    /// each it sends from now on, is answered with status 2 and `reason`.
+    pub fn evict(&mut self, eviction: Eviction, ledger: &mut Ledger) {
+        let reason = eviction.reason.clone();
+        self.eviction = Some(eviction);
+        for ticket in self.responses.unanswered() {
+            let outcome = Outcome::Probe(ProbeError::Disconnected(reason.clone()));
+            self.settle(ticket, Answer::Outcome(outcome), ledger);
+            self.mark_told();
+        }
+    }
+
+    /// Whether an evicted client is to be closed now: told and every
+    /// answer written, or out of time.
+    pub fn eviction_due(&self, now: Instant) -> bool {
+        self.eviction
+            .as_ref()
+            .is_some_and(|e| now >= e.deadline || (e.told && self.is_drained()))
+    }
+
+    pub fn is_evicted(&self) -> bool {
+        self.eviction.is_some()
+    }
+
+    fn mark_told(&mut self) {
+        if let Some(eviction) = &mut self.eviction {
+            eviction.told = true;
+        }
     }
 
     pub fn deregister(mut self, registry: &Registry) {
@@ -263,15 +313,40 @@ impl Connection {
             .responses
             .reserve(key, held, RequestTag { name, framed_at });
         match (route, shared.retiring.as_deref_mut()) {
-            (Route::Reject(encoded), _) | (Route::Answer(encoded), None) => {
+            (Route::Reject(encoded), _) => {
                 self.settle(ticket, Answer::Encoded(encoded), shared.ledger);
             }
             (_, Some(retiring)) => {
                 let refused = retiring.refuse(self.client);
                 self.settle(ticket, Answer::Outcome(refused), shared.ledger);
             }
+            (_, None) if self.eviction.is_some() => {
+                let reason = self.eviction.as_ref().map(|e| e.reason.clone());
+                let outcome = Outcome::Probe(ProbeError::Disconnected(reason.unwrap_or_default()));
+                self.settle(ticket, Answer::Outcome(outcome), shared.ledger);
+                self.mark_told();
+            }
+            (Route::Answer(encoded), None) => {
+                self.settle(ticket, Answer::Encoded(encoded), shared.ledger);
+            }
+            (Route::EndSession(encoded), None) => {
+                if let Some(session) = self.session {
+                    shared.ended_sessions.push(session);
+                }
+                self.settle(ticket, Answer::Encoded(encoded), shared.ledger);
+            }
             (Route::Arbitrate(request), None) => {
-                shared.arbiter.submit(self.client, ticket, request)
+                let refusal = shared
+                    .reservation
+                    .and_then(|reservation| reservation.refusal(self.session));
+                match refusal {
+                    // docs/protocol.md, "Sessions": outsiders are refused.
+                    Some(message) => {
+                        let outcome = Outcome::Probe(ProbeError::Probe(message));
+                        self.settle(ticket, Answer::Outcome(outcome), shared.ledger);
+                    }
+                    None => shared.arbiter.submit(self.client, ticket, request),
+                }
             }
         }
     }

@@ -28,10 +28,15 @@ use super::connection::{Connection, Next, Shared};
 use super::front_end::READ_CHUNK;
 use super::listener::Listener;
 use super::retire::{RetireOrder, Retiring};
+use super::sessions::{
+    self, CloseReason, Eviction, Reservation, SessionId, SessionInfo, SessionOrder,
+    SessionRefusal, SessionRequest, SessionResult,
+};
 use super::settings::ServerConfig;
-use super::status::StatusWatch;
+use super::status::{self, StatusWatch};
 use super::traffic::Ledger;
 use super::window_clock::WindowClock;
+use super::{CmsisDapTcp, SessionPort};
 use crate::arbiter::{Action, Arbiter, ArbiterConfig};
 use crate::ids::ClientId;
 use crate::probe::{DebugProbe, ProbeInfo};
@@ -43,7 +48,8 @@ const WAKER: Token = Token(1);
 /// The DAP port's listener (CMSIS-DAP over TCP), when it is served.
 const DAP_LISTENER: Token = Token(2);
 /// Client ids count up from here and are never reused, so a late event
-/// for a closed connection cannot reach a new one.
+/// for a closed connection cannot reach a new one. A session's listeners
+/// take their tokens from the same count, so no token is ever both.
 const FIRST_CLIENT: ClientId = ClientId(3);
 
 /// A client's poll token is its id. This and `client_of` are the only
@@ -72,6 +78,8 @@ pub struct Controls {
     pub retire_orders: Receiver<RetireOrder>,
     /// Where each turn's state is published for other threads.
     pub status: StatusWatch,
+    /// Where a [`super::SessionControl`] sends its orders.
+    pub session_orders: Receiver<SessionOrder>,
 }
 
 pub struct EventLoop {
@@ -99,6 +107,13 @@ pub struct EventLoop {
     /// Counts accepts and closes, so the published client list is rebuilt
     /// only when it changed.
     conns_generation: u64,
+    /// The session holding the probe, if one does.
+    reservation: Option<Reservation>,
+    /// Sessions a `stop` command asked to end this turn.
+    ended_sessions: Vec<SessionId>,
+    /// Clients released for a session that preempted them, still
+    /// connected until told.
+    evicted: Vec<ClientId>,
 }
 
 impl EventLoop {
@@ -141,6 +156,9 @@ impl EventLoop {
             retiring: None,
             ledger: Ledger::default(),
             conns_generation: 0,
+            reservation: None,
+            ended_sessions: Vec::new(),
+            evicted: Vec::new(),
         };
         Ok((event_loop, waker))
     }
@@ -174,8 +192,10 @@ impl EventLoop {
             client_events = 0;
             for event in events.iter() {
                 match event.token() {
-                    LISTENER | DAP_LISTENER => self.accept_all(event.token()),
                     WAKER => {}
+                    token if self.listeners.iter().any(|(t, _)| *t == token) => {
+                        self.accept_all(token)
+                    }
                     token => {
                         if let Some(client) = client_of(token) {
                             client_events += 1;
@@ -186,6 +206,7 @@ impl EventLoop {
             }
             self.close_idle();
             self.kick_turn();
+            self.session_turn();
             self.turn_end();
             self.publish();
             if self.retire_turn() {
@@ -262,6 +283,8 @@ impl EventLoop {
             ledger: &mut self.ledger,
             scratch: &mut self.scratch,
             retiring: self.retiring.as_mut(),
+            reservation: self.reservation.as_ref(),
+            ended_sessions: &mut self.ended_sessions,
         };
         let next = work(conn, &mut shared);
         if next == Next::Close {
@@ -300,7 +323,10 @@ impl EventLoop {
             .idle_timeout
             .map(|t| (t / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
         let retire = self.retiring.as_ref().map(Retiring::timeout);
-        [idle, retire, self.register_window.timeout()]
+        let now = Instant::now();
+        let session = self.reservation.as_ref().map(|r| r.timeout(now));
+        let eviction = (!self.evicted.is_empty()).then_some(Duration::from_millis(100));
+        [idle, retire, self.register_window.timeout(), session, eviction]
             .into_iter()
             .flatten()
             .min()
@@ -315,17 +341,20 @@ impl EventLoop {
             let client = self.next_client;
             self.next_client = ClientId(client.0 + 1);
             let format = &*listener.format;
+            let session = listener.session;
             let registry = self.poll.registry();
             let limits = &self.config.limits;
             let token = token_of(client);
-            let conn =
-                match Connection::register(registry, stream, client, token, peer, format, limits) {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        log::warn!("cannot register {peer}: {e}");
-                        continue;
-                    }
-                };
+            let registered = Connection::register(
+                registry, stream, client, token, peer, format, session, limits,
+            );
+            let conn = match registered {
+                Ok(conn) => conn,
+                Err(e) => {
+                    log::warn!("cannot register {peer}: {e}");
+                    continue;
+                }
+            };
             self.conns.insert(client, conn);
             self.conns_generation += 1;
             *self
@@ -394,6 +423,7 @@ impl EventLoop {
     }
 
     fn begin_retiring(&mut self, order: RetireOrder) {
+        self.end_any_session();
         self.close_listener();
         if self.retiring.is_none() {
             self.retiring = Some(Retiring::new(order.grace, order.reason));
@@ -414,6 +444,9 @@ impl EventLoop {
 
     fn close(&mut self, client: ClientId) {
         if let Some(conn) = self.conns.remove(&client) {
+            if conn.is_evicted() {
+                self.evicted.retain(|&c| c != client);
+            }
             let peer = conn.peer();
             conn.deregister(self.poll.registry());
             self.arbiter.remove_client(client);
@@ -423,18 +456,195 @@ impl EventLoop {
         }
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
+        if let Some(reservation) = &mut self.reservation {
+            let id = Some(reservation.id());
+            let clients = self.conns.values().filter(|c| c.session() == id).count();
+            reservation.set_clients(clients);
+        }
         self.controls.status.publish(
             &self.arbiter,
             &self.conns,
             self.conns_generation,
             &self.ledger,
+            self.reservation.as_ref().map(Reservation::info),
         );
+    }
+
+    /// Sessions: orders from their controls, `stop` commands, expiry,
+    /// closing evicted clients once told.
+    fn session_turn(&mut self) {
+        while let Ok(order) = self.controls.session_orders.try_recv() {
+            let (reply, result) = match order {
+                SessionOrder::Open(request, reply) => (reply, self.open_session(request)),
+                SessionOrder::Renew(id, ttl, reply) => (reply, self.renew_session(id, ttl)),
+                SessionOrder::Close(id, reply) => {
+                    (reply, self.end_session(id, CloseReason::Closed))
+                }
+            };
+            let _ = reply.send(result);
+        }
+        for id in std::mem::take(&mut self.ended_sessions) {
+            let _ = self.end_session(id, CloseReason::Stopped);
+        }
+        let now = Instant::now();
+        if let Some(reservation) = &mut self.reservation {
+            if reservation.take_warning(now) {
+                sessions::session_expiring(&self.info.unique_id, reservation.info());
+            }
+            if reservation.expired(now) {
+                let id = reservation.id();
+                let _ = self.end_session(id, CloseReason::Expired);
+            }
+        }
+        let due: Vec<ClientId> = self
+            .evicted
+            .iter()
+            .copied()
+            .filter(|client| self.conns.get(client).is_none_or(|c| c.eviction_due(now)))
+            .collect();
+        for client in due {
+            log::info!("closing client {client}: released for a session");
+            self.close(client);
+        }
+    }
+
+    fn open_session(&mut self, request: SessionRequest) -> SessionResult {
+        if self.retiring.is_some() {
+            return Err(SessionRefusal::NotServing);
+        }
+        if let Some(reservation) = &self.reservation {
+            return Err(SessionRefusal::Reserved(reservation.info().clone()));
+        }
+        let mut users: Vec<ClientId> = self
+            .conns
+            .iter()
+            .filter(|(&id, conn)| !conn.is_evicted() && self.arbiter.is_using(id))
+            .map(|(&id, _)| id)
+            .collect();
+        users.sort_unstable();
+        if !users.is_empty() && !request.preempt {
+            let list = status::client_list(&self.arbiter, &self.conns, self.arbiter.lock_holder());
+            let peers: Vec<_> = users.iter().filter_map(|id| self.conns.get(id)).map(|c| c.peer()).collect();
+            let using = list.into_iter().filter(|c| peers.contains(&c.peer)).collect();
+            return Err(SessionRefusal::InUse(using));
+        }
+        let port_of = |listener: &std::net::TcpListener| {
+            listener.set_nonblocking(true)?;
+            listener.local_addr().map(|addr| addr.port())
+        };
+        let ports = port_of(&request.listener).and_then(|port| {
+            let dap_port = request.dap_listener.as_ref().map(port_of).transpose()?;
+            Ok((port, dap_port))
+        });
+        let Ok((port, dap_port)) = ports else {
+            return Err(SessionRefusal::NotServing);
+        };
+        let id = SessionId::next();
+        let mut listeners = vec![Listener {
+            socket: mio::net::TcpListener::from_std(request.listener),
+            format: Box::new(SessionPort::new(&self.config)),
+            session: Some(id),
+        }];
+        if let Some(dap) = request.dap_listener {
+            listeners.push(Listener {
+                socket: mio::net::TcpListener::from_std(dap),
+                format: Box::new(CmsisDapTcp),
+                session: Some(id),
+            });
+        }
+        for mut listener in listeners {
+            let token = token_of(self.next_client);
+            self.next_client = ClientId(self.next_client.0 + 1);
+            let registered =
+                self.poll
+                    .registry()
+                    .register(&mut listener.socket, token, Interest::READABLE);
+            if let Err(e) = registered {
+                log::warn!("session {id}: cannot listen: {e}");
+                self.close_session_listeners(id);
+                return Err(SessionRefusal::NotServing);
+            }
+            self.listeners.push((token, listener));
+        }
+        let info = SessionInfo {
+            id,
+            holder: request.holder,
+            port,
+            dap_port,
+            expires: std::time::SystemTime::now(),
+            ttl: request.ttl,
+            clients: 0,
+        };
+        let reservation = Reservation::new(info);
+        for client in users {
+            self.evict(client, &reservation.info().holder);
+        }
+        sessions::session_opened(&self.info.unique_id, reservation.info());
+        let info = reservation.info().clone();
+        self.reservation = Some(reservation);
+        self.released_since_poll = true;
+        Ok(info)
+    }
+
+    /// Releases `client` for a session of `holder` that preempted it.
+    fn evict(&mut self, client: ClientId, holder: &str) {
+        let Some(conn) = self.conns.get_mut(&client) else {
+            return;
+        };
+        log::info!("client {client} ({}) preempted by a session of {holder}", conn.peer());
+        self.arbiter.remove_client(client);
+        conn.evict(Eviction::new(holder), &mut self.ledger);
+        self.evicted.push(client);
+        self.touched.push(client);
+        self.conns_generation += 1;
+    }
+
+    fn renew_session(&mut self, id: SessionId, ttl: Option<Duration>) -> SessionResult {
+        match &mut self.reservation {
+            Some(reservation) if reservation.id() == id => {
+                let ttl = ttl.unwrap_or(reservation.info().ttl);
+                reservation.extend(ttl);
+                Ok(reservation.info().clone())
+            }
+            _ => Err(SessionRefusal::NoSuchSession),
+        }
+    }
+
+    fn end_session(&mut self, id: SessionId, reason: CloseReason) -> SessionResult {
+        let Some(reservation) = self.reservation.take_if(|r| r.id() == id) else {
+            return Err(SessionRefusal::NoSuchSession);
+        };
+        self.close_session_listeners(id);
+        // Others' requests refused so far are theirs to send again; what
+        // waited in the arbiter may run now.
+        self.released_since_poll = true;
+        sessions::session_closed(&self.info.unique_id, reservation.info(), reason);
+        Ok(reservation.info().clone())
+    }
+
+    /// The server goes away: so does its session.
+    fn end_any_session(&mut self) {
+        if let Some(id) = self.reservation.as_ref().map(Reservation::id) {
+            let _ = self.end_session(id, CloseReason::ServerGone);
+        }
+    }
+
+    fn close_session_listeners(&mut self, id: SessionId) {
+        let registry = self.poll.registry();
+        self.listeners.retain_mut(|(_, listener)| {
+            if listener.session != Some(id) {
+                return true;
+            }
+            let _ = registry.deregister(&mut listener.socket);
+            false
+        });
     }
 
     /// Stops accepting, drops every client (releasing what they held), and
     /// lets the worker disconnect and close the probe.
     fn shut_down(mut self) {
+        self.end_any_session();
         self.close_listener();
         let clients: Vec<ClientId> = self.conns.keys().copied().collect();
         for client in clients {

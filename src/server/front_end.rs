@@ -139,6 +139,9 @@ pub enum Route {
     /// Queued with the arbiter under the client's name; the outcome comes
     /// back through [`FrontEnd::encode`].
     Arbitrate(Request),
+    /// Ends the session whose port the client came in through (a
+    /// session's `stop` command), then answered as encoded.
+    EndSession(Encoded),
 }
 
 /// An answer the front end encoded itself.

@@ -15,6 +15,7 @@ use super::event_loop::{Controls, EventLoop};
 use super::listener::Listener;
 use super::pyocd::Pyocd;
 use super::retire;
+use super::sessions::SessionControl;
 use super::settings::ServerConfig;
 use super::status::{ProbeStatus, StatusWatch};
 use crate::probe::{DebugProbe, ProbeInfo};
@@ -30,6 +31,7 @@ pub struct ServerHandle {
     info: ProbeInfo,
     status: StatusWatch,
     kicker: Kicker,
+    sessions: SessionControl,
 }
 
 impl ServerHandle {
@@ -66,6 +68,12 @@ impl ServerHandle {
     /// A handle that can drop every client from another thread.
     pub fn kicker(&self) -> Kicker {
         self.kicker.clone()
+    }
+
+    /// A handle that opens, renews and closes sessions from another thread
+    /// (docs/protocol.md, "Sessions").
+    pub fn session_control(&self) -> SessionControl {
+        self.sessions.clone()
     }
 
     /// A handle that can ask the server to stop from another thread (a
@@ -195,14 +203,17 @@ pub fn spawn_with_dap(
     let (retire, retire_orders) = std::sync::mpsc::channel();
     let status = StatusWatch::default();
     let kick = Arc::new(AtomicBool::new(false));
+    let (session_sender, session_orders) = std::sync::mpsc::channel();
     let mut listeners = vec![Listener {
         socket: mio::net::TcpListener::from_std(listener),
         format: Box::new(Pyocd::new(&config)),
+        session: None,
     }];
     if let Some(dap) = dap_listener {
         listeners.push(Listener {
             socket: mio::net::TcpListener::from_std(dap),
             format: Box::new(CmsisDapTcp),
+            session: None,
         });
     }
     let controls = Controls {
@@ -210,6 +221,7 @@ pub fn spawn_with_dap(
         kick: kick.clone(),
         retire_orders,
         status: status.clone(),
+        session_orders,
     };
     let (event_loop, waker) = EventLoop::new(listeners, probe, config, controls)?;
     let thread = std::thread::Builder::new()
@@ -239,6 +251,7 @@ pub fn spawn_with_dap(
         retire,
         info,
         status,
+        sessions: SessionControl::new(session_sender, waker.clone()),
         kicker: Kicker { kick, waker },
     })
 }

@@ -11,11 +11,14 @@ use std::net::SocketAddr;
 use mio::net::{TcpListener, TcpStream};
 
 use super::front_end::WireFormat;
+use super::sessions::SessionId;
 use super::settings::ServerConfig;
 
 pub struct Listener {
     pub socket: TcpListener,
     pub format: Box<dyn WireFormat>,
+    /// The session whose port this is; `None` for the probe's own ports.
+    pub session: Option<SessionId>,
 }
 
 impl Listener {

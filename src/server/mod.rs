@@ -29,11 +29,15 @@
 //!   and counted), writing, backpressure, poll interest.
 //! - `listener.rs`: a listening socket, its wire format, and who gets in.
 //! - `pyocd/`: the front end of pyOCD's JSON lines: LF framing, the
-//!   `hello` gate, properties, memory handles, encoding.
+//!   `hello` gate, properties, memory handles, encoding; and a session
+//!   port's, which also takes session commands (`session_port.rs`).
 //! - `front_end.rs`: the seam (`WireFormat`, `FrontEnd`) and its contract.
 //! - `responses.rs`: a connection's answer slots in request order and its
 //!   write buffer.
 //! - `retire.rs`: the books of a retiring server and its decisions.
+//! - `sessions.rs`: sessions (a reservation with ports of its own): the
+//!   books the loop keeps, the control other threads hold, and the one
+//!   place each where a session opens, is about to expire and closes.
 //! - `window_clock.rs`: the time limit on a core register window.
 //! - `traffic.rs`: what is counted: answers by status, the metrics.
 //! - `settings.rs`: [`Limits`], [`ServerConfig`], [`ClientFilter`].
@@ -47,6 +51,7 @@ mod listener;
 mod pyocd;
 mod responses;
 mod retire;
+mod sessions;
 mod settings;
 mod status;
 mod traffic;
@@ -54,7 +59,14 @@ mod window_clock;
 
 pub use front_end::{FRONT_END_CMSIS_DAP, FRONT_END_PYOCD};
 pub use handle::{spawn, spawn_with_dap, Kicker, ServerHandle, Stopper};
+pub use sessions::{
+    reserved_message, CloseReason, SessionControl, SessionId, SessionInfo, SessionRefusal,
+    SessionRequest, SessionResult, EVICTION_GRACE,
+};
 pub use pyocd::framing::{Frame, LineFramer};
 pub use settings::{ClientFilter, Limits, ServerConfig};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};
 pub use traffic::{Traffic, LATENCY_BOUNDS_SECONDS};
+
+use cmsis_dap_tcp::CmsisDapTcp;
+use pyocd::session_port::SessionPort;

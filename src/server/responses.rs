@@ -117,6 +117,15 @@ impl ResponseQueue {
         Some(filled)
     }
 
+    /// The tickets of the requests that have no response yet, oldest first.
+    pub fn unanswered(&self) -> Vec<Ticket> {
+        self.slots
+            .iter()
+            .filter(|slot| slot.response.is_none())
+            .map(|slot| slot.ticket)
+            .collect()
+    }
+
     /// Requests that have no response yet.
     pub fn pending(&self) -> usize {
         self.slots.len()

@@ -15,6 +15,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::connection::Connection;
+use super::sessions::{SessionId, SessionInfo};
 use super::traffic::{Ledger, Traffic};
 use crate::arbiter::Arbiter;
 use crate::ids::ClientId;
@@ -39,6 +40,8 @@ pub struct ProbeStatus {
     pub client_list: Vec<ClientStatus>,
     /// The loop's counters for the metrics.
     pub traffic: Traffic,
+    /// The session holding the probe, if one does.
+    pub session: Option<SessionInfo>,
 }
 
 /// One connected client.
@@ -48,6 +51,8 @@ pub struct ClientStatus {
     /// The wire format it speaks (`pyocd`, `cmsis-dap`).
     pub front_end: &'static str,
     pub holds_lock: bool,
+    /// The session whose port it came in through, if any.
+    pub session: Option<SessionId>,
     /// Its `open` references.
     pub open_count: u64,
     /// Its `connect` references.
@@ -82,6 +87,7 @@ impl StatusWatch {
         conns: &HashMap<ClientId, Connection>,
         conns_generation: u64,
         ledger: &Ledger,
+        session: Option<&SessionInfo>,
     ) {
         let lock_holder_id = arbiter.lock_holder();
         let lock_holder = lock_holder_id
@@ -99,6 +105,9 @@ impl StatusWatch {
         if list_stale {
             *clients_generation = conns_generation;
             status.client_list = client_list(arbiter, conns, lock_holder_id);
+        }
+        if status.session.as_ref() != session {
+            status.session = session.cloned();
         }
         status.clients = conns.len();
         status.lock_holder = lock_holder;
@@ -129,7 +138,7 @@ impl StatusWatch {
 
 /// The loop's connections as published, oldest first (client ids count
 /// up with each accept).
-fn client_list(
+pub(super) fn client_list(
     arbiter: &Arbiter,
     conns: &HashMap<ClientId, Connection>,
     lock_holder: Option<ClientId>,
@@ -144,6 +153,7 @@ fn client_list(
                 peer: conn.peer(),
                 front_end: conn.front_end_name(),
                 holds_lock: lock_holder == Some(id),
+                session: conn.session(),
                 open_count,
                 connect_count,
                 connected_at: conn.connected_at(),

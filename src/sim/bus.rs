@@ -84,6 +84,10 @@ pub trait BusDevice: Send {
 
     /// The system ran for a while; `read_word` reads the rest of the bus.
     fn run(&mut self, _read_word: &mut WordReader<'_>) {}
+
+    /// A mass erase (a CTRL-AP's ERASEALL) reached this device: non-volatile
+    /// memory goes to its erased state; everything else ignores it.
+    fn erase(&mut self) {}
 }
 
 /// Reads one aligned word from the bus, as a device sees the rest of it.
@@ -223,6 +227,13 @@ impl MemoryBus {
     pub fn enter_reset(&mut self) {
         for region in &mut self.regions {
             region.device.system_reset();
+        }
+    }
+
+    /// Erases every non-volatile memory on the bus (a mass erase).
+    pub fn erase_non_volatile(&mut self) {
+        for region in &mut self.regions {
+            region.device.erase();
         }
     }
 

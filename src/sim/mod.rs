@@ -16,6 +16,8 @@
 //!   and sticky flags, ABORT, SELECT, RDBUFF, RESEND, DLCR).
 //! - `mem_ap`: the Cortex-M3/M4 AHB-AP (CSW, TAR, DRW, BD0-BD3, CFG, BASE,
 //!   IDR) with byte-lane placement and TAR auto-increment.
+//! - `ctrl_ap`: a Nordic-style CTRL-AP at APSEL 1 (mass erase of the code
+//!   memory, a system reset hold), as nRF52 parts have.
 //! - [`MemoryBus`] (`bus`): the address space behind the AP, a set of
 //!   [`BusDevice`] regions; unmapped addresses are bus errors.
 //! - `cortex`: what the bus holds, a Cortex-M4 with FPU: code memory, RAM, the
@@ -33,6 +35,7 @@
 
 pub mod bus;
 pub mod cortex;
+pub mod ctrl_ap;
 pub mod dap_firmware;
 pub mod dp;
 pub mod line;

@@ -22,8 +22,9 @@
 //!   [`SwdTarget::inject_wait_responses`], a fault injection for tests of the
 //!   layers above.
 //!
-//! Only APSEL 0 holds an AP (the AHB-AP); any other APSEL reads as zero,
-//! IDR included (what a debugger takes as "no AP here"), and ignores writes.
+//! APSEL 0 holds the AHB-AP and APSEL 1 a Nordic-style CTRL-AP (`ctrl_ap`:
+//! mass erase and a system reset hold); any other APSEL reads as zero, IDR
+//! included (what a debugger takes as "no AP here"), and ignores writes.
 //!
 //! Between transactions the probe may clock raw SWDIO levels
 //! ([`SwdTarget::clock_swdio`]): a line reset among them puts the SW-DP in
@@ -33,6 +34,7 @@
 
 use super::bus::MemoryBus;
 use super::cortex;
+use super::ctrl_ap::{CtrlAp, CtrlApEffect};
 use super::dp::{DebugPort, TransferMode, DP_IDR, STICKYCMP, STICKYERR, WDATAERR};
 use super::line::SwdLine;
 use super::mem_ap::MemAp;
@@ -50,11 +52,17 @@ pub enum Ack {
 
 pub use super::cortex::{RAM_BASE, RAM_SIZE};
 
-/// A debug port with one AHB-AP in front of a memory bus.
+/// APSEL of the AHB-AP.
+const AHB_AP: u8 = 0;
+/// APSEL of the CTRL-AP.
+const CTRL_AP: u8 = 1;
+
+/// A debug port with an AHB-AP in front of a memory bus and a CTRL-AP.
 pub struct SwdTarget {
     line: SwdLine,
     dp: DebugPort,
     ahb_ap: MemAp,
+    ctrl_ap: CtrlAp,
     bus: MemoryBus,
     nreset_asserted: bool,
     pending_waits: u32,
@@ -67,6 +75,7 @@ impl SwdTarget {
             line: SwdLine::default(),
             dp: DebugPort::new(),
             ahb_ap: MemAp::new(),
+            ctrl_ap: CtrlAp::default(),
             bus,
             nreset_asserted: false,
             pending_waits: 0,
@@ -96,7 +105,8 @@ impl SwdTarget {
         self.admit_ap_transaction(true)?;
         let register = self.dp.ap_register(addr);
         let result = match self.dp.apsel() {
-            0 => self.ahb_ap.read(register, &mut self.bus),
+            AHB_AP => self.ahb_ap.read(register, &mut self.bus),
+            CTRL_AP => Ok(self.ctrl_ap.read(register)),
             _ => Ok(0),
         };
         match result {
@@ -119,9 +129,14 @@ impl SwdTarget {
         let register = self.dp.ap_register(addr);
         let mode = self.dp.transfer_mode();
         let result = match (self.dp.apsel(), mode) {
-            (0, TransferMode::Normal) => self.ahb_ap.write(register, value, &mut self.bus),
+            (AHB_AP, TransferMode::Normal) => self.ahb_ap.write(register, value, &mut self.bus),
+            (CTRL_AP, TransferMode::Normal) => {
+                let effect = self.ctrl_ap.write(register, value);
+                self.apply(effect);
+                Ok(())
+            }
             (_, TransferMode::Normal) => Ok(()),
-            (0, _) => self
+            (AHB_AP, _) => self
                 .ahb_ap
                 .read(register, &mut self.bus)
                 .map(|actual| self.compare(mode, value, actual)),
@@ -157,12 +172,35 @@ impl SwdTarget {
     /// debug domain: DP and AP state survive, as on hardware); releasing it
     /// lets the system out, and the core fetches its vectors.
     pub fn set_nreset(&mut self, asserted: bool) {
-        match (self.nreset_asserted, asserted) {
+        let held_before = self.system_held_in_reset();
+        self.nreset_asserted = asserted;
+        self.reset_changed(held_before);
+    }
+
+    /// Whether nRESET or the CTRL-AP holds the system in reset.
+    pub fn system_held_in_reset(&self) -> bool {
+        self.nreset_asserted || self.ctrl_ap.holds_reset()
+    }
+
+    /// Enters or leaves the system reset if whether it is held changed.
+    fn reset_changed(&mut self, held_before: bool) {
+        match (held_before, self.system_held_in_reset()) {
             (false, true) => self.bus.enter_reset(),
             (true, false) => self.bus.leave_reset(),
             _ => {}
         }
-        self.nreset_asserted = asserted;
+    }
+
+    /// Carries out what a CTRL-AP write asked for.
+    fn apply(&mut self, effect: CtrlApEffect) {
+        match effect {
+            CtrlApEffect::None => {}
+            CtrlApEffect::EraseAll => self.bus.erase_non_volatile(),
+            CtrlApEffect::HoldReset(hold) => {
+                let held_before = self.nreset_asserted || !hold;
+                self.reset_changed(held_before);
+            }
+        }
     }
 
     pub fn nreset_asserted(&self) -> bool {

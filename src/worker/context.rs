@@ -84,6 +84,8 @@ fn touch(task: &Task) -> Touch {
         Task::Memory(_) => return Touch::Nothing,
         // The runner takes a sequence's operations one by one.
         Task::Sequence(_) => return Touch::Everything,
+        // It resets the system and leaves the CTRL-AP's registers changed.
+        Task::MassErase => return Touch::Everything,
     };
     let register = |addr: u32, count: u64, last_written: Option<u32>| Touch::Register {
         register: ApRegister::from_address(addr),

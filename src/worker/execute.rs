@@ -3,6 +3,7 @@
 //! to `memap`.
 
 use super::Task;
+use crate::mass_erase;
 use crate::memap::MemAps;
 use crate::probe::{DebugProbe, Op, OpOutput, ProbeResult, SequenceOutput};
 
@@ -18,6 +19,7 @@ pub fn perform(
         Task::Sequence(ops) => Ok(OpOutput::Sequence(SequenceOutput::run(ops, |op| {
             execute(probe, memaps, op)
         }))),
+        Task::MassErase => mass_erase::mass_erase(probe, mass_erase::ERASE_TIMEOUT),
     }
 }
 

@@ -129,5 +129,6 @@ fn is_transfer(task: &Task) -> bool {
         Task::Memory(MemoryRequest::IdentifyAp(_) | MemoryRequest::Access { .. }) => true,
         // The runner takes a sequence's operations one by one.
         Task::Sequence(_) => false,
+        Task::MassErase => true,
     }
 }

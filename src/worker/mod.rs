@@ -261,7 +261,7 @@ impl Runner {
                 // A write this client's run deferred FAULTed: its STICKYERR,
                 // as for a read that faults (rule 11). Memory-handle
                 // requests settle their own writes.
-                let own_registers = !matches!(job.task, Task::Memory(_));
+                let own_registers = !matches!(job.task, Task::Memory(_) | Task::MassErase);
                 if own_registers && matches!(error, ProbeError::TransferFault(_)) {
                     self.run.register_fault = self.run.register_fault.or(job.client);
                 }

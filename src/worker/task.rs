@@ -28,6 +28,9 @@ pub enum Task {
     /// fails (a CMSIS-DAP packet of a DAP port client): the result is an
     /// `OpOutput::Sequence` with what ran and the failure that stopped it.
     Sequence(Vec<Op>),
+    /// A mass erase of the target through the method `crate::mass_erase`
+    /// finds for it; the server's own transfers, like a memory request's.
+    MassErase,
 }
 
 impl Task {
@@ -37,6 +40,7 @@ impl Task {
             Task::Probe(op) => op.name(),
             Task::Memory(request) => request.name(),
             Task::Sequence(_) => "sequence",
+            Task::MassErase => "mass_erase",
         }
     }
 }

@@ -112,7 +112,7 @@ impl Bench {
                     self.sent
                         .extend(batch.iter().flat_map(|job| match &job.task {
                             Task::Probe(op) => vec![op.clone()],
-                            Task::Memory(_) => Vec::new(),
+                            Task::Memory(_) | Task::MassErase => Vec::new(),
                             Task::Sequence(ops) => ops.clone(),
                         }));
                     self.running.extend(batch);
@@ -197,7 +197,7 @@ impl Bench {
     fn run(&mut self, task: &Task) -> ProbeResult<OpOutput> {
         match task {
             Task::Probe(op) => self.run_op(op),
-            Task::Memory(_) => Ok(OpOutput::Done),
+            Task::Memory(_) | Task::MassErase => Ok(OpOutput::Done),
             Task::Sequence(ops) => Ok(OpOutput::Sequence(SequenceOutput::run(ops, |op| {
                 self.run_op(op)
             }))),

@@ -69,6 +69,7 @@ fn local_reply(incoming: &Incoming) -> Vec<u8> {
     match &incoming.route {
         Route::Answer(encoded) | Route::Reject(encoded) => strip_header(encoded.bytes.clone()),
         Route::Arbitrate(request) => panic!("expected a local answer, got {request:?}"),
+        Route::EndSession(_) => panic!("the DAP port has no session commands"),
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod framing;
 mod memory_handles;
 mod requests;
+pub mod session_port;
 
 use std::io::{self, Read};
 
@@ -44,13 +45,10 @@ impl Pyocd {
     }
 }
 
-impl WireFormat for Pyocd {
-    fn name(&self) -> &'static str {
-        super::front_end::FRONT_END_PYOCD
-    }
-
-    fn front_end(&self) -> Box<dyn FrontEnd> {
-        Box::new(JsonLines {
+impl Pyocd {
+    /// A new connection's side of the protocol.
+    fn json_lines(&self) -> JsonLines {
+        JsonLines {
             framer: LineFramer::new(self.max_line_bytes),
             max_line_bytes: self.max_line_bytes,
             decode_limits: self.decode_limits,
@@ -58,7 +56,17 @@ impl WireFormat for Pyocd {
             said_hello: false,
             memory_handles: MemoryHandles::default(),
             features: Features::default(),
-        })
+        }
+    }
+}
+
+impl WireFormat for Pyocd {
+    fn name(&self) -> &'static str {
+        super::front_end::FRONT_END_PYOCD
+    }
+
+    fn front_end(&self) -> Box<dyn FrontEnd> {
+        Box::new(self.json_lines())
     }
 
     fn refusal(&self, why: &str) -> Vec<u8> {
@@ -238,6 +246,7 @@ mod tests {
         match route {
             Route::Answer(e) | Route::Reject(e) => (String::from_utf8(e.bytes).unwrap(), e.status),
             Route::Arbitrate(request) => panic!("arbitrated: {request:?}"),
+            Route::EndSession(_) => panic!("the probe port has no session commands"),
         }
     }
 

@@ -17,6 +17,9 @@
 //! configurable faults, SVCall, DebugMonitor, PendSV, SysTick and the 32
 //! interrupts) at a shared default. Each is a branch to itself (`b .`).
 //! The rest of the flash is erased (0xFF).
+//!
+//! A mass erase ([`BusDevice::erase`], from the CTRL-AP's ERASEALL) sets
+//! every byte to 0xFF, boot image included.
 
 use crate::sim::bus::{AccessSize, BusDevice, BusFault};
 
@@ -115,5 +118,9 @@ impl BusDevice for Flash {
             *byte = (value >> shift) as u8;
         }
         Ok(())
+    }
+
+    fn erase(&mut self) {
+        self.bytes.fill(ERASED);
     }
 }

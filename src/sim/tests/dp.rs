@@ -254,7 +254,7 @@ fn apbanksel_selects_the_register_bank() {
 #[test]
 fn absent_ap_reads_idr_zero() {
     let mut target = powered_target();
-    target.dp_write(DP_SELECT, 0x0100_00F0).unwrap();
+    target.dp_write(DP_SELECT, 0x0200_00F0).unwrap();
     assert_eq!(target.ap_read(0xC), Ok(0));
 }
 

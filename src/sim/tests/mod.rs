@@ -2,6 +2,7 @@
 //! SW-DP, the AHB-AP, and the whole behind the CMSIS-DAP driver.
 
 mod bus;
+mod ctrl_ap;
 mod dp;
 mod line;
 mod mem_ap;

@@ -130,7 +130,8 @@ fn disconnect_and_close_take_the_wire_down() {
 fn read_ap_takes_apsel_and_bank_from_the_address() {
     let mut probe = ready_probe();
     assert_eq!(probe.read_ap(u32::from(AP_IDR)), Ok(AHB_AP_IDR));
-    assert_eq!(probe.read_ap(0x0100_00FC), Ok(0));
+    assert_eq!(probe.read_ap(0x0100_00FC), Ok(0x0288_0000), "the CTRL-AP");
+    assert_eq!(probe.read_ap(0x0200_00FC), Ok(0), "no AP");
     assert_eq!(probe.read_ap(0x0000_0000), Ok(0x0300_0040));
 }
 
