@@ -138,12 +138,28 @@ impl Lab {
             }
             assert!(
                 started.elapsed() < DEADLINE,
-                "the coordinator never listed {groups:?}: {}\nexporter: {:?}",
+                "the coordinator never listed {groups:?}: {}\n{}",
                 listed.report(),
-                self.exporter.output()
+                self.services_report()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// What the server, coordinator and exporter printed, for failures.
+    fn services_report(&self) -> String {
+        [
+            ("probeshare serve", &self.server),
+            ("labgrid-coordinator", &self.coordinator),
+            ("labgrid-exporter", &self.exporter),
+        ]
+        .iter()
+        .map(|(name, process)| {
+            let (out, err) = process.output();
+            format!("=== {name} ===\n{out}{err}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
     }
 
     /// The management interface's answer to `GET path`.
@@ -201,8 +217,12 @@ fn a_labgrid_pytest_drives_farm_probes_through_the_coordinator() {
     .within(PYTEST_TIMEOUT)
     .finish();
     eprintln!("{}", pytest.stdout);
-    pytest.assert_success();
-    assert!(pytest.stdout.contains(" 7 passed"), "{}", pytest.stdout);
+    assert!(
+        pytest.status.success() && pytest.stdout.contains(" 7 passed"),
+        "{}\n{}",
+        pytest.report(),
+        lab.services_report()
+    );
 
     // The driver closed its sessions when labgrid deactivated it.
     assert_eq!(lab.management_get("/sessions").trim(), "[]");
