@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,32 @@ def outside_pyocd(driver: ProbeshareDriver) -> Any:
     )
 
 
+def elf_image(address: int, data: bytes) -> bytes:
+    """A minimal 32-bit little-endian ARM executable: one PT_LOAD segment of
+    `data` at `address`, no sections (pyOCD loads ELF files by segment)."""
+    header_size, segment_header_size = 52, 32
+    offset = header_size + segment_header_size
+    ident = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
+    header = ident + struct.pack(
+        "<HHIIIIIHHHHHH",
+        2,  # ET_EXEC
+        40,  # EM_ARM
+        1,
+        address,  # entry
+        header_size,  # program headers follow the header
+        0,  # no section headers
+        0x05000000,  # EABI version 5
+        header_size,
+        segment_header_size,
+        1,
+        40,
+        0,
+        0,
+    )
+    segment = struct.pack("<IIIIIIII", 1, offset, address, address, len(data), len(data), 7, 4)
+    return header + segment + data
+
+
 def test_memory_written_is_read_back(probe: ProbeshareDriver) -> None:
     data = os.urandom(256)
     probe.write_memory(RAM + 0x100, data)
@@ -68,7 +95,9 @@ def test_halt_resume_and_reset_to_the_reset_vector(probe: ProbeshareDriver) -> N
     assert not core.is_halted()
 
 
-def test_binary_and_hex_images_load_into_ram(probe: ProbeshareDriver, tmp_path: Path) -> None:
+def test_binary_hex_and_elf_images_load_into_ram(
+    probe: ProbeshareDriver, tmp_path: Path
+) -> None:
     image = os.urandom(1024)
     binary = tmp_path / "image.bin"
     binary.write_bytes(image)
@@ -81,6 +110,11 @@ def test_binary_and_hex_images_load_into_ram(probe: ProbeshareDriver, tmp_path: 
     hexfile.write_hex_file(str(tmp_path / "image.hex"))
     probe.flash(str(tmp_path / "image.hex"))
     assert probe.read_memory(RAM + 0x2000, len(hex_image)) == hex_image
+
+    elf_data = os.urandom(768)
+    (tmp_path / "image.elf").write_bytes(elf_image(RAM + 0x2800, elf_data))
+    probe.flash(str(tmp_path / "image.elf"))
+    assert probe.read_memory(RAM + 0x2800, len(elf_data)) == elf_data
 
 
 def test_the_two_places_are_two_probes(env: Any, probe: ProbeshareDriver) -> None:
