@@ -77,7 +77,11 @@ fn a_management_interface_other_machines_reach_is_named_in_each_resource() {
         2,
         "{text}"
     );
-    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -103,10 +107,7 @@ fn a_reachable_listen_address_is_the_host_when_none_is_given() {
         &format!("listen = \"192.0.2.7\"\nallow_remote = true\n{TWO_PROBES}"),
     );
     let text = stdout(&export_labgrid(&file, &[]));
-    assert!(
-        text.contains("or --uid remote:192.0.2.7:5601\n"),
-        "{text}"
-    );
+    assert!(text.contains("or --uid remote:192.0.2.7:5601\n"), "{text}");
     assert!(text.contains("    host: \"192.0.2.7\"\n"), "{text}");
 }
 

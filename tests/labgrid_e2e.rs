@@ -99,7 +99,12 @@ impl Lab {
             "labgrid-exporter",
             venv()
                 .tool("labgrid-exporter", dir.path())
-                .args(["--coordinator", &coordinator_addr, "--name", "probeshare-e2e"])
+                .args([
+                    "--coordinator",
+                    &coordinator_addr,
+                    "--name",
+                    "probeshare-e2e",
+                ])
                 .arg(dir.file("exporter.yaml")),
         )
         .within(SERVICE_LIFETIME);
@@ -186,8 +191,11 @@ fn a_labgrid_pytest_drives_farm_probes_through_the_coordinator() {
     for (place, group) in [("board-a", "probeshare-a"), ("board-b", "probeshare-b")] {
         lab.client(CI_USER, &["-p", place, "create"])
             .assert_success();
-        lab.client(CI_USER, &["-p", place, "add-match", &format!("*/{group}/*")])
-            .assert_success();
+        lab.client(
+            CI_USER,
+            &["-p", place, "add-match", &format!("*/{group}/*")],
+        )
+        .assert_success();
         lab.client(CI_USER, &["-p", place, "acquire"])
             .assert_success();
     }
