@@ -87,6 +87,16 @@ class Children:
         ports = dict(item.split("=") for item in match.group(1).split())
         return {name: ("127.0.0.1", int(port)) for name, port in ports.items()}
 
+    def pyocd_relay_server(self, python, probeshare_address):
+        """pyOCD's DebugProbeServer serving the probeshare at `probeshare_address` through
+        pyOCD's own remote client; returns its (host, port)."""
+        process = self._spawn([python, os.path.join(BENCH_DIR, "pyocd_relay_server.py"),
+                               "%s:%d" % probeshare_address], "stdin",
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        match = _first_matching_line(process.stdout, re.compile(r"^PORT (\d+)$"), process,
+                                     "pyOCD's relay server", [])
+        return "127.0.0.1", int(match.group(1))
+
     def latency_proxy(self, address, delay_ms):
         """A proxy adding `delay_ms` each way in front of `address`; returns its (host, port)."""
         process = self._spawn([sys.executable, os.path.join(BENCH_DIR, "latency_proxy.py"),

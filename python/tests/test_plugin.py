@@ -145,3 +145,40 @@ def test_pyocd_list_shows_the_probes_of_the_hosts_option(
     listed = [p for p in probes if p.unique_id == uid(probeshare_server)]
     assert len(listed) == 1
     assert "probeshare virtual target" in listed[0].description
+
+
+def test_flush_after_only_reads_costs_no_round_trip_and_after_a_write_one(session: Any) -> None:
+    target, connection = session.target, session.probe.connection
+    target.write32(RAM, 5)
+    before = (connection.sent, connection.round_trips)
+    target.flush()
+    assert (connection.sent, connection.round_trips) == (before[0] + 1, before[1] + 1)
+    assert target.read32(RAM) == 5
+    before = (connection.sent, connection.round_trips)
+    target.flush()
+    assert (connection.sent, connection.round_trips) == before
+
+
+def test_a_faulting_write_raises_at_flush(session: Any) -> None:
+    target = session.target
+    target.write32(UNMAPPED, 1)
+    with pytest.raises(exceptions.TransferFaultError):
+        target.flush()
+    target.flush()
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2, 3])
+@pytest.mark.parametrize("size", [1, 3, 63, 64, 65, 66, 67, 1001])
+def test_byte_blocks_of_any_alignment_and_length_read_back_exactly(
+    session: Any, offset: int, size: int
+) -> None:
+    target = session.target
+    address = RAM + 0x3000 + offset
+    guard = bytes([0xA5]) * 8
+    target.write_memory_block8(address - 8, guard + bytes(size) + guard)
+    data = bytes((7 * i + offset + 1) & 0xFF for i in range(size))
+    target.write_memory_block8(address, data)
+    # Read back as a whole, and the bytes around it untouched.
+    assert bytes(target.read_memory_block8(address, size)) == data
+    assert bytes(target.read_memory_block8(address - 8, 8)) == guard
+    assert bytes(target.read_memory_block8(address + size, 8)) == guard

@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import socket
 import threading
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+LOG = logging.getLogger(__name__)
 
 # The protocol's status codes (docs/protocol.md, "Status codes").
 STATUS_OK = 0
@@ -175,18 +178,27 @@ class Connection:
             raise pending.error
         return pending.result
 
-    def settle(self) -> None:
-        """Collects every answer in flight; raises this thread's first
-        unraised deferred error."""
-        with self._send_lock:
-            last = self._in_flight[-1] if self._in_flight else None
-        if last is not None:
-            self._collect_until(last)
+    def settle(self, upto: Optional[Pending] = None) -> None:
+        """Collects every answer in flight (or up to `upto`); raises this
+        thread's first unraised deferred error."""
+        if upto is None:
+            with self._send_lock:
+                upto = self._in_flight[-1] if self._in_flight else None
+        if upto is not None:
+            self._collect_until(upto)
+        self._raise_unraised()
+
+    def settle_unraised(self) -> None:
+        """Raises this thread's first unraised deferred error, waiting for nothing."""
         self._raise_unraised()
 
     def discard_unraised(self) -> None:
         """Forgets this thread's deferred errors (its session is ending)."""
         self._unraised.pop(threading.get_ident(), None)
+
+    def set_timeout(self, seconds: Optional[float]) -> None:
+        """How long a wait for an answer may take (None: as long as it takes)."""
+        self._socket.settimeout(seconds)
 
     @property
     def in_flight(self) -> int:
@@ -198,13 +210,25 @@ class Connection:
         if errors:
             raise errors[0]
 
-    def _collect_until(self, pending: Pending) -> None:
+    def close_after(self, pending: Pending) -> None:
+        """Collects answers up to `pending` (a session's last request, which
+        nobody waits for: not counted as a round trip), then closes."""
+        try:
+            self._collect_until(pending, counted=False)
+        except (ConnectionLost, OSError):
+            pass
+        finally:
+            self.close()
+
+    def _collect_until(self, pending: Pending, counted: bool = True) -> None:
         if pending.done:
             return
         with self._receive_lock:
-            if not pending.done and pending.id >= self._trip_mark:
+            if counted and not pending.done and pending.id >= self._trip_mark:
                 self.round_trips += 1
                 self._trip_mark = self._next_id
+                LOG.debug("round trip %d: waiting for %s (id %d, %d in flight)",
+                          self.round_trips, pending.request, pending.id, len(self._in_flight))
             while not pending.done:
                 self._receive_one()
 

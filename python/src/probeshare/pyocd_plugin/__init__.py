@@ -7,46 +7,13 @@ is `probe.ProbeshareProbe`; `pyocd list -O probeshare.hosts=HOST:PORT,...`
 lists the probes of those servers (`listing`).
 """
 
-from __future__ import annotations
+# pyOCD loads its probe plugins while it is first imported, and so imports
+# this package's `plugin` module from within that import. Importing pyOCD
+# first here means whichever of pyOCD and this package is imported first,
+# pyOCD is complete before `probe` needs it.
+import pyocd  # noqa: F401
 
-from typing import Any, List
+from .plugin import ProbesharePlugin
+from .probe import ProbeshareProbe
 
-from pyocd.core.options import OptionInfo
-from pyocd.core.plugin import Plugin
-
-from .listing import HOSTS_OPTION, MEMORY_HANDLES_OPTION
-
-
-class ProbesharePlugin(Plugin):  # type: ignore[misc]
-    """Registers `ProbeshareProbe` under the name ``probeshare``."""
-
-    def load(self) -> Any:
-        from .probe import ProbeshareProbe
-
-        return ProbeshareProbe
-
-    @property
-    def name(self) -> str:
-        return "probeshare"
-
-    @property
-    def description(self) -> str:
-        return "Pipelining client for probeshare servers"
-
-    @property
-    def options(self) -> List[Any]:
-        return [
-            OptionInfo(
-                HOSTS_OPTION,
-                (str, list),
-                None,
-                "Servers whose probes `pyocd list` shows: HOST:PORT entries, comma-separated.",
-            ),
-            OptionInfo(
-                MEMORY_HANDLES_OPTION,
-                bool,
-                True,
-                "Ask a probeshare server for memory handles (one request per memory block) "
-                "rather than moving memory with AP register requests.",
-            ),
-        ]
+__all__ = ["ProbesharePlugin", "ProbeshareProbe"]

@@ -14,7 +14,7 @@ shows the probes behind those ports, each with the unique ID
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, List, Optional, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type
 
 from .. import protocol
 
@@ -48,7 +48,7 @@ def _session_hosts() -> List[str]:
     return configured_hosts(Session.get_current().options.get(HOSTS_OPTION))
 
 
-def query(address: str, timeout: float = LIST_TIMEOUT_S) -> Optional[dict]:
+def query(address: str, timeout: float = LIST_TIMEOUT_S) -> Optional[Dict[str, Any]]:
     """The served probe's properties, or None if the server does not answer."""
     host, port = protocol.parse_address(address)
     try:
@@ -57,7 +57,7 @@ def query(address: str, timeout: float = LIST_TIMEOUT_S) -> Optional[dict]:
         LOG.warning("probeshare server %s: %s", address, e)
         return None
     try:
-        connection._socket.settimeout(timeout)
+        connection.set_timeout(timeout)
         hello = connection.send("hello", protocol.PROTOCOL_VERSION)
         pending = {name: connection.send("readprop", name) for name in _LISTED_PROPERTIES}
         connection.value(hello)

@@ -22,7 +22,8 @@ client is slow or unsafe:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from pyocd.core import exceptions
 from pyocd.probe.debug_probe import DebugProbe
@@ -46,6 +47,19 @@ _STATUS_EXCEPTIONS: Dict[int, type] = {
 _STATIC_PROPERTIES = ("vendor_name", "product_name", "supported_wire_protocols", "capabilities")
 
 DEFAULT_PORT = 5555
+
+#: The IDR of an APv1 AP: APSEL in bits 31:24, bank 0xF, register 0xC.
+_APV1_IDR = 0xFC
+
+#: Properties read with `open`, without waiting (`wire_protocol` changes, so
+#: it is read when asked).
+_OPEN_PROPERTIES = _STATIC_PROPERTIES + ("description",)
+
+#: Requests that change nothing on the target or the probe.
+_READS = frozenset(
+    ("readprop", "read_dp", "read_ap", "read_ap_multiple", "read_mem", "read_block32",
+     "read_block8", "is_reset_asserted", "has_swo", "get_memory_interface_for_ap")
+)
 
 
 def pyocd_error(request: str, status: int, message: str) -> BaseException:
@@ -86,6 +100,24 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         self._connection: Optional[protocol.Connection] = None
         self._properties: Dict[str, Any] = dict(listed or {})
         self._features: List[str] = []
+        # What `open` sent and nobody collected yet.
+        self._opening: Optional[Tuple[protocol.Pending, Dict[str, protocol.Pending]]] = None
+        # Whether the server answered `probeshare_features` (not pyOCD's).
+        self._is_probeshare = False
+        # The last `connect` or `disconnect` sent, and the wire protocol
+        # known to be up for this client (None: ask the server).
+        self._wire_change: Optional[protocol.Pending] = None
+        self._wire_known: Any = None
+        self._wire_asked: Optional[str] = None
+        self._wire_read: Optional[protocol.Pending] = None
+        # Memory interfaces asked for as soon as an AP's IDR read non-zero,
+        # by APSEL: pyOCD asks for one for each AP it finds, right after.
+        self._interfaces: Dict[int, protocol.Pending] = {}
+        # APv1 IDR values read (read-only constants of the hardware), by
+        # AP address; pyOCD reads each AP's IDR twice while connecting.
+        self._ap_ids: Dict[int, int] = {}
+        # Whether anything but a read went out since the last `flush`.
+        self._unflushed = True
         # The session lock is the base class's RLock (`self._lock`): taken by
         # lock() and around every request. The server's lock is held while
         # the outermost lock() is.
@@ -95,39 +127,61 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
 
     @property
     def description(self) -> str:
-        served = self._properties.get("description")
+        served = self._property("description")
         return str(served) if served else f"probeshare probe {self._uid}"
 
     @property
     def vendor_name(self) -> Any:
-        return self._properties.get("vendor_name", "probeshare")
+        return self._property("vendor_name") or "probeshare"
 
     @property
     def product_name(self) -> Any:
-        return self._properties.get("product_name", "remote probe")
+        return self._property("product_name") or "remote probe"
 
     @property
     def supported_wire_protocols(self) -> Any:
-        names = self._properties.get("supported_wire_protocols")
+        names = self._property("supported_wire_protocols")
         return None if names is None else [DebugProbe.Protocol[n] for n in names]
 
     @property
     def capabilities(self) -> Any:
-        names = self._properties.get("capabilities")
+        names = self._property("capabilities")
         return set() if names is None else {DebugProbe.Capability[n] for n in names}
 
     @property
     def wire_protocol(self) -> Any:
         if self._connection is None:
             return None
-        # The server answers `readprop` when it reads it, not after the probe
-        # work queued before it: a `connect` still in flight must be
-        # answered first (and its error raised here, where pyOCD checks it).
+        self._opened()
         with self._lock:
             connection = self.connection
-            self._translate(connection.settle)
-        name = self._call("readprop", "wire_protocol")
-        return None if name is None else DebugProbe.Protocol[name]
+            # The server answers `readprop` when it reads it, not after the
+            # probe work queued before it, so a `connect` or `disconnect`
+            # still in flight is collected first (and its error raised here,
+            # where pyOCD checks the protocol).
+            change = self._wire_change
+            if change is not None and not change.done:
+                self._translate(lambda: connection.settle(change))
+                self._wire_known = self._wire_after_connect()
+            if self._wire_known is not None:
+                return self._wire_known
+            # The read `open` sent, if no connect or disconnect went out
+            # since: its answer is the state when the server read it, and
+            # reading the wire up made this client count as connected
+            # (docs/protocol.md, Sharing, rule 3), so it is still up.
+            early, self._wire_read = self._wire_read, None
+        if early is not None and change is None:
+            name = self._translate(lambda: connection.value(early))
+        else:
+            name = self._call("readprop", "wire_protocol")
+        if name is None:
+            return None
+        wire = DebugProbe.Protocol[name]
+        # A wire this client has seen up stays up until it disconnects: the
+        # server counts it as connected from then on (docs/protocol.md,
+        # Sharing, rule 3), so later reads need no round trip.
+        self._wire_known = wire
+        return wire
 
     @property
     def unique_id(self) -> str:
@@ -140,6 +194,7 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     @property
     def features(self) -> List[str]:
         """The probeshare features the server granted (empty for other servers)."""
+        self._opened()
         return list(self._features)
 
     @property
@@ -154,12 +209,15 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         """A request whose answer nobody waits for: its error comes later."""
         with self._lock:
             self.connection.send(request, *args, deferred=True)
+            self._unflushed = True
 
     def _call(self, request: str, *args: Any) -> Any:
         """A request whose result is needed now."""
         with self._lock:
             connection = self.connection
             pending = connection.send(request, *args)
+            if request not in _READS:
+                self._unflushed = True
         return self._translate(lambda: connection.value(pending))
 
     def _read_later(self, request: str, *args: Any, now: bool) -> Any:
@@ -190,30 +248,42 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
             except OSError as e:
                 raise exceptions.ProbeError(f"cannot connect to {self._uid}: {e}") from e
         connection = self._connection
-        # One round trip: hello, the extension, open and the properties that
-        # never change, all in flight at once.
-        hello = connection.send("hello", protocol.PROTOCOL_VERSION)
-        wanted = [protocol.FEATURE_MEMORY_HANDLES] if self._wants_memory_handles() else []
-        features = connection.send(protocol.FEATURES_REQUEST, wanted)
-        opened = connection.send("open")
-        properties = {name: connection.send("readprop", name) for name in _STATIC_PROPERTIES}
-        description = connection.send("readprop", "description")
-        self._translate(lambda: connection.value(hello))
-        try:
-            self._features = list(self._translate(lambda: connection.value(features)) or [])
-        except exceptions.Error:
-            # Not a probeshare server (pyOCD's own answers "unknown request
-            # type"): it is used as the stock client uses it.
-            self._features = []
-        self._translate(lambda: connection.value(opened))
-        for name, pending in properties.items():
-            self._properties[name] = self._translate(lambda p=pending: connection.value(p))
-        try:
-            self._properties["description"] = self._translate(
-                lambda: connection.value(description)
-            )
-        except exceptions.Error:
-            pass
+        # Sent without waiting, like writes: `hello` and `open` fail at the
+        # first value pyOCD asks for (it reads the wire protocol next), and
+        # the extension and the properties that never change are collected
+        # when first needed. No round trip of its own.
+        with self._lock:
+            connection.send("hello", protocol.PROTOCOL_VERSION, deferred=True)
+            wanted = [protocol.FEATURE_MEMORY_HANDLES] if self._wants_memory_handles() else []
+            features = connection.send(protocol.FEATURES_REQUEST, wanted)
+            connection.send("open", deferred=True)
+            properties = {name: connection.send("readprop", name) for name in _OPEN_PROPERTIES}
+            # pyOCD asks for the wire protocol right after the capabilities;
+            # an answer read now is as good (see wire_protocol).
+            self._wire_read = connection.send("readprop", "wire_protocol")
+            self._opening = (features, properties)
+
+    def _opened(self) -> None:
+        """Collects the answers `open` left in flight (once)."""
+        with self._lock:
+            opening, self._opening = self._opening, None
+            if opening is None:
+                return
+            features, properties = opening
+            connection = self.connection
+            self._translate(lambda: connection.settle(list(properties.values())[-1]))
+            if features.error is None:
+                self._features = list(features.result or [])
+                self._is_probeshare = True
+            # Otherwise not a probeshare server (pyOCD's own answers
+            # "unknown request type"): it is used as the stock client uses it.
+            for name, pending in properties.items():
+                if pending.error is None:
+                    self._properties[name] = pending.result
+
+    def _property(self, name: str) -> Any:
+        self._opened()
+        return self._properties.get(name)
 
     def _wants_memory_handles(self) -> bool:
         """The session option ``probeshare.memory_handles`` (default on)."""
@@ -226,14 +296,25 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         connection = self._connection
         if connection is None:
             return
-        try:
-            with self._lock:
-                connection.discard_unraised()
-                closing = connection.send("close")
-            self._translate(lambda: connection.value(closing))
-        finally:
-            connection.close()
+        with self._lock:
             self._connection = None
+            self._opening = None
+            self._wire_read = None
+            self._wire_known = None
+            self._wire_change = None
+            connection.discard_unraised()
+            try:
+                closing = connection.send("close", deferred=True)
+            except protocol.ConnectionLost:
+                connection.close()
+                return
+        # The server releases whatever this connection holds when it ends
+        # (docs/protocol.md, Sharing, rule 4), so nobody waits for the
+        # answer: a thread collects it and closes the socket.
+        threading.Thread(
+            target=connection.close_after, args=(closing,), daemon=True,
+            name=f"probeshare close {self._uid}",
+        ).start()
 
     def lock(self) -> None:
         self._lock.acquire()
@@ -258,10 +339,32 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
 
     def connect(self, protocol_: Any = None) -> None:
         name = "DEFAULT" if protocol_ is None else protocol_.name
-        self._send("connect", name)
+        self._change_wire("connect", name)
 
     def disconnect(self) -> None:
-        self._send("disconnect")
+        self._change_wire("disconnect")
+
+    def _wire_after_connect(self) -> Any:
+        """The wire protocol a `connect` that succeeded leaves up, when that
+        follows from what was asked: the protocol named, or the only one
+        the probe supports (the server connects no other, and a wire
+        another client brought up is one of those). None: ask the server."""
+        asked = self._wire_asked
+        if asked is None:
+            return None
+        if asked != "DEFAULT":
+            return DebugProbe.Protocol[asked]
+        supported = [n for n in self._property("supported_wire_protocols") or [] if n != "DEFAULT"]
+        return DebugProbe.Protocol[supported[0]] if len(supported) == 1 else None
+
+    def _change_wire(self, request: str, *args: Any) -> None:
+        with self._lock:
+            self._wire_asked = args[0] if request == "connect" else None
+            self._ap_ids.clear()
+            self._interfaces.clear()
+            self._wire_known = None
+            self._unflushed = True
+            self._wire_change = self.connection.send(request, *args, deferred=True)
 
     def swj_sequence(self, length: int, bits: int) -> None:
         self._send("swj_sequence", length, bits)
@@ -285,10 +388,19 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         return bool(self._call("is_reset_asserted"))
 
     def flush(self) -> None:
+        self._opened()
         with self._lock:
             connection = self.connection
-            connection.send("flush", deferred=True)
-        self._translate(connection.settle)
+            if not self._unflushed and self._is_probeshare:
+                # Nothing but reads since the last flush: a probeshare server
+                # has nothing to complete or report (a read's error comes
+                # with its own answer), so no round trip. This thread's
+                # failed writes are still raised here.
+                self._translate(connection.settle_unraised)
+                return
+            flushing = connection.send("flush", deferred=True)
+            self._unflushed = False
+        self._translate(lambda: connection.settle(flushing))
 
     # -- DAP access ----------------------------------------------------------
 
@@ -300,8 +412,30 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         self._send("write_dp", addr, data)
 
     def read_ap(self, addr: int, now: bool = True) -> Union[int, Callable[[], int]]:
-        result: Union[int, Callable[[], int]] = self._read_later("read_ap", addr, now=now)
-        return result
+        if not self._is_apv1_idr(addr):
+            result: Union[int, Callable[[], int]] = self._read_later("read_ap", addr, now=now)
+            return result
+        known = self._ap_ids.get(addr)
+        if known is not None:
+            return known if now else (lambda: known)
+        read = self._read_later("read_ap", addr, now=False)
+
+        def remember() -> int:
+            value: int = read()
+            self._ap_ids[addr] = value
+            if value:
+                self._ask_interface(addr >> 24)
+            return value
+
+        return remember() if now else remember
+
+    def _is_apv1_idr(self, addr: int) -> bool:
+        """An APv1 address of an AP's IDR (bank 0xF, register 0xC). Under
+        APv2 addressing the same offset is another register, so nothing is
+        cached when the probe can address APv2s."""
+        if addr & 0x00FFFFFF != _APV1_IDR:
+            return False
+        return DebugProbe.Capability.APv2_ADDRESSES not in self.capabilities
 
     def write_ap(self, addr: int, data: int) -> None:
         self._send("write_ap", addr, data)
@@ -317,10 +451,23 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     def write_ap_multiple(self, addr: int, values: Sequence[int]) -> None:
         self._send("write_ap_multiple", addr, list(values))
 
+    def _ask_interface(self, apsel: int) -> None:
+        """Asks for the memory interface of an APv1 AP that exists, without
+        waiting; the server answers null for an AP that is no MEM-AP."""
+        with self._lock:
+            if apsel not in self._interfaces:
+                self._interfaces[apsel] = self.connection.send(
+                    "get_memory_interface_for_ap", 1, apsel
+                )
+
     def get_memory_interface_for_ap(self, ap_address: Any) -> Optional[PipelinedMemoryInterface]:
-        handle = self._call(
-            "get_memory_interface_for_ap", ap_address.ap_version.value, ap_address.nominal_address
-        )
+        version, nominal = ap_address.ap_version.value, ap_address.nominal_address
+        asked = self._interfaces.pop(nominal, None) if version == 1 else None
+        if asked is not None:
+            connection = self.connection
+            handle = self._translate(lambda: connection.value(asked))
+        else:
+            handle = self._call("get_memory_interface_for_ap", version, nominal)
         if handle is None:
             return None
         return PipelinedMemoryInterface(self, handle)
