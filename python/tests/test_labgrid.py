@@ -186,7 +186,7 @@ def test_activation_reserves_the_probe_for_this_user_until_deactivation(
 
 
 def test_the_session_is_renewed_while_the_driver_is_active(farm: Farm, tmp_path: Path) -> None:
-    target = farm.environment(tmp_path, session_ttl=2).get_target()
+    target = farm.environment(tmp_path, session_ttl=3).get_target()
     driver: ProbeshareDriver = target.get_driver(ProbeshareDriver)
     try:
         [first] = farm.sessions()
