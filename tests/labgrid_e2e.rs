@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::farm::http;
-use common::{free_port, DEADLINE};
+use common::free_port;
 use e2e::process::{run, Finished, Spawned};
 use e2e::scratch::ScratchDir;
 use e2e::venv::venv;
@@ -31,6 +31,9 @@ const SERVICE_LIFETIME: Duration = Duration::from_secs(900);
 const PYTEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Where the pytest and its environment file live.
 const LABGRID_FILES: &str = "tests/labgrid_e2e";
+/// How long labgrid's Python services may take to come up on a loaded
+/// machine (each `labgrid-client` run alone starts Python and gRPC).
+const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
 /// The labgrid user that holds the places (another user is refused).
 const CI_USER: &str = "ci-job";
 
@@ -142,7 +145,7 @@ impl Lab {
                 return;
             }
             assert!(
-                started.elapsed() < DEADLINE,
+                started.elapsed() < STARTUP_DEADLINE,
                 "the coordinator never listed {groups:?}: {}\n{}",
                 listed.report(),
                 self.services_report()
@@ -180,7 +183,10 @@ fn wait_for_port(process: &mut Spawned, addr: &str) {
     let addr: SocketAddr = addr.parse().unwrap();
     let started = Instant::now();
     process.wait_until(&format!("listening on {addr}"), |_, _| {
-        assert!(started.elapsed() < DEADLINE, "nothing listens on {addr}");
+        assert!(
+            started.elapsed() < STARTUP_DEADLINE,
+            "nothing listens on {addr}"
+        );
         TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
     });
 }
