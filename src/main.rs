@@ -65,7 +65,8 @@ enum Command {
 #[derive(Subcommand)]
 enum ExportCommand {
     /// Print a labgrid exporter configuration with one resource group per
-    /// configured probe (docs/farm-integration.md).
+    /// configured probe, each a `ProbeshareProbe` for the Python module
+    /// `probeshare.labgrid` (docs/farm-integration.md).
     Labgrid {
         /// The configuration file `serve --config` uses.
         #[arg(long, value_name = "FILE")]
