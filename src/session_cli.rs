@@ -159,7 +159,10 @@ fn run_command(api: &Api, session: &SessionArgs, ttl: u64, command: &[String]) -
     let opened = api.open(session, ttl)?;
     if let Some(signal) = signals.pending().next() {
         // Asked to stop while the session was being opened.
-        close_quietly(api, &session_path(&session.probe, opened["session"].as_u64().unwrap_or(0)));
+        close_quietly(
+            api,
+            &session_path(&session.probe, opened["session"].as_u64().unwrap_or(0)),
+        );
         return Ok(128 + signal);
     }
     let id = opened["session"]

@@ -27,8 +27,8 @@ const AHB_AP_IDR: u32 = 0x2477_0011;
 const CSW_WORD_INCREMENT: u32 = 0x2300_0012;
 /// DeviceEn reads as one on this AP.
 const CSW_DEVICE_ENABLED: u32 = 1 << 6;
-/// The IDR of APSEL 1, where the sim has no AP.
-const ABSENT_AP_IDR: u32 = 0x0100_00FC;
+/// The IDR of APSEL 2, where the sim has no AP (APSEL 1 is its CTRL-AP).
+const ABSENT_AP_IDR: u32 = 0x0200_00FC;
 
 const RAM: u32 = 0x2000_0000;
 const UNMAPPED: u32 = 0x4000_0000;
@@ -251,7 +251,7 @@ fn memory_interface_for_the_ahb_ap_is_a_handle_and_for_absent_aps_null() {
         assert!(
             c.ok("get_memory_interface_for_ap", json!([1, apsel]))
                 .is_null(),
-            "APSEL {apsel} has no AP on the sim"
+            "APSEL {apsel} has no MEM-AP on the sim (1 is its CTRL-AP)"
         );
     }
     // The sim's probe cannot address APv2s at all.

@@ -240,9 +240,13 @@ fn serve(
         let answer = if permitted {
             let control = Control { board, farm };
             match read_body(&mut request) {
-                Ok(body) => {
-                    routes::answer(request.method(), request.url(), &body, &board.rows(), &control)
-                }
+                Ok(body) => routes::answer(
+                    request.method(),
+                    request.url(),
+                    &body,
+                    &board.rows(),
+                    &control,
+                ),
                 Err(answer) => answer,
             }
         } else {

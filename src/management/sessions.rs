@@ -206,13 +206,17 @@ fn refused(row: &ProbeRow, refusal: SessionRefusal) -> Answer {
             409,
             json!({ "error": message, "session": session_json(row, &info) }),
         ),
-        SessionRefusal::InUse(clients) => Answer::with_status(
-            409,
-            json!({
-                "error": message,
-                "clients": clients.iter().map(client_json).collect::<Vec<_>>(),
-            }),
-        ),
+        SessionRefusal::InUse(peers) => {
+            // As the server's loop last published them: at most a turn old.
+            let listed = row.served.as_ref().map(|s| s.status.get().client_list);
+            let clients: Vec<Value> = listed
+                .unwrap_or_default()
+                .iter()
+                .filter(|client| peers.contains(&client.peer))
+                .map(client_json)
+                .collect();
+            Answer::with_status(409, json!({ "error": message, "clients": clients }))
+        }
         SessionRefusal::NoSuchSession => Answer::error(404, &message),
         SessionRefusal::NotServing => Answer::error(409, &message),
     }

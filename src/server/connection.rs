@@ -20,7 +20,8 @@ use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route, WireFormat};
+use super::front_end::{Encoded, FrontEnd, Incoming, ProbeView, Route};
+use super::listener::Listener;
 use super::responses::{RequestTag, ResponseQueue};
 use super::retire::Retiring;
 use super::sessions::{Eviction, Reservation, SessionId};
@@ -97,17 +98,18 @@ enum Answer {
 
 impl Connection {
     /// Registers `stream` for reading under `token`, the client's token;
-    /// the client speaks `format`.
+    /// the client came in through `listener`, whose wire format it speaks
+    /// and whose session (if any) it belongs to.
     pub fn register(
         registry: &Registry,
         mut stream: TcpStream,
         client: ClientId,
         token: Token,
         peer: SocketAddr,
-        format: &dyn WireFormat,
-        session: Option<SessionId>,
+        listener: &Listener,
         limits: &Limits,
     ) -> io::Result<Connection> {
+        let format = &*listener.format;
         registry.register(&mut stream, token, Interest::READABLE)?;
         let now = Instant::now();
         Ok(Connection {
@@ -125,7 +127,7 @@ impl Connection {
             interest: Interest::READABLE,
             last_activity: now,
             connected_at: now,
-            session,
+            session: listener.session,
             eviction: None,
         })
     }

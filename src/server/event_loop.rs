@@ -29,11 +29,11 @@ use super::front_end::READ_CHUNK;
 use super::listener::Listener;
 use super::retire::{RetireOrder, Retiring};
 use super::sessions::{
-    self, CloseReason, Eviction, Reservation, SessionId, SessionInfo, SessionOrder,
-    SessionRefusal, SessionRequest, SessionResult,
+    self, CloseReason, Eviction, Reservation, SessionId, SessionInfo, SessionOrder, SessionRefusal,
+    SessionRequest, SessionResult,
 };
 use super::settings::ServerConfig;
-use super::status::{self, StatusWatch};
+use super::status::StatusWatch;
 use super::traffic::Ledger;
 use super::window_clock::WindowClock;
 use super::{CmsisDapTcp, SessionPort};
@@ -326,10 +326,16 @@ impl EventLoop {
         let now = Instant::now();
         let session = self.reservation.as_ref().map(|r| r.timeout(now));
         let eviction = (!self.evicted.is_empty()).then_some(Duration::from_millis(100));
-        [idle, retire, self.register_window.timeout(), session, eviction]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            idle,
+            retire,
+            self.register_window.timeout(),
+            session,
+            eviction,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn accept_all(&mut self, token: Token) {
@@ -341,13 +347,11 @@ impl EventLoop {
             let client = self.next_client;
             self.next_client = ClientId(client.0 + 1);
             let format = &*listener.format;
-            let session = listener.session;
             let registry = self.poll.registry();
             let limits = &self.config.limits;
             let token = token_of(client);
-            let registered = Connection::register(
-                registry, stream, client, token, peer, format, session, limits,
-            );
+            let registered =
+                Connection::register(registry, stream, client, token, peer, listener, limits);
             let conn = match registered {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -524,10 +528,8 @@ impl EventLoop {
             .collect();
         users.sort_unstable();
         if !users.is_empty() && !request.preempt {
-            let list = status::client_list(&self.arbiter, &self.conns, self.arbiter.lock_holder());
-            let peers: Vec<_> = users.iter().filter_map(|id| self.conns.get(id)).map(|c| c.peer()).collect();
-            let using = list.into_iter().filter(|c| peers.contains(&c.peer)).collect();
-            return Err(SessionRefusal::InUse(using));
+            let peers = users.iter().filter_map(|id| self.conns.get(id));
+            return Err(SessionRefusal::InUse(peers.map(Connection::peer).collect()));
         }
         let port_of = |listener: &std::net::TcpListener| {
             listener.set_nonblocking(true)?;
@@ -592,7 +594,10 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(&client) else {
             return;
         };
-        log::info!("client {client} ({}) preempted by a session of {holder}", conn.peer());
+        log::info!(
+            "client {client} ({}) preempted by a session of {holder}",
+            conn.peer()
+        );
         self.arbiter.remove_client(client);
         conn.evict(Eviction::new(holder), &mut self.ledger);
         self.evicted.push(client);

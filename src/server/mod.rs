@@ -59,11 +59,11 @@ mod window_clock;
 
 pub use front_end::{FRONT_END_CMSIS_DAP, FRONT_END_PYOCD};
 pub use handle::{spawn, spawn_with_dap, Kicker, ServerHandle, Stopper};
+pub use pyocd::framing::{Frame, LineFramer};
 pub use sessions::{
     reserved_message, CloseReason, SessionControl, SessionId, SessionInfo, SessionRefusal,
     SessionRequest, SessionResult, EVICTION_GRACE,
 };
-pub use pyocd::framing::{Frame, LineFramer};
 pub use settings::{ClientFilter, Limits, ServerConfig};
 pub use status::{ClientStatus, ProbeStatus, StatusWatch};
 pub use traffic::{Traffic, LATENCY_BOUNDS_SECONDS};

@@ -29,11 +29,10 @@
 //! one place each to tell others about it.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant, SystemTime};
-
-use super::status::ClientStatus;
 
 /// How long preempted clients may stay connected without sending a
 /// request (which would tell them why) before they are closed anyway.
@@ -94,8 +93,9 @@ pub struct SessionRequest {
 pub enum SessionRefusal {
     /// Another session holds the probe.
     Reserved(SessionInfo),
-    /// These clients use the probe (and preempting was not asked for).
-    InUse(Vec<ClientStatus>),
+    /// The clients at these addresses use the probe (and preempting was
+    /// not asked for).
+    InUse(Vec<SocketAddr>),
     /// No open session of this probe has that id.
     NoSuchSession,
     /// The server is not running (stopped, or retiring).
@@ -106,11 +106,8 @@ impl fmt::Display for SessionRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SessionRefusal::Reserved(info) => f.write_str(&reserved_message(info)),
-            SessionRefusal::InUse(clients) => {
-                let peers: Vec<String> = clients
-                    .iter()
-                    .map(|c| format!("{} ({})", c.peer, c.front_end))
-                    .collect();
+            SessionRefusal::InUse(peers) => {
+                let peers: Vec<String> = peers.iter().map(SocketAddr::to_string).collect();
                 write!(f, "probe in use by {}", peers.join(", "))
             }
             SessionRefusal::NoSuchSession => f.write_str("no such session"),
@@ -327,5 +324,72 @@ impl Eviction {
             deadline: Instant::now() + EVICTION_GRACE,
             told: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The books alone: refusals, expiry and its warning, renewal.
+
+    use super::*;
+
+    fn reservation(ttl: Duration) -> Reservation {
+        Reservation::new(SessionInfo {
+            id: SessionId(42),
+            holder: "ci-7".into(),
+            port: 1,
+            dap_port: None,
+            expires: SystemTime::UNIX_EPOCH,
+            ttl,
+            clients: 0,
+        })
+    }
+
+    #[test]
+    fn only_the_sessions_own_connections_pass() {
+        let r = reservation(Duration::from_secs(60));
+        assert_eq!(r.refusal(Some(SessionId(42))), None);
+        let refused = r.refusal(None).expect("an outsider is refused");
+        assert!(
+            refused.starts_with("probe reserved by ci-7 until 2"),
+            "{refused}"
+        );
+        assert!(refused.ends_with('Z'), "RFC 3339 UTC: {refused}");
+        assert_eq!(r.refusal(Some(SessionId(41))), Some(refused));
+    }
+
+    #[test]
+    fn the_warning_comes_once_a_fifth_before_the_expiry_and_renewal_resets_both() {
+        // Negative checks against a time before the reservation was made,
+        // positive ones against a time after: no margin to lose on a
+        // loaded machine.
+        let before = Instant::now();
+        let mut r = reservation(Duration::from_secs(10));
+        let after = Instant::now();
+        assert!(r.info().expires > SystemTime::now() + Duration::from_secs(9));
+        assert!(!r.take_warning(before + Duration::from_millis(7999)));
+        assert!(r.take_warning(after + Duration::from_secs(8)));
+        assert!(!r.take_warning(after + Duration::from_secs(9)), "once");
+        assert!(!r.expired(before + Duration::from_millis(9999)));
+        assert!(r.expired(after + Duration::from_secs(10)));
+        // The warning is at most 30 s before the expiry.
+        let before = Instant::now();
+        let mut long = reservation(Duration::from_secs(1000));
+        let after = Instant::now();
+        assert!(!long.take_warning(before + Duration::from_secs(969)));
+        assert!(long.take_warning(after + Duration::from_secs(970)));
+
+        let before = Instant::now();
+        r.extend(Duration::from_secs(100));
+        let after = Instant::now();
+        assert!(!r.expired(before + Duration::from_secs(99)));
+        assert!(!r.take_warning(before + Duration::from_secs(79)));
+        assert!(r.timeout(after) <= Duration::from_secs(80), "wakes to warn");
+        assert!(
+            r.take_warning(after + Duration::from_secs(80)),
+            "warned again"
+        );
+        let left = r.timeout(after);
+        assert!(left > Duration::from_secs(80) && left <= Duration::from_secs(100));
     }
 }

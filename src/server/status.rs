@@ -138,7 +138,7 @@ impl StatusWatch {
 
 /// The loop's connections as published, oldest first (client ids count
 /// up with each accept).
-pub(super) fn client_list(
+fn client_list(
     arbiter: &Arbiter,
     conns: &HashMap<ClientId, Connection>,
     lock_holder: Option<ClientId>,

@@ -6,6 +6,7 @@ mod death;
 mod locking;
 mod power;
 mod scheduling;
+mod using;
 
 use std::collections::{HashMap, VecDeque};
 

@@ -249,15 +249,14 @@ impl SessionLines {
                 };
             }
             _ => {
-                let message = format!(
-                    "unknown session command '{name}' (connect, disconnect, erase, stop)"
-                );
+                let message =
+                    format!("unknown session command '{name}' (connect, disconnect, erase, stop)");
                 return answered(name.into(), Err(Failure::Request(message)));
             }
         };
         let run = self.next_run;
         self.next_run += 1;
-        let command_name = command_name(&name);
+        let (command_name, metric_name) = command_names(&name);
         self.runs.insert(
             run,
             Run {
@@ -271,7 +270,7 @@ impl SessionLines {
         );
         let mut incomings = steps.into_iter().map(|(step, request)| Incoming {
             key: self.key(Origin::Step { run, step }),
-            name: command_name,
+            name: metric_name,
             held: 0,
             route: Route::Arbitrate(request),
         });
@@ -316,7 +315,13 @@ impl SessionLines {
     }
 
     /// A step's outcome; the command's answer once it was the last.
-    fn step_done(&mut self, out: &mut Vec<u8>, run: u64, step: Step, outcome: Outcome) -> AnswerStatus {
+    fn step_done(
+        &mut self,
+        out: &mut Vec<u8>,
+        run: u64,
+        step: Step,
+        outcome: Outcome,
+    ) -> AnswerStatus {
         let Some(state) = self.runs.get_mut(&run) else {
             return AnswerStatus::SUCCESS;
         };
@@ -406,13 +411,13 @@ fn success_fields(run: &Run) -> Result<Value, Failure> {
     })
 }
 
-/// The wire names of the commands with steps, as `'static` names for the
-/// metrics.
-fn command_name(name: &str) -> &'static str {
+/// A command with steps: its name in answers, and in the metrics (apart
+/// from pyOCD's requests of the same name).
+fn command_names(name: &str) -> (&'static str, &'static str) {
     match name {
-        "connect" => "connect",
-        "disconnect" => "disconnect",
-        _ => "erase",
+        "connect" => ("connect", "session connect"),
+        "disconnect" => ("disconnect", "session disconnect"),
+        _ => ("erase", "session erase"),
     }
 }
 

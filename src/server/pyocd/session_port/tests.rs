@@ -18,7 +18,10 @@ fn answer_of(incoming: Incoming) -> Value {
 
 #[test]
 fn an_object_with_name_and_no_request_is_a_command() {
-    assert_eq!(command(r#"{"name": "connect"}"#), Some((json!("connect"), None)));
+    assert_eq!(
+        command(r#"{"name": "connect"}"#),
+        Some((json!("connect"), None))
+    );
     assert_eq!(
         command(r#"{"args": {"protocol": "JTAG"}, "name": "connect"}"#),
         Some((json!("connect"), Some(json!({"protocol": "JTAG"}))))
@@ -72,11 +75,17 @@ fn bad_names_args_and_unknown_commands_are_status_1_naming_the_problem() {
     assert_eq!(ask(r#"{"name": 7}"#)["status"], 1);
     assert_eq!(ask(r#"{"name": "connect", "args": [1]}"#)["status"], 1);
     let protocol = ask(r#"{"name": "connect", "args": {"protocol": "CAN"}}"#);
-    assert!(protocol["error"].as_str().unwrap().contains("\"CAN\""), "{protocol}");
+    assert!(
+        protocol["error"].as_str().unwrap().contains("\"CAN\""),
+        "{protocol}"
+    );
     let erase = ask(r#"{"name": "erase"}"#);
     assert_eq!(erase["status"], 3);
     assert_eq!(erase["error"], "target not connected: send connect first");
     let disconnect = ask(r#"{"name": "disconnect"}"#);
     assert_eq!(disconnect["status"], 1);
-    assert_eq!(ask(r#"{"name": "stop"}"#), json!({"name": "stop", "status": 0}));
+    assert_eq!(
+        ask(r#"{"name": "stop"}"#),
+        json!({"name": "stop", "status": 0})
+    );
 }
