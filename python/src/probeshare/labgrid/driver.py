@@ -32,6 +32,9 @@ from .resource import ProbeshareProbe
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
+#: The longest holder name the management interface takes.
+MAX_HOLDER_CHARS = 200
+
 
 def _active_step(*step_args: str) -> Callable[[_Method], _Method]:
     """labgrid's `Driver.check_active` and `step` (untyped in labgrid), typed."""
@@ -112,11 +115,12 @@ class ProbeshareDriver(Driver, ResetProtocol):  # type: ignore[misc]
         place = getattr(self.probe, "parent", None)
         manager = getattr(place, "manager", None)
         client = getattr(manager, "session", None)
+        holder = f"{socket.gethostname()}/{getpass.getuser()} (labgrid)"
         if place is not None and client is not None:
             remote = client.get_place(place.name)
             if remote.acquired:
-                return f"{remote.acquired} (labgrid place {remote.name})"
-        return f"{socket.gethostname()}/{getpass.getuser()} (labgrid)"
+                holder = f"{remote.acquired} (labgrid place {remote.name})"
+        return holder[:MAX_HOLDER_CHARS]
 
     def on_activate(self) -> None:
         if self.probe.management:
