@@ -182,3 +182,65 @@ def test_byte_blocks_of_any_alignment_and_length_read_back_exactly(
     assert bytes(target.read_memory_block8(address, size)) == data
     assert bytes(target.read_memory_block8(address - 8, 8)) == guard
     assert bytes(target.read_memory_block8(address + size, 8)) == guard
+
+
+def test_the_plugin_falls_back_to_what_pyocds_own_server_offers(
+    probeshare_server: Tuple[str, int],
+) -> None:
+    from pyocd.probe.tcp_client_probe import TCPClientProbe
+    from pyocd.probe.tcp_probe_server import DebugProbeServer
+
+    # pyOCD's server, serving the virtual target through pyOCD's own remote
+    # client: it answers probeshare_features "unknown request type".
+    options_session = Session(None, options={"no_config": True})
+    relay = DebugProbeServer(
+        options_session, TCPClientProbe(f"{probeshare_server[0]}:{probeshare_server[1]}"), 0, True
+    )
+    relay.start()
+    try:
+        deadline = time.monotonic() + 10
+        while relay.port == 0:
+            assert time.monotonic() < deadline, "pyOCD's server did not start"
+            time.sleep(0.01)
+        opened = ConnectHelper.session_with_chosen_probe(
+            unique_id=f"probeshare:127.0.0.1:{relay.port}",
+            target_override="cortex_m",
+            blocking=False,
+            options={"connect_mode": "attach", "resume_on_disconnect": False},
+        )
+        assert opened is not None
+        with opened:
+            target = opened.target
+            target.halt()
+            assert opened.probe.features == []
+            assert target.dp.aps[0]._accelerated_memory_interface is None
+            data = bytes(range(200))
+            target.write_memory_block8(RAM + 0x5001, data)
+            assert bytes(target.read_memory_block8(RAM + 0x5001, len(data))) == data
+            assert len(target.read_core_registers_raw(list(range(CORE_REGISTERS)))) == 17
+    finally:
+        relay.stop()
+
+
+def test_a_session_that_found_the_wire_up_keeps_it_when_the_first_session_leaves(
+    probeshare_server: Tuple[str, int],
+) -> None:
+    def open_session() -> Any:
+        opened = ConnectHelper.session_with_chosen_probe(
+            unique_id=uid(probeshare_server),
+            target_override="cortex_m",
+            blocking=False,
+            options={"connect_mode": "attach", "resume_on_disconnect": False},
+        )
+        assert opened is not None
+        opened.open()
+        return opened
+
+    first = open_session()
+    second = open_session()  # finds the wire up: must be counted as connected
+    try:
+        first.close()
+        second.target.write32(RAM, 0x5EC0)
+        assert second.target.read32(RAM) == 0x5EC0
+    finally:
+        second.close()

@@ -60,6 +60,7 @@
 //! | `read_block32` `read_block8` | handle, addr, word_count / byte_count | block32 addr 4-aligned; count within the block limit |
 //! | `write_block32` `write_block8` | handle, addr, data | block32 addr 4-aligned; list of u32 / of 0..=255, within the block limit |
 //! | `swo_start` | baudrate | u32 |
+//! | `probeshare_features` **\[ours\]** | features | a list of at most 64 strings (docs/protocol.md, "Extensions") |
 //!
 //! Choices where pyOCD's server would accept anything Python can call with:
 //! - Booleans are `true`/`false` or the integers 0 and 1 (pyOCD's STM32H7

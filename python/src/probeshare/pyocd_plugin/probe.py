@@ -18,6 +18,9 @@ client is slow or unsafe:
   "Extensions"), so a probeshare server gives it memory handles whatever
   its ``--memory-handles`` flag says, and its handles encode byte data
   safely (`memory.PipelinedMemoryInterface`).
+- It answers what it already knows without a round trip: the wire
+  protocol while it stays up (`wire.WireState`), an AP's IDR read before,
+  a `flush` after nothing but reads (docs/pyocd-plugin.md).
 """
 
 from __future__ import annotations
@@ -29,21 +32,13 @@ from pyocd.core import exceptions
 from pyocd.probe.debug_probe import DebugProbe
 
 from .. import protocol
-from .listing import MEMORY_HANDLES_OPTION
+from .errors import pyocd_error
+from .listing import MEMORY_HANDLES_OPTION, listed_probes
 from .memory import PipelinedMemoryInterface
+from .wire import WireState
 
-#: Status codes as pyOCD's exceptions, as its remote client maps them.
-_STATUS_EXCEPTIONS: Dict[int, type] = {
-    protocol.STATUS_GENERAL_ERROR: exceptions.Error,
-    protocol.STATUS_PROBE_DISCONNECTED: exceptions.ProbeDisconnected,
-    protocol.STATUS_PROBE_ERROR: exceptions.ProbeError,
-    protocol.STATUS_TRANSFER_ERROR: exceptions.TransferError,
-    protocol.STATUS_TRANSFER_TIMEOUT: exceptions.TransferTimeoutError,
-    protocol.STATUS_TRANSFER_FAULT: exceptions.TransferFaultError,
-}
-
-#: Properties that never change while a connection lasts; read once, in
-#: one round trip, when the probe opens.
+#: Properties that never change while a connection lasts; sent with `open`
+#: and collected when first asked for.
 _STATIC_PROPERTIES = ("vendor_name", "product_name", "supported_wire_protocols", "capabilities")
 
 DEFAULT_PORT = 5555
@@ -62,15 +57,6 @@ _READS = frozenset(
 )
 
 
-def pyocd_error(request: str, status: int, message: str) -> BaseException:
-    """The pyOCD exception for a failed request, worded as pyOCD's client words it."""
-    kind = _STATUS_EXCEPTIONS.get(status, exceptions.ProbeError)
-    error: BaseException = kind(
-        f"error received from server for command {request} (status code {status}): {message}"
-    )
-    return error
-
-
 class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     """A probe served by a probeshare server (or any remote probe server)."""
 
@@ -80,8 +66,6 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     ) -> List["ProbeshareProbe"]:
         if is_explicit and unique_id is not None:
             return [cls(unique_id)]
-        from .listing import listed_probes
-
         return listed_probes(cls)
 
     @classmethod
@@ -104,12 +88,7 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         self._opening: Optional[Tuple[protocol.Pending, Dict[str, protocol.Pending]]] = None
         # Whether the server answered `probeshare_features` (not pyOCD's).
         self._is_probeshare = False
-        # The last `connect` or `disconnect` sent, and the wire protocol
-        # known to be up for this client (None: ask the server).
-        self._wire_change: Optional[protocol.Pending] = None
-        self._wire_known: Any = None
-        self._wire_asked: Optional[str] = None
-        self._wire_read: Optional[protocol.Pending] = None
+        self._wire = WireState()
         # Memory interfaces asked for as soon as an AP's IDR read non-zero,
         # by APSEL: pyOCD asks for one for each AP it finds, right after.
         self._interfaces: Dict[int, protocol.Pending] = {}
@@ -153,35 +132,26 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         if self._connection is None:
             return None
         self._opened()
+        wire = self._wire
         with self._lock:
             connection = self.connection
-            # The server answers `readprop` when it reads it, not after the
-            # probe work queued before it, so a `connect` or `disconnect`
-            # still in flight is collected first (and its error raised here,
-            # where pyOCD checks the protocol).
-            change = self._wire_change
+            change = wire.change
             if change is not None and not change.done:
+                # The server answers `readprop` when it reads it, not after
+                # the probe work queued before it: a `connect` or
+                # `disconnect` in flight is collected first (and its error
+                # raised here, where pyOCD checks the protocol).
                 self._translate(lambda: connection.settle(change))
-                self._wire_known = self._wire_after_connect()
-            if self._wire_known is not None:
-                return self._wire_known
-            # The read `open` sent, if no connect or disconnect went out
-            # since: its answer is the state when the server read it, and
-            # reading the wire up made this client count as connected
-            # (docs/protocol.md, Sharing, rule 3), so it is still up.
-            early, self._wire_read = self._wire_read, None
-        if early is not None and change is None:
-            name = self._translate(lambda: connection.value(early))
-        else:
-            name = self._call("readprop", "wire_protocol")
-        if name is None:
+                wire.connected(self._property("supported_wire_protocols") or [])
+            if wire.known is not None:
+                return wire.known
+            early = wire.take_early_read()
+        if early is not None and self._translate(lambda: connection.value(early)) is None:
+            # Down when the server read it: pyOCD connects next, which
+            # counts this client.
             return None
-        wire = DebugProbe.Protocol[name]
-        # A wire this client has seen up stays up until it disconnects: the
-        # server counts it as connected from then on (docs/protocol.md,
-        # Sharing, rule 3), so later reads need no round trip.
-        self._wire_known = wire
-        return wire
+        name = self._call("readprop", "wire_protocol")
+        return wire.seen(name)
 
     @property
     def unique_id(self) -> str:
@@ -260,7 +230,7 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
             properties = {name: connection.send("readprop", name) for name in _OPEN_PROPERTIES}
             # pyOCD asks for the wire protocol right after the capabilities;
             # an answer read now is as good (see wire_protocol).
-            self._wire_read = connection.send("readprop", "wire_protocol")
+            self._wire.read_early(connection.send("readprop", "wire_protocol"))
             self._opening = (features, properties)
 
     def _opened(self) -> None:
@@ -299,9 +269,7 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
         with self._lock:
             self._connection = None
             self._opening = None
-            self._wire_read = None
-            self._wire_known = None
-            self._wire_change = None
+            self._wire = WireState()
             connection.discard_unraised()
             try:
                 closing = connection.send("close", deferred=True)
@@ -344,27 +312,12 @@ class ProbeshareProbe(DebugProbe):  # type: ignore[misc]
     def disconnect(self) -> None:
         self._change_wire("disconnect")
 
-    def _wire_after_connect(self) -> Any:
-        """The wire protocol a `connect` that succeeded leaves up, when that
-        follows from what was asked: the protocol named, or the only one
-        the probe supports (the server connects no other, and a wire
-        another client brought up is one of those). None: ask the server."""
-        asked = self._wire_asked
-        if asked is None:
-            return None
-        if asked != "DEFAULT":
-            return DebugProbe.Protocol[asked]
-        supported = [n for n in self._property("supported_wire_protocols") or [] if n != "DEFAULT"]
-        return DebugProbe.Protocol[supported[0]] if len(supported) == 1 else None
-
     def _change_wire(self, request: str, *args: Any) -> None:
         with self._lock:
-            self._wire_asked = args[0] if request == "connect" else None
             self._ap_ids.clear()
             self._interfaces.clear()
-            self._wire_known = None
             self._unflushed = True
-            self._wire_change = self.connection.send(request, *args, deferred=True)
+            self._wire.changing(request, args, self.connection.send(request, *args, deferred=True))
 
     def swj_sequence(self, length: int, bits: int) -> None:
         self._send("swj_sequence", length, bits)
