@@ -66,7 +66,8 @@ enum Command {
 #[derive(Subcommand)]
 enum ExportCommand {
     /// Print a labgrid exporter configuration with one resource group per
-    /// configured probe (docs/farm-integration.md).
+    /// configured probe, each a `ProbeshareProbe` for the Python module
+    /// `probeshare.labgrid` (docs/farm-integration.md).
     Labgrid {
         /// The configuration file `serve --config` uses.
         #[arg(long, value_name = "FILE")]
@@ -469,6 +470,14 @@ fn export_labgrid(file: &std::path::Path, host: Option<String>) -> Result<()> {
             "probeshare: warning: {} listens on {}, which other machines cannot reach",
             file.display(),
             config.listen
+        );
+    }
+    if config.management.enabled && labgrid::management_address(&config, &host).is_none() {
+        eprintln!(
+            "probeshare: warning: the management interface listens on {}, which {host} \
+             does not reach: the resources name no management address, so labgrid \
+             places will not open probeshare sessions",
+            config.management.listen
         );
     }
     print!(

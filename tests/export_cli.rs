@@ -1,5 +1,6 @@
 //! `probeshare export labgrid`: the drop-in lists every configured probe at
-//! the host clients reach, and hosts pyOCD cannot address are refused.
+//! the host clients reach, with the management address where clients can
+//! reach it, and hosts pyOCD cannot address are refused.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -47,14 +48,56 @@ fn every_configured_probe_is_exported_at_the_given_host() {
     let file = scratch_file("two.toml", TWO_PROBES);
     let text = stdout(&export_labgrid(&file, &["--host", "lab1.example"]));
     for expected in [
-        "\"probeshare-nrf52\":\n## serial: \"0240000032044e45\"\n## description: \"bench 3\"\n\
-         ## pyOCD: --uid remote:lab1.example:5601\n  NetworkService:\n\
-         \x20   address: \"lab1.example\"\n    port: 5601\n",
-        "\"probeshare-sim:ci\":\n## serial: \"sim:ci\"\n## pyOCD: --uid remote:lab1.example:5602\n\
-         \x20 NetworkService:\n    address: \"lab1.example\"\n    port: 5602\n",
+        "\"probeshare-nrf52\":\n## description: \"bench 3\"\n\
+         ## pyOCD: --uid probeshare:lab1.example:5601 (plugin) or --uid remote:lab1.example:5601\n\
+         \x20 ProbeshareProbe:\n    host: \"lab1.example\"\n    port: 5601\n\
+         \x20   serial: \"0240000032044e45\"\n",
+        "\"probeshare-sim:ci\":\n\
+         ## pyOCD: --uid probeshare:lab1.example:5602 (plugin) or --uid remote:lab1.example:5602\n\
+         \x20 ProbeshareProbe:\n    host: \"lab1.example\"\n    port: 5602\n\
+         \x20   serial: \"sim:ci\"\n",
     ] {
         assert!(text.contains(expected), "missing\n{expected}\nin\n{text}");
     }
+}
+
+#[test]
+fn a_management_interface_other_machines_reach_is_named_in_each_resource() {
+    let file = scratch_file(
+        "managed.toml",
+        &format!(
+            "listen = \"0.0.0.0\"\nallow_remote = true\n\
+             [management]\nlisten = \"0.0.0.0:5590\"\n{TWO_PROBES}"
+        ),
+    );
+    let output = export_labgrid(&file, &["--host", "lab1"]);
+    let text = stdout(&output);
+    assert_eq!(
+        text.matches("\n    management: \"lab1:5590\"\n").count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_loopback_management_interface_is_left_out_with_a_warning() {
+    let file = scratch_file(
+        "loopback-management.toml",
+        &format!("listen = \"0.0.0.0\"\nallow_remote = true\n{TWO_PROBES}"),
+    );
+    let output = export_labgrid(&file, &["--host", "lab1"]);
+    let text = stdout(&output);
+    assert!(!text.contains("management:"), "{text}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("127.0.0.1:5580") && stderr.contains("will not open probeshare sessions"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -64,11 +107,8 @@ fn a_reachable_listen_address_is_the_host_when_none_is_given() {
         &format!("listen = \"192.0.2.7\"\nallow_remote = true\n{TWO_PROBES}"),
     );
     let text = stdout(&export_labgrid(&file, &[]));
-    assert!(
-        text.contains("## pyOCD: --uid remote:192.0.2.7:5601\n"),
-        "{text}"
-    );
-    assert!(text.contains("    address: \"192.0.2.7\"\n"), "{text}");
+    assert!(text.contains("or --uid remote:192.0.2.7:5601\n"), "{text}");
+    assert!(text.contains("    host: \"192.0.2.7\"\n"), "{text}");
 }
 
 #[test]

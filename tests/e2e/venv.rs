@@ -1,5 +1,5 @@
 //! The Python virtual environment with the pinned pyOCD, OpenOCD
-//! (`openocd-esp32`) and openocd-python the end-to-end tests drive, built
+//! (`openocd-esp32`), openocd-python and labgrid the end-to-end tests drive, built
 //! by the tests themselves under the cargo target directory so a fresh
 //! clone (and CI) needs nothing but python3 with venv, PyPI and, for
 //! OpenOCD, Debian's libusb-1.0-0.
@@ -44,6 +44,12 @@ impl Venv {
     /// files such as pyocd.yaml from its working directory).
     pub fn pyocd(&self, cwd: &Path) -> Command {
         self.command("pyocd", cwd)
+    }
+
+    /// A console script of the environment (`labgrid-client`, ...), run in
+    /// `cwd`.
+    pub fn tool(&self, program: &str, cwd: &Path) -> Command {
+        self.command(program, cwd)
     }
 
     /// The environment's Python interpreter, run in `cwd`.
