@@ -40,7 +40,7 @@ use super::peers::PeerCounts;
 use super::retire::{RetireOrder, Retiring};
 use super::sessions::{Reservation, SessionId, SessionOrder};
 use super::settings::ServerConfig;
-use super::status::{EventStatus, StatusWatch};
+use super::status::{EventStatus, LoopFacts, StatusWatch};
 use super::subscribers::Subscribers;
 use super::traffic::Ledger;
 use super::window_clock::WindowClock;
@@ -613,9 +613,11 @@ impl EventLoop {
             &self.conns,
             self.conns_generation,
             &self.ledger,
-            self.reservation.as_ref().map(Reservation::info),
-            self.worker_lost,
-            events,
+            LoopFacts {
+                session: self.reservation.as_ref().map(Reservation::info),
+                worker_died: self.worker_lost,
+                events,
+            },
         );
     }
 

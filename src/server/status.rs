@@ -63,6 +63,15 @@ pub struct ProbeStatus {
     pub queued_events: usize,
 }
 
+/// What else the loop publishes with its arbiter, connections and ledger.
+pub struct LoopFacts<'a> {
+    /// The session holding the probe, if one does.
+    pub session: Option<&'a SessionInfo>,
+    /// Whether the worker thread died.
+    pub worker_died: bool,
+    pub events: EventStatus,
+}
+
 /// What the loop's event side publishes with its status.
 #[derive(Clone, Copy, Debug)]
 pub struct EventStatus {
@@ -116,10 +125,13 @@ impl StatusWatch {
         conns: &HashMap<ClientId, Connection>,
         conns_generation: u64,
         ledger: &Ledger,
-        session: Option<&SessionInfo>,
-        worker_died: bool,
-        events: EventStatus,
+        facts: LoopFacts<'_>,
     ) {
+        let LoopFacts {
+            session,
+            worker_died,
+            events,
+        } = facts;
         let lock_holder_id = arbiter.lock_holder();
         let lock_holder = lock_holder_id
             .and_then(|client| conns.get(&client))

@@ -202,7 +202,7 @@ impl SwdTarget {
         match (held_before, self.system_held_in_reset()) {
             (false, true) => self.bus.enter_reset(),
             (true, false) => self.bus.leave_reset(),
-            _ => return,
+            _ => {}
         }
     }
 
