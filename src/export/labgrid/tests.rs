@@ -57,6 +57,7 @@ fn a_reachable_management_interface_is_named_in_every_resource() {
         allow_remote = true
         [management]
         listen = "0.0.0.0:5580"
+        token = "a-test-token-of-enough-length"
         [[probe]]
         serial = "A"
         port = 5601
@@ -77,7 +78,8 @@ fn a_reachable_management_interface_is_named_in_every_resource() {
 fn the_management_address_is_its_own_listen_address_when_it_names_one() {
     let farm = config(
         "listen = \"0.0.0.0\"\nallow_remote = true\n\
-         [management]\nlisten = \"192.0.2.7:5590\"\n",
+         [management]\nlisten = \"192.0.2.7:5590\"\n\
+         token = \"a-test-token-of-enough-length\"\n",
     );
     assert_eq!(
         management_address(&farm, "lab1").as_deref(),
