@@ -23,9 +23,14 @@ use serde_json::{json, Value};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use probeshare::config::BearerToken;
+
 /// Where the configuration is looked for when neither `--management` nor
 /// `--config` is given.
 const DEFAULT_CONFIG_FILE: &str = "/etc/probeshare/probeshare.toml";
+/// The environment variable that may hold the management interface's
+/// bearer token.
+const TOKEN_VARIABLE: &str = "PROBESHARE_TOKEN";
 /// How long one call to the management interface may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The exit status when the command cannot be started (as a shell's).
@@ -88,9 +93,14 @@ pub struct ManagementArgs {
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "config")]
     management: Option<String>,
     /// The configuration file whose `[management] listen` to use
-    /// (default: /etc/probeshare/probeshare.toml).
+    /// (default: /etc/probeshare/probeshare.toml), and whose `token` or
+    /// `token_file` to present.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A file holding the management interface's bearer token (else the
+    /// environment's PROBESHARE_TOKEN, else the configuration file's).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
 }
 
 /// What a new session is asked for with.
@@ -257,19 +267,33 @@ struct Api {
     /// `http://HOST:PORT`.
     base: String,
     agent: ureq::Agent,
+    /// `Bearer TOKEN`, sent with every request when a token is known.
+    authorization: Option<String>,
 }
 
 impl Api {
     fn new(args: &ManagementArgs) -> Result<Api> {
-        let address = match (&args.management, &args.config) {
-            (Some(address), _) => address.clone(),
+        let (address, configured_token) = match (&args.management, &args.config) {
+            (Some(address), _) => (address.clone(), None),
             (None, file) => {
                 let file = file
                     .clone()
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
                 let config = probeshare::config::load(&file)?;
-                reachable(config.management.listen).to_string()
+                let listen = reachable(config.management.listen).to_string();
+                (listen, config.management.token)
             }
+        };
+        let token = match (&args.token_file, std::env::var(TOKEN_VARIABLE)) {
+            (Some(path), _) => Some(
+                BearerToken::read(path)
+                    .map_err(|why| anyhow!("token file {}: {why}", path.display()))?,
+            ),
+            (None, Ok(text)) if !text.is_empty() => Some(
+                BearerToken::parse(text.trim_end())
+                    .map_err(|why| anyhow!("{TOKEN_VARIABLE} {why}"))?,
+            ),
+            _ => configured_token,
         };
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -279,6 +303,7 @@ impl Api {
         Ok(Api {
             base: format!("http://{address}"),
             agent,
+            authorization: token.as_ref().map(BearerToken::authorization),
         })
     }
 
@@ -305,15 +330,25 @@ impl Api {
     /// message (and who uses the probe, for a refusal naming them).
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
         let url = format!("{}{path}", self.base);
+        let authorization = self.authorization.as_deref().unwrap_or_default();
         let response = match (method, body) {
             ("GET", _) => self.agent.get(&url).call(),
-            ("DELETE", _) => self.agent.delete(&url).call(),
+            ("DELETE", _) => self
+                .agent
+                .delete(&url)
+                .header("Authorization", authorization)
+                .call(),
             (_, Some(body)) => self
                 .agent
                 .post(&url)
+                .header("Authorization", authorization)
                 .header("Content-Type", "application/json")
                 .send(body.to_string()),
-            (_, None) => self.agent.post(&url).send_empty(),
+            (_, None) => self
+                .agent
+                .post(&url)
+                .header("Authorization", authorization)
+                .send_empty(),
         };
         let mut response = response.with_context(|| format!("cannot reach {url}"))?;
         let status = response.status().as_u16();

@@ -67,7 +67,8 @@ fn a_management_interface_other_machines_reach_is_named_in_each_resource() {
         "managed.toml",
         &format!(
             "listen = \"0.0.0.0\"\nallow_remote = true\n\
-             [management]\nlisten = \"0.0.0.0:5590\"\n{TWO_PROBES}"
+             [management]\nlisten = \"0.0.0.0:5590\"\n\
+             token = \"a-test-token-of-enough-length\"\n{TWO_PROBES}"
         ),
     );
     let output = export_labgrid(&file, &["--host", "lab1"]);

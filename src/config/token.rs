@@ -50,6 +50,12 @@ impl BearerToken {
         BearerToken::parse(text.trim_end())
     }
 
+    /// The `Authorization` header's value that presents this token, for a
+    /// client of the management interface.
+    pub fn authorization(&self) -> String {
+        format!("Bearer {}", String::from_utf8_lossy(&self.0))
+    }
+
     /// Whether `presented` is this token, in time that depends on
     /// `presented`'s length only.
     pub fn matches(&self, presented: &[u8]) -> bool {

@@ -174,3 +174,117 @@ fn open_list_and_close_from_the_command_line() {
     assert_eq!(output_json(&close)["state"], "closed");
     assert_eq!(bench.sessions(), json!([]));
 }
+
+/// A `serve --config` whose management interface asks for a token.
+struct ProtectedServer {
+    child: Child,
+    config: std::path::PathBuf,
+    management: String,
+}
+
+impl Drop for ProtectedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const TOKEN: &str = "a-session-cli-token-of-enough-length";
+
+fn protected_server(scratch: &ScratchDir) -> ProtectedServer {
+    let management = format!("127.0.0.1:{}", crate::common::free_port());
+    let config = scratch.file("probeshare.toml");
+    let text = format!(
+        "[management]\nlisten = \"{management}\"\ntoken = \"{TOKEN}\"\n\
+         [[probe]]\nserial = \"{PROBE}\"\nport = {}\n",
+        crate::common::free_port()
+    );
+    std::fs::write(&config, text).expect("write the configuration");
+    let child = Command::new(env!("CARGO_BIN_EXE_probeshare"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start probeshare serve");
+    let addr = management.parse().expect("an address");
+    wait_until("the management interface to answer", || {
+        std::net::TcpStream::connect(addr).is_ok()
+            && crate::common::farm::http(addr, "GET", "/probes").0 == 200
+    });
+    ProtectedServer {
+        child,
+        config,
+        management,
+    }
+}
+
+fn session_cli(args: &[&str], token: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_probeshare"));
+    command.arg("session").args(args);
+    match token {
+        Some(token) => command.env("PROBESHARE_TOKEN", token),
+        None => command.env_remove("PROBESHARE_TOKEN"),
+    };
+    command.output().expect("run probeshare session")
+}
+
+#[test]
+fn the_cli_presents_the_token_of_its_configuration_or_environment() {
+    let scratch = ScratchDir::new("session-cli-token");
+    let server = protected_server(&scratch);
+    let open = ["open", "--probe", PROBE, "--holder", "tokened"];
+
+    let refused = session_cli(
+        &[&open[..], &["--management", &server.management]].concat(),
+        None,
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("Authorization: Bearer"), "{stderr}");
+
+    let by_env = session_cli(
+        &[&open[..], &["--management", &server.management]].concat(),
+        Some(TOKEN),
+    );
+    assert!(
+        by_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_env.stderr)
+    );
+    let session: Value = serde_json::from_slice(&by_env.stdout).expect("JSON");
+    let id = session["session"].to_string();
+    let config = server.config.to_str().expect("a UTF-8 path");
+    let closed = session_cli(&["close", "--config", config, "--probe", PROBE, &id], None);
+    assert!(
+        closed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&closed.stderr)
+    );
+
+    let token_file = scratch.file("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("write the token");
+    let token_file = token_file.to_str().expect("a UTF-8 path");
+    let by_file = session_cli(
+        &[
+            &open[..],
+            &[
+                "--management",
+                &server.management,
+                "--token-file",
+                token_file,
+            ],
+        ]
+        .concat(),
+        None,
+    );
+    assert!(
+        by_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_file.stderr)
+    );
+    let listed = session_cli(&["list", "--management", &server.management], None);
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert_eq!(listed[0]["holder"], "tokened", "{listed}");
+}

@@ -9,11 +9,16 @@ unless renewed. Standard library only, so any client can use it.
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
+
+#: The environment variable that may hold the management interface's bearer
+#: token (the same one `probeshare session` reads).
+TOKEN_VARIABLE = "PROBESHARE_TOKEN"
 
 
 class ManagementError(Exception):
@@ -56,9 +61,15 @@ class SessionGrant:
 class Management:
     """The management interface at `address` (``HOST:PORT``)."""
 
-    def __init__(self, address: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, address: str, timeout: float = 10.0, token: Optional[str] = None
+    ) -> None:
         self.address = address
         self.timeout = timeout
+        # A server with `[management] token` refuses changes without it;
+        # the environment carries it so that secrets stay out of files
+        # such as labgrid's exporter configuration.
+        self.token = token if token is not None else os.environ.get(TOKEN_VARIABLE) or None
 
     def open_session(
         self, probe: str, holder: str, ttl_secs: int, preempt: bool = False
@@ -90,13 +101,19 @@ class Management:
         # segment is encoded.
         return f"/probes/{urllib.parse.quote(probe, safe=':@!$&()*+,;=-._~')}/sessions"
 
+    def _headers(self, has_body: bool) -> Dict[str, str]:
+        headers = {"Content-Type": "application/json"} if has_body else {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
     def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             f"http://{self.address}{path}",
             data=data,
             method=method,
-            headers={"Content-Type": "application/json"} if data is not None else {},
+            headers=self._headers(data is not None),
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:

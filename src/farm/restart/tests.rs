@@ -127,7 +127,10 @@ fn a_dead_worker_answers_its_clients_with_status_2_and_the_probe_is_served_anew(
     let tripping = holder.send("read_ap", json!([TRIP]));
     assert_worker_lost(&holder.recv(tripping));
     assert_worker_lost(&waiter.recv(queued));
-    assert!(fragile_status.get().worker_died);
+    // Published at the end of the loop's turn, after the answers.
+    wait_until("the worker's death to be published", || {
+        fragile_status.get().worker_died
+    });
     // The dying server answers later requests the same way.
     let late = waiter.send("read_dp", json!([0]));
     assert_worker_lost(&waiter.recv(late));
