@@ -117,8 +117,10 @@ class Session:
         (done by the first probe subsystem used; call it to choose JTAG)."""
         if self._attached is not None:
             return
-        self._wire.send("open")
-        self._wire.send("connect", wire_protocol)
+        # Deferred: their errors (a reservation's refusal, say) are raised
+        # by the CTRL/STAT read below, which waits for them anyway.
+        self._wire.send("open", deferred=True)
+        self._wire.send("connect", wire_protocol, deferred=True)
         self._wire.send("write_dp", DP_CTRL_STAT, CDBGPWRUPREQ | CSYSPWRUPREQ, deferred=True)
         deadline = time.monotonic() + POWER_UP_TIMEOUT_S
         while True:
