@@ -139,6 +139,8 @@ class ServerProcess:
     def wait_management(self, timeout: float) -> Optional[str]:
         """The management address, waiting up to `timeout` for its log line
         (the interface starts after the probes are served)."""
+        if "--config" not in self.args:
+            return self.management  # `serve --probe` has none
         deadline = time.monotonic() + timeout
         while self.management is None and self.running and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -82,8 +82,7 @@ class Session:
         args = serve_args(find_binary(binary), probe, config, port, extra_args)
         server = ServerProcess(args, port, timeout)
         try:
-            management = server.wait_management(timeout) if config is not None else None
-            return cls(server.host, server.port, timeout, server=server, management=management)
+            return cls(server.host, server.port, timeout, server=server)
         except BaseException:
             server.stop()
             raise
@@ -102,7 +101,12 @@ class Session:
 
     @property
     def management(self) -> Optional[str]:
-        """``HOST:PORT`` of the management interface, if known."""
+        """``HOST:PORT`` of the management interface, if known. For a
+        spawned server, from its log line (waiting up to `timeout` for it:
+        the interface starts after the probes; a server without one never
+        writes it)."""
+        if self._management is None and self._server is not None:
+            self._management = self._server.wait_management(self.timeout)
         return self._management
 
     # -- requests --------------------------------------------------------------
@@ -163,11 +167,12 @@ class Session:
     @property
     def sessions(self) -> Sessions:
         if self._sessions is None:
-            if self._management is None:
+            if self.management is None:
                 raise ProbeshareError(
                     "no management interface known: pass management= to Session.connect, "
                     "or start the server with a configuration that enables one"
                 )
+            assert self._management is not None
             self._sessions = Sessions(self._management, self.host, self.timeout)
         return self._sessions
 
