@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from session_support import server_binary
+from session_support import free_port, server_binary
 
 from probeshare.session import (
     AsyncSession,
+    ConnectionClosed,
     GeneralError,
     ProbeshareError,
     ServerStartError,
@@ -167,11 +168,27 @@ def test_a_server_that_ignores_sigterm_is_killed_after_five_seconds(tmp_path: Pa
     )
     stubborn.chmod(0o755)
     server = ServerProcess([str(stubborn), "serve"], 0, timeout=20.0)
-    assert server.running and server.port != 0
-    began = time.monotonic()
-    server.stop()
-    assert time.monotonic() - began >= 4.9
-    assert server.popen.returncode == -signal.SIGKILL
+    try:
+        assert server.running and server.port != 0
+        began = time.monotonic()
+        server.stop()
+        assert time.monotonic() - began >= 4.9
+        assert server.popen.returncode == -signal.SIGKILL
+    finally:
+        server.popen.kill()  # it would outlive a failed test: it ignores SIGTERM
+        server.popen.wait()
+
+
+def test_start_on_a_given_port_and_connect_to_a_running_server() -> None:
+    port = free_port()
+    with Session.start(probe="sim", port=port, binary=server_binary()) as spawned:
+        assert spawned.port == port
+        with Session.connect("127.0.0.1", port) as attached:
+            assert attached.process is None
+            assert attached.dap.dpidr() == SIM_DPIDR
+        assert spawned.process is not None and spawned.process.poll() is None
+    with pytest.raises(ConnectionClosed, match=f"cannot connect to 127.0.0.1:{port}"):
+        Session.connect("127.0.0.1", port, timeout=2.0)
 
 
 def test_asyncio_variant_drives_the_target() -> None:

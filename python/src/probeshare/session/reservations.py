@@ -66,7 +66,10 @@ class Reservation:
             raise ConnectionClosed(f"session command {name}: {error}") from None
         if not text:
             raise ConnectionClosed(f"session command {name}: the server closed the connection")
-        answer: Dict[str, Any] = json.loads(text)
+        try:
+            answer: Dict[str, Any] = dict(json.loads(text))
+        except (ValueError, TypeError):
+            raise ConnectionClosed(f"session command {name}: not an answer: {text[:200]!r}") from None
         status = int(answer.get("status", 1))
         if status != 0:
             raise status_error(name, status, str(answer.get("error", "")))
