@@ -6,6 +6,8 @@
   ``-u probeshare:HOST:PORT``.
 - `probeshare.management`: sessions through the management interface
   (standard library only).
+- `probeshare.session`: a session library to script a probe (`Session`,
+  `AsyncSession`), spawning the server if asked.
 - `probeshare.labgrid`: labgrid's resource and driver for probeshare probes
   (needs the extra ``labgrid``; the only module that imports labgrid).
 """

@@ -32,7 +32,7 @@ import json
 import logging
 import socket
 import threading
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 LOG = logging.getLogger(__name__)
 
@@ -265,6 +265,20 @@ class Connection:
         else:
             pending.result = answer.get("result")
         pending.done = True
+
+    def lines(self) -> Iterator[bytes]:
+        """The lines that follow once the connection is no longer a request
+        stream (after `subscribe`, docs/protocol.md "Events"): collect the
+        `subscribe` answer first. Ends when the server closes."""
+        while True:
+            with self._receive_lock:
+                try:
+                    line = self._reader.readline()
+                except (OSError, ValueError) as e:
+                    raise self._lose(f"cannot read: {e}") from e
+            if not line:
+                return
+            yield line
 
     # -- life ----------------------------------------------------------------
 
