@@ -139,6 +139,24 @@ fn the_last_of_repeated_dcrsr_writes_decides_the_window() {
     bench.assert_ok(B, other);
 }
 
+/// DCRSR and then DCRDR written in one auto-incrementing request: the
+/// later access, a DCRDR write, decides, and holds the window open.
+#[test]
+fn the_later_of_dcrsr_and_dcrdr_in_one_request_decides_the_window() {
+    let mut bench = two_clients();
+    bench.op(A, write_ap(0x00, WORDS | 0x10));
+    bench.op(A, write_ap(TAR, DCRSR));
+    bench.op(
+        A,
+        Op::WriteApMultiple {
+            addr: DRW,
+            values: vec![4 | DCRSR_REGWNR, 0x1234],
+        },
+    );
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
+}
+
 #[test]
 fn a_register_write_holds_off_other_clients_until_its_dcrsr_write() {
     let mut bench = two_clients();

@@ -182,3 +182,21 @@ fn power_down_inside_a_sequence_is_masked_while_others_connected() {
         Some(Outcome::Ok(OpOutput::Sequence(_)))
     ));
 }
+
+/// The masked client's own view covers CTRL/STAT only: its other DP
+/// reads come back as the hardware answered them.
+#[test]
+fn a_masked_clients_other_dp_reads_are_untouched() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    bench.op(A, write_ctrl_stat(ALL_OFF));
+    bench.settle();
+    const DPIDR: u32 = 0x2BA0_1477;
+    bench.answer_next(Op::ReadDp(0x0), OpOutput::Word(DPIDR));
+    let dpidr = bench.op(A, Op::ReadDp(0x0));
+    bench.settle();
+    assert_eq!(
+        bench.reply(A, dpidr),
+        Some(Outcome::Ok(OpOutput::Word(DPIDR)))
+    );
+}
