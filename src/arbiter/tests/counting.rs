@@ -242,6 +242,23 @@ fn failed_hardware_close_is_the_last_closers_error() {
     assert!(!bench.arbiter.is_open());
 }
 
+/// The reverse order: a client that closes before it disconnects still
+/// holds its `connect`, and its `disconnect` is accepted.
+#[test]
+fn close_keeps_the_clients_connect() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    let close = bench.op(A, Op::Close);
+    bench.settle();
+    assert_eq!(bench.reply(A, close), done());
+    assert_eq!(bench.arbiter.references_of(A), (0, 1));
+    let disconnect = bench.op(A, Op::Disconnect);
+    bench.settle();
+    assert_eq!(bench.reply(A, disconnect), done());
+    assert_eq!(bench.arbiter.references_of(A), (0, 0));
+    assert_eq!(bench.arbiter.connect_count(), 1, "B's");
+}
+
 #[test]
 fn closing_the_probe_takes_the_wire_down() {
     let mut bench = Bench::with_clients(&[A, B]);
