@@ -259,6 +259,29 @@ fn close_keeps_the_clients_connect() {
     assert_eq!(bench.arbiter.connect_count(), 1, "B's");
 }
 
+/// Counted operations never run inside a sequence: refused whole, with
+/// nothing counted or sent.
+#[test]
+fn a_sequence_with_a_counted_operation_is_refused() {
+    let mut bench = Bench::with_clients(&[A]);
+    bench.op(A, Op::Open);
+    bench.settle();
+    for counted in [Op::Open, Op::Close, connect(None), Op::Disconnect] {
+        let sent = bench.sent.len();
+        let refused = bench.submit(A, Request::Sequence(vec![Op::ReadDp(0), counted.clone()]));
+        bench.settle();
+        assert!(
+            matches!(
+                bench.reply(A, refused),
+                Some(Outcome::Probe(ProbeError::InvalidArgument(_)))
+            ),
+            "{counted:?}"
+        );
+        assert_eq!(bench.sent.len(), sent, "{counted:?} sent something");
+    }
+    assert_eq!(bench.arbiter.references_of(A), (1, 0));
+}
+
 #[test]
 fn closing_the_probe_takes_the_wire_down() {
     let mut bench = Bench::with_clients(&[A, B]);
