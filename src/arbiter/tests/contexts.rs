@@ -139,6 +139,61 @@ fn the_last_of_repeated_dcrsr_writes_decides_the_window() {
     bench.assert_ok(B, other);
 }
 
+/// The last of repeated DCRSR writes asks for a register read: the
+/// window opens.
+#[test]
+fn repeated_dcrsr_writes_ending_in_a_read_request_open_the_window() {
+    let mut bench = two_clients();
+    bench.op(A, write_ap(TAR, DCRSR));
+    bench.op(
+        A,
+        Op::WriteApMultiple {
+            addr: DRW,
+            values: vec![4 | DCRSR_REGWNR, 4],
+        },
+    );
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
+}
+
+/// Each window has an id of its own: an old window's time limit running
+/// out does not close a newer one.
+#[test]
+fn an_old_windows_expiry_leaves_a_newer_window_open() {
+    let mut bench = two_clients();
+    start_register_read(&mut bench, A, 4);
+    bench.settle();
+    let old = bench.arbiter.register_window().expect("first window");
+    bench.op(A, write_ap(TAR, DCRDR));
+    bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window(), None);
+    start_register_read(&mut bench, A, 5);
+    bench.settle();
+    let new = bench.arbiter.register_window().expect("second window");
+    assert_ne!(new.id, old.id);
+    assert!(!bench.arbiter.expire_register_window(old.id));
+    assert_eq!(bench.arbiter.register_window(), Some(new));
+}
+
+/// DCRSR and then DCRDR written in one auto-incrementing request: the
+/// later access, a DCRDR write, decides, and holds the window open.
+#[test]
+fn the_later_of_dcrsr_and_dcrdr_in_one_request_decides_the_window() {
+    let mut bench = two_clients();
+    bench.op(A, write_ap(0x00, WORDS | 0x10));
+    bench.op(A, write_ap(TAR, DCRSR));
+    bench.op(
+        A,
+        Op::WriteApMultiple {
+            addr: DRW,
+            values: vec![4 | DCRSR_REGWNR, 0x1234],
+        },
+    );
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
+}
+
 #[test]
 fn a_register_write_holds_off_other_clients_until_its_dcrsr_write() {
     let mut bench = two_clients();

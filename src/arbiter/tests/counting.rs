@@ -242,6 +242,46 @@ fn failed_hardware_close_is_the_last_closers_error() {
     assert!(!bench.arbiter.is_open());
 }
 
+/// The reverse order: a client that closes before it disconnects still
+/// holds its `connect`, and its `disconnect` is accepted.
+#[test]
+fn close_keeps_the_clients_connect() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    let close = bench.op(A, Op::Close);
+    bench.settle();
+    assert_eq!(bench.reply(A, close), done());
+    assert_eq!(bench.arbiter.references_of(A), (0, 1));
+    let disconnect = bench.op(A, Op::Disconnect);
+    bench.settle();
+    assert_eq!(bench.reply(A, disconnect), done());
+    assert_eq!(bench.arbiter.references_of(A), (0, 0));
+    assert_eq!(bench.arbiter.connect_count(), 1, "B's");
+}
+
+/// Counted operations never run inside a sequence: refused whole, with
+/// nothing counted or sent.
+#[test]
+fn a_sequence_with_a_counted_operation_is_refused() {
+    let mut bench = Bench::with_clients(&[A]);
+    bench.op(A, Op::Open);
+    bench.settle();
+    for counted in [Op::Open, Op::Close, connect(None), Op::Disconnect] {
+        let sent = bench.sent.len();
+        let refused = bench.submit(A, Request::Sequence(vec![Op::ReadDp(0), counted.clone()]));
+        bench.settle();
+        assert!(
+            matches!(
+                bench.reply(A, refused),
+                Some(Outcome::Probe(ProbeError::InvalidArgument(_)))
+            ),
+            "{counted:?}"
+        );
+        assert_eq!(bench.sent.len(), sent, "{counted:?} sent something");
+    }
+    assert_eq!(bench.arbiter.references_of(A), (1, 0));
+}
+
 #[test]
 fn closing_the_probe_takes_the_wire_down() {
     let mut bench = Bench::with_clients(&[A, B]);

@@ -167,6 +167,7 @@ fn power_up_write_ends_the_masked_view() {
 fn power_down_inside_a_sequence_is_masked_while_others_connected() {
     let mut bench = Bench::with_clients(&[A, B]);
     bench.open_and_connect(&[A, B]);
+    bench.answer_next(Op::ReadDp(CTRL_STAT), OpOutput::Word(0xF000_0000));
     let sequence = bench.submit(
         A,
         Request::Sequence(vec![write_ctrl_stat(ALL_OFF), Op::ReadDp(CTRL_STAT)]),
@@ -177,8 +178,31 @@ fn power_down_inside_a_sequence_is_masked_while_others_connected() {
         [write_ctrl_stat(ALL_ON), Op::ReadDp(CTRL_STAT)]
     );
     assert_eq!(bench.sent_count(&write_ctrl_stat(ALL_OFF)), 0);
-    assert!(matches!(
-        bench.reply(A, sequence),
-        Some(Outcome::Ok(OpOutput::Sequence(_)))
-    ));
+    // Its CTRL/STAT read inside the sequence shows its power-down done.
+    let Some(Outcome::Ok(OpOutput::Sequence(sequence))) = bench.reply(A, sequence) else {
+        panic!("the sequence failed");
+    };
+    assert_eq!(sequence.failure, None);
+    let Some(OpOutput::Word(seen)) = sequence.outputs.get(1) else {
+        panic!("no CTRL/STAT word: {sequence:?}");
+    };
+    assert_eq!(seen & 0xF000_0000, 0, "{seen:#x}");
+}
+
+/// The masked client's own view covers CTRL/STAT only: its other DP
+/// reads come back as the hardware answered them.
+#[test]
+fn a_masked_clients_other_dp_reads_are_untouched() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    bench.op(A, write_ctrl_stat(ALL_OFF));
+    bench.settle();
+    const DPIDR: u32 = 0x2BA0_1477;
+    bench.answer_next(Op::ReadDp(0x0), OpOutput::Word(DPIDR));
+    let dpidr = bench.op(A, Op::ReadDp(0x0));
+    bench.settle();
+    assert_eq!(
+        bench.reply(A, dpidr),
+        Some(Outcome::Ok(OpOutput::Word(DPIDR)))
+    );
 }
