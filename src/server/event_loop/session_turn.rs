@@ -19,14 +19,22 @@ impl EventLoop {
     /// Sessions: orders from their controls, `stop` commands, expiry,
     /// closing evicted clients once told.
     pub(super) fn session_turn(&mut self) {
+        let mut replies = Vec::new();
         while let Ok(order) = self.controls.session_orders.try_recv() {
-            let (reply, result) = match order {
+            replies.push(match order {
                 SessionOrder::Open(request, reply) => (reply, self.open_session(request)),
                 SessionOrder::Renew(id, ttl, reply) => (reply, self.renew_session(id, ttl)),
                 SessionOrder::Close(id, reply) => {
                     (reply, self.end_session(id, CloseReason::Closed))
                 }
-            };
+            });
+        }
+        if !replies.is_empty() {
+            // Whoever asked sees the change in the published status (the
+            // session lists) as soon as it has its answer.
+            self.publish();
+        }
+        for (reply, result) in replies {
             let _ = reply.send(result);
         }
         for id in std::mem::take(&mut self.ended_sessions) {
