@@ -241,6 +241,10 @@ def arbiter_clients() -> None:
     write("arbiter_clients", "two_clients", bytes([0x03, 1, 2, 3, 4] + actions))
     faults = [0, 2, submit, 2, 2, submit, 3, 2, submit, 2, 4, 1, poll, 0, run, 0, 0xFF, 0, 1, 2]
     write("arbiter_clients", "faults_and_loss", bytes([0x41, 7, 7, 7, 7] + faults))
+    # Found by fuzzing: two clients' DCRSR writes; once the first window
+    # expires, the second client's opens another while a third waits.
+    window_reopened = "fefefdfc04020002020004" "9f9faeaeaeae41ae9a3b36ae523652fdd6fd0203ae"
+    write("arbiter_clients", "window_reopened", bytes.fromhex(window_reopened))
 
 
 def main() -> None:
