@@ -358,6 +358,25 @@ fn an_owed_reset_and_a_reset_of_ones_own_read_both_show() {
     assert_eq!(bench.reply(B, b_read), word(S_RESET_ST | 0x3));
 }
 
+/// Two resets seen by one client before another reads DHCSR: the other
+/// is owed a reset, not two that cancel out.
+#[test]
+fn resets_seen_twice_are_owed_once_not_cancelled() {
+    let mut bench = two_clients();
+    for client in [A, B] {
+        bench.op(client, write_ap(TAR, DHCSR));
+    }
+    for _ in 0..2 {
+        bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST | 0x3));
+        bench.op(A, Op::ReadAp(DRW));
+        bench.settle();
+    }
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x3));
+    let b_read = bench.op(B, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(B, b_read), word(S_RESET_ST | 0x3));
+}
+
 #[test]
 fn counts_are_answered_while_another_client_holds_the_lock() {
     let mut bench = two_clients();
