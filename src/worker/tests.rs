@@ -504,3 +504,30 @@ fn a_failed_dpidr_read_of_the_worker_fails_no_client_and_no_run() {
     );
     assert_eq!(worker.word(A, Op::ReadAp(AP_IDR)), AHB_AP_IDR);
 }
+
+/// Under JTAG the DP has no ABORT clear bits: a client clears its sticky
+/// flags by writing them to CTRL/STAT, and each flag written is cleared
+/// from its view (and only those).
+#[test]
+fn under_jtag_writing_the_flags_to_ctrl_stat_clears_them() {
+    use super::StickyFlags;
+    use crate::dap::registers::{STICKYCMP, STICKYORUN, WDATAERR};
+    let mut sticky = StickyFlags::default();
+    sticky.faulted(A);
+    let ap_read = Task::Probe(Op::ReadAp(0xFC));
+    assert!(sticky.refusal(Some(A), &ap_read).is_some());
+    let write = |value| Task::Probe(Op::WriteDp { addr: 0x4, value });
+    let jtag = Some(WireProtocol::Jtag);
+    sticky.after(
+        Some(A),
+        &write(STICKYCMP | STICKYORUN | WDATAERR),
+        jtag,
+        &mut OpOutput::Done,
+    );
+    assert!(
+        sticky.refusal(Some(A), &ap_read).is_some(),
+        "STICKYERR not written"
+    );
+    sticky.after(Some(A), &write(STICKYERR), jtag, &mut OpOutput::Done);
+    assert!(sticky.refusal(Some(A), &ap_read).is_none());
+}

@@ -156,6 +156,25 @@ fn repeated_dcrsr_writes_ending_in_a_read_request_open_the_window() {
     assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
 }
 
+/// A memory-handle block write that asks DCRSR for a register read
+/// opens the window as a single write does.
+#[test]
+fn a_block_write_to_dcrsr_through_a_memory_handle_opens_the_window() {
+    let mut bench = two_clients();
+    bench.submit(
+        A,
+        Request::Memory(MemoryRequest::Access {
+            ap: ApAddress::V1(0),
+            op: MemoryOp::WriteBlock32 {
+                addr: DCRSR,
+                data: vec![4],
+            },
+        }),
+    );
+    bench.settle();
+    assert_eq!(bench.arbiter.register_window().map(|w| w.client), Some(A));
+}
+
 /// Each window has an id of its own: an old window's time limit running
 /// out does not close a newer one.
 #[test]
@@ -319,6 +338,43 @@ fn words_read_elsewhere_neither_show_nor_spread_dhcsr_events() {
     let a_word = bench.op(A, Op::ReadAp(DRW));
     bench.settle();
     assert_eq!(bench.reply(A, a_word), word(0x1234));
+}
+
+/// A reset owed to a client whose own read shows a reset too: it sees one
+/// (the bits are or-ed, never toggled away).
+#[test]
+fn an_owed_reset_and_a_reset_of_ones_own_read_both_show() {
+    let mut bench = two_clients();
+    for client in [A, B] {
+        bench.op(client, write_ap(TAR, DHCSR));
+    }
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST | 0x3));
+    let a_read = bench.op(A, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(A, a_read), word(S_RESET_ST | 0x3));
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST | 0x3));
+    let b_read = bench.op(B, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(B, b_read), word(S_RESET_ST | 0x3));
+}
+
+/// Two resets seen by one client before another reads DHCSR: the other
+/// is owed a reset, not two that cancel out.
+#[test]
+fn resets_seen_twice_are_owed_once_not_cancelled() {
+    let mut bench = two_clients();
+    for client in [A, B] {
+        bench.op(client, write_ap(TAR, DHCSR));
+    }
+    for _ in 0..2 {
+        bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(S_RESET_ST | 0x3));
+        bench.op(A, Op::ReadAp(DRW));
+        bench.settle();
+    }
+    bench.answer_next(Op::ReadAp(DRW), OpOutput::Word(0x3));
+    let b_read = bench.op(B, Op::ReadAp(DRW));
+    bench.settle();
+    assert_eq!(bench.reply(B, b_read), word(S_RESET_ST | 0x3));
 }
 
 #[test]

@@ -206,3 +206,22 @@ fn a_masked_clients_other_dp_reads_are_untouched() {
         Some(Outcome::Ok(OpOutput::Word(DPIDR)))
     );
 }
+
+/// A power-up write inside a sequence ends the masked view, as alone.
+#[test]
+fn power_up_inside_a_sequence_ends_the_masked_view() {
+    let mut bench = Bench::with_clients(&[A, B]);
+    bench.open_and_connect(&[A, B]);
+    bench.op(A, write_ctrl_stat(ALL_OFF));
+    bench.settle();
+    bench.answer_next(Op::ReadDp(CTRL_STAT), OpOutput::Word(0xF000_0000));
+    let sequence = bench.submit(
+        A,
+        Request::Sequence(vec![write_ctrl_stat(ALL_ON), Op::ReadDp(CTRL_STAT)]),
+    );
+    bench.settle();
+    let Some(Outcome::Ok(OpOutput::Sequence(sequence))) = bench.reply(A, sequence) else {
+        panic!("the sequence failed");
+    };
+    assert_eq!(sequence.outputs.get(1), Some(&OpOutput::Word(0xF000_0000)));
+}
