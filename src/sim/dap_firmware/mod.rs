@@ -72,6 +72,7 @@ mod clock;
 mod commands;
 mod cursor;
 mod faults;
+mod handles;
 mod record;
 mod transfer;
 mod usb;
@@ -80,7 +81,6 @@ mod usb;
 mod tests;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +93,7 @@ pub use clock::{Clock, SystemClock, VirtualClock};
 pub use commands::VENDOR_NAME;
 pub use commands::{Port, TransferSettings, FIRMWARE_VERSION, PRODUCT_NAME, PROTOCOL_VERSION};
 pub use faults::{FaultHandle, ReplyFault};
+pub use handles::{FirmwareStats, PlugHandle, StatsHandle};
 pub use record::{RecordHandle, Recording, ResetEdge, SwjSequence};
 pub use usb::UsbModel;
 
@@ -133,62 +134,6 @@ impl FirmwareConfig {
             usb,
             extra_latency: Duration::ZERO,
         }
-    }
-}
-
-/// Counters a driver's tests can assert on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FirmwareStats {
-    /// Command packets accepted.
-    pub packets: u64,
-    /// The most packets in flight at once (written, response not yet read).
-    pub max_outstanding: usize,
-    /// Packets written while the packet count were already in flight.
-    pub window_overruns: u64,
-    /// Packets refused for their size.
-    pub refused_packets: u64,
-    /// Responses cut to the packet size.
-    pub truncated_responses: u64,
-    /// DP and AP register transfers run against the target for
-    /// DAP_Transfer and DAP_TransferBlock requests, failed ones included
-    /// (`transfer` says exactly what counts). The bench's `csw-switch`
-    /// scenario reads it to see what the server adds to its clients'
-    /// register accesses.
-    pub transfers: u64,
-}
-
-/// A live view of a firmware's [`FirmwareStats`].
-#[derive(Clone, Debug, Default)]
-pub struct StatsHandle(Arc<Mutex<FirmwareStats>>);
-
-impl StatsHandle {
-    pub fn get(&self) -> FirmwareStats {
-        *self.0.lock()
-    }
-}
-
-/// Whether the emulated probe is plugged in, shared so that another
-/// thread can pull the virtual cable while a driver owns the transport.
-#[derive(Clone, Debug)]
-pub struct PlugHandle(Arc<AtomicBool>);
-
-impl Default for PlugHandle {
-    fn default() -> PlugHandle {
-        PlugHandle(Arc::new(AtomicBool::new(true)))
-    }
-}
-
-impl PlugHandle {
-    pub fn unplug(&self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
-
-    pub fn replug(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_plugged(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
     }
 }
 
