@@ -98,7 +98,15 @@ pub fn serve(
                 answer: None,
             });
             match incoming.route {
-                Route::Answer(encoded) | Route::Reject(encoded) => {
+                // A session's `stop` and `subscribe` are answered by the
+                // loop as encoded (what follows a subscribe is the loop's
+                // business, not the front end's).
+                Route::Answer(encoded)
+                | Route::Reject(encoded)
+                | Route::EndSession(encoded)
+                | Route::Subscribe {
+                    answer: encoded, ..
+                } => {
                     let filled = queue.fill(ticket, |out, _key| {
                         out.extend_from_slice(&encoded.bytes);
                     });
