@@ -43,11 +43,8 @@ impl EventLoop {
         let now = Instant::now();
         if let Some(reservation) = &mut self.reservation {
             if reservation.take_warning(now) {
-                {
-                    let event =
-                        sessions::session_expiring(&self.info.unique_id, reservation.info());
-                    self.feed.publish(event);
-                }
+                let event = sessions::session_expiring(&self.info.unique_id, reservation.info());
+                self.feed.publish(event);
             }
             if reservation.expired(now) {
                 let id = reservation.id();
@@ -135,10 +132,8 @@ impl EventLoop {
         for client in users {
             self.evict(client, &reservation.info().holder);
         }
-        {
-            let event = sessions::session_opened(&self.info.unique_id, reservation.info());
-            self.feed.publish(event);
-        }
+        let event = sessions::session_opened(&self.info.unique_id, reservation.info());
+        self.feed.publish(event);
         let info = reservation.info().clone();
         self.reservation = Some(reservation);
         self.released_since_poll = true;
@@ -180,10 +175,8 @@ impl EventLoop {
         // Others' requests refused so far are theirs to send again; what
         // waited in the arbiter may run now.
         self.released_since_poll = true;
-        {
-            let event = sessions::session_closed(&self.info.unique_id, reservation.info(), reason);
-            self.feed.publish(event);
-        }
+        let event = sessions::session_closed(&self.info.unique_id, reservation.info(), reason);
+        self.feed.publish(event);
         Ok(reservation.info().clone())
     }
 
