@@ -30,7 +30,7 @@ pub struct Runner {
 /// What failed in the run of jobs since the last flush point.
 #[derive(Debug, Default)]
 pub(super) struct RunFailures {
-    /// The first failure that left something in the DP to clear.
+    /// The failure whose clean-up covers the run's (`note_failure`).
     to_clear: Option<ProbeError>,
     /// A client's register transfer FAULTed: its STICKYERR, by rule 11.
     pub(super) register_fault: Option<ClientId>,
@@ -174,8 +174,13 @@ impl Runner {
         })
     }
 
+    /// Notes what `error` left in the DP for the run's end: a WAIT timeout
+    /// (a transfer left pending, to abort) wins over a FAULT (flags only),
+    /// in whichever order they came.
     pub(super) fn note_failure(&mut self, error: &ProbeError) {
-        if self.run.to_clear.is_none() && memap::leaves_sticky_flags(error) {
+        let pending_transfer = |error: &ProbeError| matches!(error, ProbeError::TransferTimeout(_));
+        let noted_abort = self.run.to_clear.as_ref().is_some_and(pending_transfer);
+        if !noted_abort && memap::leaves_sticky_flags(error) {
             self.run.to_clear = Some(error.clone());
         }
     }

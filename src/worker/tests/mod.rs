@@ -13,7 +13,10 @@ use crate::probe::{
     DebugProbe, Op, OpOutput, ProbeError, ProbeInfo, ProbeResult, ProtocolRequest,
     TransferPipeline, WireProtocol,
 };
-use crate::sim::{dap_firmware::UsbModel, virtual_probe, RAM_BASE};
+use crate::sim::dap_firmware::{FaultHandle, FirmwareConfig, UsbModel};
+use crate::sim::{VirtualProbe, RAM_BASE, VIRTUAL_DESCRIPTION};
+
+mod runs;
 
 const A: ClientId = ClientId(1);
 const B: ClientId = ClientId(2);
@@ -29,7 +32,10 @@ const UNMAPPED: u32 = 0x1000_0000;
 pub(super) enum Access {
     ReadAp(u32),
     WriteAp(u32, u32),
+    /// A DP read.
     Dp,
+    /// A DP write: address, value.
+    WriteDp(u32, u32),
     /// An SWJ sequence of this many bits.
     Swj(u16),
 }
@@ -95,7 +101,7 @@ impl DebugProbe for Recorder {
         self.probe.read_dp(addr)
     }
     fn write_dp(&mut self, addr: u32, value: u32) -> ProbeResult<()> {
-        self.note(Access::Dp);
+        self.note(Access::WriteDp(addr, value));
         self.probe.write_dp(addr, value)
     }
     fn read_ap(&mut self, addr: u32) -> ProbeResult<u32> {
@@ -129,13 +135,21 @@ struct Worker {
     probe: Recorder,
     log: Arc<Mutex<Vec<Access>>>,
     next_id: JobId,
+    /// The virtual target's fault injection.
+    faults: FaultHandle,
 }
 
 impl Worker {
     fn new() -> Worker {
         let log = Arc::new(Mutex::new(Vec::new()));
+        let virtual_probe = VirtualProbe::new(
+            "worker-test",
+            VIRTUAL_DESCRIPTION,
+            FirmwareConfig::for_model(UsbModel::None),
+        )
+        .unwrap();
         let probe = Recorder {
-            probe: virtual_probe("worker-test", UsbModel::None).unwrap(),
+            probe: virtual_probe.probe,
             log: log.clone(),
             failing_dp_reads: 0,
             pipelined: false,
@@ -145,6 +159,7 @@ impl Worker {
             probe,
             log,
             next_id: JobId(1),
+            faults: virtual_probe.faults,
         };
         worker.run(None, Op::Open).unwrap();
         worker
@@ -209,7 +224,7 @@ impl Worker {
     fn accesses(&mut self) -> Vec<Access> {
         self.everything()
             .into_iter()
-            .filter(|access| *access != Access::Dp)
+            .filter(|access| !matches!(access, Access::Dp | Access::WriteDp(..)))
             .collect()
     }
 

@@ -1,0 +1,132 @@
+//! What a client's run leaves behind: the recovery after its failures
+//! (DAPABORT when a transfer was left pending), its STICKYERR noted even
+//! when it goes on after the fault, and a TAR the server moved put back.
+
+use super::{write_ap, Access, Worker, A, CSW, DRW, TAR, UNMAPPED, WORDS};
+use crate::dap::registers::{ABORT_DAPABORT, ABORT_STKERRCLR, DP_ABORT, STICKYERR};
+use crate::probe::{Op, OpOutput, ProbeError};
+use crate::sim::faults::InjectedAck;
+use crate::sim::RAM_BASE;
+
+/// The values written to ABORT since the last look.
+fn abort_writes(worker: &mut Worker) -> Vec<u32> {
+    worker
+        .everything()
+        .into_iter()
+        .filter_map(|access| match access {
+            Access::WriteDp(DP_ABORT, value) => Some(value),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_with_a_wait_timeout_ends_with_dapabort_whatever_failed_after_it() {
+    let mut worker = Worker::new();
+    worker
+        .faults
+        .fail_at(RAM_BASE..RAM_BASE + 4, InjectedAck::Wait);
+    worker.ok(A, write_ap(CSW, WORDS));
+    worker.everything();
+    let results = worker.batch(&[
+        (Some(A), write_ap(TAR, RAM_BASE)),
+        (Some(A), Op::ReadAp(DRW)),
+        (Some(A), write_ap(TAR, UNMAPPED)),
+        (Some(A), Op::ReadAp(DRW)),
+    ]);
+    assert!(matches!(results[1], Err(ProbeError::TransferTimeout(_))));
+    assert!(matches!(results[3], Err(ProbeError::TransferFault(_))));
+    let aborts = abort_writes(&mut worker);
+    assert!(
+        aborts.iter().any(|value| value & ABORT_DAPABORT != 0),
+        "the AP transfer left pending by the WAIT is aborted: {aborts:x?}"
+    );
+}
+
+#[test]
+fn a_run_with_a_wait_timeout_ends_with_dapabort_whatever_failed_before_it() {
+    // A client that cleared its FAULT itself can go on to a WAIT.
+    let mut worker = Worker::new();
+    worker
+        .faults
+        .fail_at(RAM_BASE..RAM_BASE + 4, InjectedAck::Wait);
+    worker.ok(A, write_ap(CSW, WORDS));
+    worker.everything();
+    let results = worker.batch(&[
+        (Some(A), write_ap(TAR, UNMAPPED)),
+        (Some(A), Op::ReadAp(DRW)),
+        (
+            Some(A),
+            Op::WriteDp {
+                addr: DP_ABORT,
+                value: ABORT_STKERRCLR,
+            },
+        ),
+        (Some(A), write_ap(TAR, RAM_BASE)),
+        (Some(A), Op::ReadAp(DRW)),
+    ]);
+    assert!(matches!(results[1], Err(ProbeError::TransferFault(_))));
+    assert!(
+        matches!(results[4], Err(ProbeError::TransferTimeout(_))),
+        "{:?}",
+        results[4]
+    );
+    let aborts = abort_writes(&mut worker);
+    assert_eq!(
+        aborts.first(),
+        Some(&ABORT_STKERRCLR),
+        "A's own ABORT, then the worker's: {aborts:x?}"
+    );
+    assert!(
+        aborts[1..].iter().any(|value| value & ABORT_DAPABORT != 0),
+        "{aborts:x?}"
+    );
+}
+
+#[test]
+fn a_run_with_only_a_fault_clears_the_flags_without_aborting() {
+    let mut worker = Worker::new();
+    worker.ok(A, write_ap(CSW, WORDS));
+    worker.everything();
+    worker.batch(&[
+        (Some(A), write_ap(TAR, UNMAPPED)),
+        (Some(A), Op::ReadAp(DRW)),
+    ]);
+    let aborts = abort_writes(&mut worker);
+    assert_eq!(aborts.len(), 1, "{aborts:x?}");
+    assert_eq!(aborts[0] & ABORT_DAPABORT, 0, "nothing was pending");
+    assert_ne!(aborts[0] & ABORT_STKERRCLR, 0);
+}
+
+#[test]
+fn a_client_that_goes_on_after_its_fault_in_the_same_run_still_owns_stickyerr() {
+    let mut worker = Worker::new();
+    let results = worker.batch(&[
+        (Some(A), write_ap(TAR, UNMAPPED)),
+        (Some(A), Op::ReadAp(DRW)),
+        (Some(A), Op::ReadDp(0x0)),
+    ]);
+    assert!(matches!(results[1], Err(ProbeError::TransferFault(_))));
+    assert_eq!(results[2], Ok(OpOutput::Word(0x2BA0_1477)), "DPIDR reads");
+    assert_ne!(
+        worker.word(A, Op::ReadDp(0x4)) & STICKYERR,
+        0,
+        "a later successful transfer is no STKERRCLR"
+    );
+    assert!(worker.run(Some(A), Op::ReadAp(0xFC)).is_err());
+}
+
+#[test]
+fn a_tar_the_server_moved_is_put_back_before_the_clients_next_access() {
+    let mut worker = Worker::new();
+    worker.ok(A, write_ap(CSW, WORDS));
+    worker.ok(A, write_ap(TAR, RAM_BASE));
+    worker.ok(A, write_ap(DRW, 0x1111_1111));
+    worker.ok(A, write_ap(DRW, 0x2222_2222));
+    worker.ok(A, write_ap(TAR, RAM_BASE));
+    // The server's own register transfers (no client), elsewhere in RAM.
+    worker.run(None, write_ap(TAR, RAM_BASE + 0x40)).unwrap();
+    worker.run(None, Op::ReadAp(DRW)).unwrap();
+    assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0x1111_1111);
+    assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0x2222_2222);
+}
