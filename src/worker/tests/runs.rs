@@ -1,10 +1,14 @@
 //! What a client's run leaves behind: the recovery after its failures
 //! (DAPABORT when a transfer was left pending), its STICKYERR noted even
-//! when it goes on after the fault, and a TAR the server moved put back.
+//! when it goes on after the fault and only for a FAULT, cleared only the
+//! way its wire clears it; and what the worker adds to a client's run: a
+//! TAR the server moved put back, nothing a client did not need.
 
-use super::{write_ap, Access, Worker, A, CSW, DRW, TAR, UNMAPPED, WORDS};
+use super::{
+    switch_to_swd, swj, write_ap, Access, Task, Worker, A, B, BYTES, CSW, DRW, TAR, UNMAPPED, WORDS,
+};
 use crate::dap::registers::{ABORT_DAPABORT, ABORT_STKERRCLR, DP_ABORT, STICKYERR};
-use crate::probe::{Op, OpOutput, ProbeError};
+use crate::probe::{Op, OpOutput, ProbeError, WireProtocol};
 use crate::sim::faults::InjectedAck;
 use crate::sim::RAM_BASE;
 
@@ -129,4 +133,81 @@ fn a_tar_the_server_moved_is_put_back_before_the_clients_next_access() {
     worker.run(None, Op::ReadAp(DRW)).unwrap();
     assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0x1111_1111);
     assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0x2222_2222);
+}
+
+#[test]
+fn a_deferred_write_that_timed_out_on_wait_leaves_no_stickyerr_to_its_writer() {
+    let mut worker = Worker::new();
+    worker
+        .faults
+        .fail_at(RAM_BASE..RAM_BASE + 4, InjectedAck::Wait);
+    let results = worker.batch(&[
+        (Some(A), write_ap(CSW, WORDS)),
+        (Some(A), write_ap(TAR, RAM_BASE)),
+        (Some(A), write_ap(DRW, 1)),
+    ]);
+    assert!(
+        matches!(results[2], Err(ProbeError::TransferTimeout(_))),
+        "{:?}",
+        results[2]
+    );
+    worker.faults.clear();
+    assert_eq!(
+        worker.word(A, Op::ReadDp(0x4)) & STICKYERR,
+        0,
+        "a WAIT sets no sticky flag"
+    );
+    assert!(worker.run(Some(A), Op::ReadAp(0xFC)).is_ok());
+}
+
+#[test]
+fn a_client_rewriting_its_csw_gets_no_restore_of_the_old_one_first() {
+    let mut worker = Worker::new();
+    worker.ok(A, write_ap(CSW, WORDS));
+    worker.ok(B, write_ap(CSW, BYTES));
+    worker.accesses();
+    worker.ok(A, write_ap(CSW, BYTES));
+    assert_eq!(worker.accesses(), [Access::WriteAp(CSW, BYTES)]);
+}
+
+#[test]
+fn another_clients_sequence_gets_no_dpidr_read_before_it() {
+    let mut worker = Worker::new();
+    for op in switch_to_swd() {
+        worker.ok(B, op);
+    }
+    worker.everything();
+    worker.ok(A, swj(8, 0));
+    assert_eq!(
+        worker.everything(),
+        [Access::Swj(8)],
+        "only transfers need the DP out of its reset state"
+    );
+}
+
+/// The flags a client clears are those its wire clears: ABORT's clear bits
+/// under SWD only, CTRL/STAT's write-one-to-clear under JTAG only.
+#[test]
+fn each_wire_clears_sticky_flags_only_its_own_way() {
+    use crate::worker::StickyFlags;
+    let ap_read = Task::Probe(Op::ReadAp(0xFC));
+    let abort = Task::Probe(Op::WriteDp {
+        addr: DP_ABORT,
+        value: ABORT_STKERRCLR,
+    });
+    let ctrl_stat = Task::Probe(Op::WriteDp {
+        addr: 0x4,
+        value: STICKYERR,
+    });
+    for (wire, ignored, clearing) in [
+        (WireProtocol::Swd, &ctrl_stat, &abort),
+        (WireProtocol::Jtag, &abort, &ctrl_stat),
+    ] {
+        let mut sticky = StickyFlags::default();
+        sticky.faulted(A);
+        sticky.after(Some(A), ignored, Some(wire), &mut OpOutput::Done);
+        assert!(sticky.refusal(Some(A), &ap_read).is_some(), "{wire:?}");
+        sticky.after(Some(A), clearing, Some(wire), &mut OpOutput::Done);
+        assert!(sticky.refusal(Some(A), &ap_read).is_none(), "{wire:?}");
+    }
 }
