@@ -16,6 +16,7 @@ use crate::probe::{
 use crate::sim::dap_firmware::{FaultHandle, FirmwareConfig, UsbModel};
 use crate::sim::{VirtualProbe, RAM_BASE, VIRTUAL_DESCRIPTION};
 
+mod costs;
 mod runs;
 
 const A: ClientId = ClientId(1);

@@ -1,16 +1,19 @@
 //! What a client's run leaves behind: the recovery after its failures
-//! (DAPABORT when a transfer was left pending), its STICKYERR noted even
-//! when it goes on after the fault and only for a FAULT, cleared only the
-//! way its wire clears it; and what the worker adds to a client's run: a
-//! TAR the server moved put back, nothing a client did not need.
+//! (DAPABORT when a transfer was left pending, the flags cleared whatever
+//! failed after the FAULT), its STICKYERR noted even when it goes on after
+//! the fault and only for a FAULT, cleared only the way its wire clears
+//! it; a sequence's deferred failure reported inside the sequence; and a
+//! TAR the server moved put back.
 
-use super::{
-    switch_to_swd, swj, write_ap, Access, Task, Worker, A, B, BYTES, CSW, DRW, TAR, UNMAPPED, WORDS,
+use super::{write_ap, Access, Batch, Job, Task, Worker, A, B, CSW, DRW, TAR, UNMAPPED, WORDS};
+use crate::dap::registers::{
+    ABORT_DAPABORT, ABORT_ORUNERRCLR, ABORT_STKERRCLR, DP_ABORT, STICKYERR,
 };
-use crate::dap::registers::{ABORT_DAPABORT, ABORT_STKERRCLR, DP_ABORT, STICKYERR};
+use crate::ids::JobId;
 use crate::probe::{Op, OpOutput, ProbeError, WireProtocol};
 use crate::sim::faults::InjectedAck;
 use crate::sim::RAM_BASE;
+use crate::worker::sticky::clears_stickyerr;
 
 /// The values written to ABORT since the last look.
 fn abort_writes(worker: &mut Worker) -> Vec<u32> {
@@ -160,31 +163,6 @@ fn a_deferred_write_that_timed_out_on_wait_leaves_no_stickyerr_to_its_writer() {
     assert!(worker.run(Some(A), Op::ReadAp(0xFC)).is_ok());
 }
 
-#[test]
-fn a_client_rewriting_its_csw_gets_no_restore_of_the_old_one_first() {
-    let mut worker = Worker::new();
-    worker.ok(A, write_ap(CSW, WORDS));
-    worker.ok(B, write_ap(CSW, BYTES));
-    worker.accesses();
-    worker.ok(A, write_ap(CSW, BYTES));
-    assert_eq!(worker.accesses(), [Access::WriteAp(CSW, BYTES)]);
-}
-
-#[test]
-fn another_clients_sequence_gets_no_dpidr_read_before_it() {
-    let mut worker = Worker::new();
-    for op in switch_to_swd() {
-        worker.ok(B, op);
-    }
-    worker.everything();
-    worker.ok(A, swj(8, 0));
-    assert_eq!(
-        worker.everything(),
-        [Access::Swj(8)],
-        "only transfers need the DP out of its reset state"
-    );
-}
-
 /// The flags a client clears are those its wire clears: ABORT's clear bits
 /// under SWD only, CTRL/STAT's write-one-to-clear under JTAG only.
 #[test]
@@ -199,15 +177,93 @@ fn each_wire_clears_sticky_flags_only_its_own_way() {
         addr: 0x4,
         value: STICKYERR,
     });
-    for (wire, ignored, clearing) in [
-        (WireProtocol::Swd, &ctrl_stat, &abort),
-        (WireProtocol::Jtag, &abort, &ctrl_stat),
+    // Another clear bit of ABORT, and a register whose value has the
+    // STICKYERR bit (SELECT's bank 2).
+    let other_abort = Task::Probe(Op::WriteDp {
+        addr: DP_ABORT,
+        value: ABORT_DAPABORT | ABORT_ORUNERRCLR,
+    });
+    let select = Task::Probe(Op::WriteDp {
+        addr: 0x8,
+        value: STICKYERR,
+    });
+    for (wire, clearing, ignored) in [
+        (
+            WireProtocol::Swd,
+            &abort,
+            [&ctrl_stat, &other_abort, &select],
+        ),
+        (
+            WireProtocol::Jtag,
+            &ctrl_stat,
+            [&abort, &other_abort, &select],
+        ),
     ] {
         let mut sticky = StickyFlags::default();
         sticky.faulted(A);
-        sticky.after(Some(A), ignored, Some(wire), &mut OpOutput::Done);
-        assert!(sticky.refusal(Some(A), &ap_read).is_some(), "{wire:?}");
+        for task in ignored {
+            let Task::Probe(op) = task else {
+                unreachable!()
+            };
+            assert!(!clears_stickyerr(op, Some(wire)), "{wire:?} {op:?}");
+            sticky.after(Some(A), task, Some(wire), &mut OpOutput::Done);
+            assert!(
+                sticky.refusal(Some(A), &ap_read).is_some(),
+                "{wire:?} {op:?}"
+            );
+        }
+        let Task::Probe(op) = clearing else {
+            unreachable!()
+        };
+        assert!(clears_stickyerr(op, Some(wire)), "{wire:?}");
         sticky.after(Some(A), clearing, Some(wire), &mut OpOutput::Done);
         assert!(sticky.refusal(Some(A), &ap_read).is_none(), "{wire:?}");
     }
+}
+
+#[test]
+fn a_fault_is_cleared_after_the_run_even_when_a_later_transfer_got_no_answer() {
+    let mut worker = Worker::new();
+    worker.probe.failing_dp_reads = 1;
+    let results = worker.batch(&[
+        (Some(A), write_ap(TAR, UNMAPPED)),
+        (Some(A), Op::ReadAp(DRW)),
+        (Some(A), Op::ReadDp(0x4)),
+    ]);
+    assert!(matches!(results[1], Err(ProbeError::TransferFault(_))));
+    assert!(matches!(results[2], Err(ProbeError::Transfer(_))));
+    assert!(
+        worker.run(Some(B), Op::ReadAp(0xFC)).is_ok(),
+        "B's AP access meets no STICKYERR of A's"
+    );
+}
+
+#[test]
+fn a_sequence_whose_deferred_write_faults_reports_it_after_the_operations_that_ran() {
+    let mut worker = Worker::new();
+    let ops = vec![
+        write_ap(CSW, WORDS),
+        write_ap(TAR, UNMAPPED),
+        write_ap(DRW, 1),
+    ];
+    let done = worker.runner.run_batch(
+        &mut worker.probe,
+        Batch {
+            jobs: vec![Job {
+                id: JobId(100),
+                client: Some(A),
+                task: Task::Sequence(ops),
+                flush_after: true,
+            }],
+            departed: Vec::new(),
+        },
+    );
+    let Ok(OpOutput::Sequence(sequence)) = &done[0].result else {
+        panic!("a sequence's output, with its failure inside: {done:?}");
+    };
+    assert!(
+        matches!(sequence.failure, Some(ProbeError::TransferFault(_))),
+        "{sequence:?}"
+    );
+    assert_eq!(sequence.outputs.len(), 3, "{sequence:?}");
 }
