@@ -1,17 +1,32 @@
 //! The farm against configurations parsed from text, with virtual targets.
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::{Farm, FarmError};
 use crate::config::{self, ProbeSelector};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
+/// A port free on 127.0.0.1 a moment ago, never one this process was
+/// given before: two calls in a row could otherwise get the same port back
+/// (the first probe listener is closed before the second binds).
+pub(super) fn free_port() -> u16 {
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        if HANDED_OUT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(port)
+        {
+            return port;
+        }
+    }
 }
 
 fn entry(serial: &str, port: u16) -> String {

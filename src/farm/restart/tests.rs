@@ -4,7 +4,7 @@
 //! serves the probe anew.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,18 +12,12 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use crate::config::{self, ProbeSelector};
+use crate::farm::tests::free_port;
 use crate::farm::{Farm, FarmOptions};
 
 /// Reading AP 0's IDR through the tripwire panics the worker.
 const TRIP: u32 = 0x0000_00FC;
 const DEADLINE: Duration = Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 /// A pyOCD-protocol client, one JSON line each way.
 struct Client {
