@@ -4,6 +4,7 @@
 //! tests can also say how memory was reached.
 
 mod accesses;
+mod addresses;
 mod csw;
 mod faults;
 mod pages;

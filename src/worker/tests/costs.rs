@@ -64,3 +64,26 @@ fn a_block_read_the_dp_answered_ends_the_line_reset_note() {
         "B's read was answered: no DPIDR read for A"
     );
 }
+
+#[test]
+fn a_failed_block_read_after_a_line_reset_leaves_the_dpidr_read_to_do() {
+    let mut worker = Worker::new();
+    for op in switch_to_swd() {
+        worker.ok(B, op);
+    }
+    // B reads without reading DPIDR first: the DP does not answer.
+    let failed = worker.run(
+        Some(B),
+        Op::ReadApMultiple {
+            addr: AP_IDR,
+            count: 2,
+        },
+    );
+    assert!(failed.is_err(), "{failed:?}");
+    worker.everything();
+    assert_eq!(worker.word(A, Op::ReadAp(AP_IDR)), AHB_AP_IDR);
+    assert_eq!(
+        worker.everything(),
+        [Access::Swj(8), Access::Dp, Access::ReadAp(AP_IDR)]
+    );
+}

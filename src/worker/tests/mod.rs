@@ -18,6 +18,7 @@ use crate::sim::{VirtualProbe, RAM_BASE, VIRTUAL_DESCRIPTION};
 
 mod costs;
 mod runs;
+mod thread;
 
 const A: ClientId = ClientId(1);
 const B: ClientId = ClientId(2);

@@ -178,14 +178,14 @@ fn each_wire_clears_sticky_flags_only_its_own_way() {
         value: STICKYERR,
     });
     // Another clear bit of ABORT, and a register whose value has the
-    // STICKYERR bit (SELECT's bank 2).
+    // STICKYERR and STKERRCLR bits (SELECT).
     let other_abort = Task::Probe(Op::WriteDp {
         addr: DP_ABORT,
         value: ABORT_DAPABORT | ABORT_ORUNERRCLR,
     });
     let select = Task::Probe(Op::WriteDp {
         addr: 0x8,
-        value: STICKYERR,
+        value: STICKYERR | ABORT_STKERRCLR,
     });
     for (wire, clearing, ignored) in [
         (
@@ -200,6 +200,8 @@ fn each_wire_clears_sticky_flags_only_its_own_way() {
         ),
     ] {
         let mut sticky = StickyFlags::default();
+        // A second fault noted before the client cleared the first.
+        sticky.faulted(A);
         sticky.faulted(A);
         for task in ignored {
             let Task::Probe(op) = task else {
@@ -266,4 +268,23 @@ fn a_sequence_whose_deferred_write_faults_reports_it_after_the_operations_that_r
         "{sequence:?}"
     );
     assert_eq!(sequence.outputs.len(), 3, "{sequence:?}");
+}
+
+#[test]
+fn a_block_write_goes_to_the_writers_tar_after_another_client_moved_it() {
+    let mut worker = Worker::new();
+    worker.ok(A, write_ap(CSW, WORDS));
+    worker.ok(A, write_ap(TAR, RAM_BASE));
+    worker.ok(B, write_ap(CSW, WORDS));
+    worker.ok(B, write_ap(TAR, RAM_BASE + 0x100));
+    worker.ok(
+        A,
+        Op::WriteApMultiple {
+            addr: DRW,
+            values: vec![0xA1, 0xA2],
+        },
+    );
+    worker.ok(A, write_ap(TAR, RAM_BASE));
+    assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0xA1);
+    assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0xA2);
 }
