@@ -1,7 +1,9 @@
 //! Pipelined jobs against the same jobs run one operation at a time: the
 //! same completions, word for word and failure for failure, when one
 //! client's packets fault part-way and another client's come between;
-//! and a client's run goes on across batches while its jobs keep coming.
+//! and a client's run goes on across batches while its jobs keep coming;
+//! and what keeps a packet out of the pipeline: another client's run not
+//! yet cleaned up, another client's line reset not yet followed by DPIDR.
 
 use std::sync::{Arc, Mutex};
 
@@ -267,4 +269,71 @@ fn a_client_that_clears_its_own_fault_in_its_run_is_not_refused_after_it() {
         assert_eq!(after.failure, None, "pipelined: {pipelined}");
         assert!(matches!(after.outputs[2], OpOutput::Word(w) if w & STICKYERR == 0));
     }
+}
+
+#[test]
+fn another_clients_packet_waits_for_the_faulting_run_to_be_cleaned_up() {
+    let (mut probe, mut runner) = probe(true);
+    let jobs = [
+        (
+            A,
+            vec![
+                write_ap(CSW, WORDS),
+                write_ap(TAR, UNMAPPED),
+                Op::ReadAp(DRW),
+            ],
+        ),
+        (
+            B,
+            vec![
+                write_ap(CSW, WORDS),
+                write_ap(TAR, RAM_BASE),
+                Op::ReadAp(DRW),
+            ],
+        ),
+    ];
+    let done = runner.run_batch(&mut probe, batch(&jobs));
+    assert!(matches!(
+        sequence(&done[0]).failure,
+        Some(ProbeError::TransferFault(_))
+    ));
+    assert_eq!(
+        sequence(&done[1]).failure,
+        None,
+        "B meets no STICKYERR of A's"
+    );
+}
+
+#[test]
+fn a_packet_after_another_clients_line_reset_is_not_pipelined_past_the_dpidr_read() {
+    let (mut probe, mut runner) = probe(true);
+    let line_reset = |bits| Op::SwjSequence {
+        bit_count: 51,
+        bits,
+    };
+    let switch = Batch {
+        jobs: [
+            line_reset(vec![0xFF; 7]),
+            Op::SwjSequence {
+                bit_count: 16,
+                bits: vec![0x9E, 0xE7],
+            },
+            line_reset(vec![0xFF; 7]),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, op)| Job {
+            id: JobId(50 + i as u64),
+            client: Some(B),
+            task: Task::Probe(op),
+            flush_after: i == 2,
+        })
+        .collect(),
+        departed: Vec::new(),
+    };
+    let done = runner.run_batch(&mut probe, switch);
+    assert!(done.iter().all(|c| c.result.is_ok()), "{done:?}");
+    let done = runner.run_batch(&mut probe, batch(&[(A, vec![Op::ReadAp(0xFC)])]));
+    assert_eq!(sequence(&done[0]).failure, None);
+    assert_eq!(sequence(&done[0]).outputs, [OpOutput::Word(0x2477_0011)]);
 }
