@@ -187,16 +187,21 @@ fn each_wire_clears_sticky_flags_only_its_own_way() {
         addr: 0x8,
         value: STICKYERR | ABORT_STKERRCLR,
     });
+    // The power-up requests every debugger writes to CTRL/STAT.
+    let power_up = Task::Probe(Op::WriteDp {
+        addr: 0x4,
+        value: 0x5000_0000,
+    });
     for (wire, clearing, ignored) in [
         (
             WireProtocol::Swd,
             &abort,
-            [&ctrl_stat, &other_abort, &select],
+            [&ctrl_stat, &other_abort, &select, &power_up],
         ),
         (
             WireProtocol::Jtag,
             &ctrl_stat,
-            [&abort, &other_abort, &select],
+            [&abort, &other_abort, &select, &power_up],
         ),
     ] {
         let mut sticky = StickyFlags::default();
