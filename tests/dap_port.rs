@@ -30,5 +30,8 @@ mod malformed;
 #[path = "dap_port/pipelining.rs"]
 mod pipelining;
 
+#[path = "dap_port/refused.rs"]
+mod refused;
+
 #[path = "dap_port/sharing.rs"]
 mod sharing;

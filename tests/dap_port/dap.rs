@@ -124,6 +124,16 @@ pub struct DapServer {
 
 impl DapServer {
     pub fn start() -> DapServer {
+        DapServer::start_with(Limits {
+            register_window: Duration::from_secs(60),
+            ..Limits::default()
+        })
+    }
+
+    /// A server with these limits (`start` sets only a register window
+    /// long enough that no test depends on the machine's speed to finish a
+    /// core register transfer, as `common::start_server`).
+    pub fn start_with(limits: Limits) -> DapServer {
         let sim = VirtualProbe::new(
             "sim",
             VIRTUAL_DESCRIPTION,
@@ -135,12 +145,7 @@ impl DapServer {
             Some(TcpListener::bind("127.0.0.1:0").expect("bind port 0")),
             sim.probe,
             ServerConfig {
-                // As `common::start_server`: no test depends on the machine's
-                // speed to finish a core register transfer.
-                limits: Limits {
-                    register_window: Duration::from_secs(60),
-                    ..Limits::default()
-                },
+                limits,
                 ..ServerConfig::default()
             },
         )

@@ -337,3 +337,25 @@ fn a_packet_after_another_clients_line_reset_is_not_pipelined_past_the_dpidr_rea
     assert_eq!(sequence(&done[0]).failure, None);
     assert_eq!(sequence(&done[0]).outputs, [OpOutput::Word(0x2477_0011)]);
 }
+
+#[test]
+fn a_packet_whose_tar_another_client_moved_gets_it_back_first() {
+    let (mut probe, mut runner) = probe(true);
+    let set_tar = [(
+        A,
+        vec![
+            write_ap(CSW, WORDS),
+            write_ap(TAR, RAM_BASE),
+            Op::WriteApMultiple {
+                addr: DRW,
+                values: vec![0xA1, 0xA2],
+            },
+            write_ap(TAR, RAM_BASE),
+        ],
+    )];
+    runner.run_batch(&mut probe, batch(&set_tar));
+    let elsewhere = [(B, vec![write_ap(TAR, RAM_BASE + 0x40), Op::ReadAp(DRW)])];
+    runner.run_batch(&mut probe, batch(&elsewhere));
+    let done = runner.run_batch(&mut probe, batch(&[(A, vec![Op::ReadAp(DRW)])]));
+    assert_eq!(sequence(&done[0]).outputs, [OpOutput::Word(0xA1)]);
+}

@@ -1,12 +1,13 @@
-//! What a switch between clients costs, mutant by mutant: the worker adds
-//! nothing a client did not need (no CSW restored before a CSW write or a
-//! non-memory register access, no DPIDR read before a sequence or after
-//! the DP answered), and what it must add, it adds.
+//! What a switch between clients costs: the worker adds nothing a client
+//! did not need (no CSW or TAR restored before the client writes its own,
+//! no CSW before a non-memory register access, no DPIDR read before a
+//! sequence or after the DP answered), and what it must add, it adds.
 
 use super::{
-    switch_to_swd, swj, write_ap, Access, Worker, A, AHB_AP_IDR, AP_IDR, B, BYTES, CSW, WORDS,
+    switch_to_swd, swj, write_ap, Access, Worker, A, AHB_AP_IDR, AP_IDR, B, BYTES, CSW, TAR, WORDS,
 };
 use crate::probe::Op;
+use crate::sim::RAM_BASE;
 
 #[test]
 fn a_client_rewriting_its_csw_gets_no_restore_of_the_old_one_first() {
@@ -86,4 +87,14 @@ fn a_failed_block_read_after_a_line_reset_leaves_the_dpidr_read_to_do() {
         worker.everything(),
         [Access::Swj(8), Access::Dp, Access::ReadAp(AP_IDR)]
     );
+}
+
+#[test]
+fn a_client_rewriting_its_tar_gets_no_restore_of_the_old_one_first() {
+    let mut worker = Worker::new();
+    worker.ok(A, write_ap(TAR, RAM_BASE));
+    worker.ok(B, write_ap(TAR, RAM_BASE + 0x40));
+    worker.accesses();
+    worker.ok(A, write_ap(TAR, RAM_BASE + 0x80));
+    assert_eq!(worker.accesses(), [Access::WriteAp(TAR, RAM_BASE + 0x80)]);
 }

@@ -293,3 +293,68 @@ fn a_block_write_goes_to_the_writers_tar_after_another_client_moved_it() {
     assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0xA1);
     assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0xA2);
 }
+
+/// A's TAR as A reads it after a block write that faulted part-way and
+/// its own ABORT, with or without B moving TAR in between.
+fn tar_after_a_faulted_block(with_b_between: bool) -> u32 {
+    let mut worker = Worker::new();
+    worker
+        .faults
+        .fail_at(RAM_BASE + 8..RAM_BASE + 12, InjectedAck::Fault);
+    let results = worker.batch(&[
+        (Some(A), write_ap(CSW, WORDS)),
+        (Some(A), write_ap(TAR, RAM_BASE)),
+        (
+            Some(A),
+            Op::WriteApMultiple {
+                addr: DRW,
+                values: vec![1, 2, 3, 4],
+            },
+        ),
+    ]);
+    assert!(results[2].is_err(), "{results:?}");
+    worker.faults.clear();
+    worker.ok(
+        A,
+        Op::WriteDp {
+            addr: DP_ABORT,
+            value: ABORT_STKERRCLR,
+        },
+    );
+    if with_b_between {
+        worker.ok(B, write_ap(CSW, WORDS));
+        worker.ok(B, write_ap(TAR, RAM_BASE));
+        worker.word(B, Op::ReadAp(DRW));
+    }
+    worker.word(A, Op::ReadAp(TAR))
+}
+
+#[test]
+fn after_a_failed_block_the_tar_given_back_is_the_one_the_ap_holds() {
+    assert_eq!(
+        tar_after_a_faulted_block(true),
+        tar_after_a_faulted_block(false),
+        "read back from the AP, not what the worker knew before the failure"
+    );
+}
+
+#[test]
+fn a_departed_clients_sticky_error_is_forgotten() {
+    let mut worker = Worker::new();
+    worker.batch(&[
+        (Some(A), write_ap(TAR, UNMAPPED)),
+        (Some(A), Op::ReadAp(DRW)),
+    ]);
+    assert!(!worker.runner.sticky.is_clear(A));
+    worker.runner.run_batch(
+        &mut worker.probe,
+        Batch {
+            jobs: Vec::new(),
+            departed: vec![A],
+        },
+    );
+    assert!(
+        worker.runner.sticky.is_clear(A),
+        "nothing kept of a client gone"
+    );
+}
