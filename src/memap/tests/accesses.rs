@@ -209,6 +209,10 @@ fn impossible_accesses_are_refused_before_touching_the_probe() {
             addr: 0xFFFF_FFF0,
             count: 5,
         },
+        MemoryOp::WriteBlock32 {
+            addr: 0xFFFF_FFF8,
+            data: vec![1, 2, 3],
+        },
         MemoryOp::WriteBlock8 {
             addr: 0xFFFF_FFFF,
             data: vec![1, 2],

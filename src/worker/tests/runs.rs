@@ -10,7 +10,8 @@ use crate::dap::registers::{
     ABORT_DAPABORT, ABORT_ORUNERRCLR, ABORT_STKERRCLR, DP_ABORT, STICKYERR,
 };
 use crate::ids::JobId;
-use crate::probe::{Op, OpOutput, ProbeError, WireProtocol};
+use crate::memap::{MemoryOp, MemoryRequest};
+use crate::probe::{ApAddress, Op, OpOutput, ProbeError, WireProtocol};
 use crate::sim::faults::InjectedAck;
 use crate::sim::RAM_BASE;
 use crate::worker::sticky::clears_stickyerr;
@@ -357,4 +358,36 @@ fn a_departed_clients_sticky_error_is_forgotten() {
         worker.runner.sticky.is_clear(A),
         "nothing kept of a client gone"
     );
+}
+
+#[test]
+fn a_memory_handle_access_of_the_server_leaves_the_clients_tar_as_it_was() {
+    let mut worker = Worker::new();
+    worker.ok(A, write_ap(CSW, WORDS));
+    worker.ok(A, write_ap(TAR, RAM_BASE));
+    worker.ok(A, write_ap(DRW, 0xA1));
+    worker.ok(A, write_ap(DRW, 0xA2));
+    worker.ok(A, write_ap(TAR, RAM_BASE));
+    let read = Task::Memory(MemoryRequest::Access {
+        ap: ApAddress::V1(0),
+        op: MemoryOp::ReadBlock32 {
+            addr: RAM_BASE + 0x100,
+            count: 2,
+        },
+    });
+    let done = worker.runner.run_batch(
+        &mut worker.probe,
+        Batch {
+            jobs: vec![Job {
+                id: JobId(200),
+                client: None,
+                task: read,
+                flush_after: true,
+            }],
+            departed: Vec::new(),
+        },
+    );
+    assert!(done[0].result.is_ok(), "{done:?}");
+    assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0xA1);
+    assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0xA2);
 }
