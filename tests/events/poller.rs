@@ -39,10 +39,13 @@ fn polls_over_window(server: &ServerHandle, mut during: impl FnMut()) -> (u64, D
 fn nobody_listening_or_nobody_connected_means_no_reads() {
     let server = server();
     let addr = server.local_addr();
-    // Listening, but no client has the probe connected.
+    // Listening, but no client has the probe connected: one has it open.
     let subscriber = Subscriber::start(addr, &["target"]);
+    let mut opener = Client::hello(addr);
+    opener.ok("open", serde_json::json!([]));
     let (idle, _) = polls_over_window(&server, || {});
-    assert_eq!(idle, 0, "read with nobody connected");
+    assert_eq!(idle, 0, "read with the probe open and nobody connected");
+    opener.ok("close", serde_json::json!([]));
     drop(subscriber);
     // Connected, but nobody listens for target events.
     let mut client = powered_session(addr);
