@@ -4,6 +4,7 @@ mod commands_setup;
 mod commands_transfer;
 mod mock;
 mod pipeline;
+mod pipeline_edges;
 mod probe_registers;
 mod probe_sequences;
 mod probe_setup;

@@ -1,0 +1,192 @@
+//! The transfer pipeline at its edges: groups of every shape packed to the
+//! last byte of a packet still answer as one by one, within the probe's
+//! packet size (its firmware refuses a request and cuts a reply that do
+//! not fit); and a link that fails with packets in flight stops every
+//! unfinished group at its first operation not answered, leaves the groups
+//! finished before it whole, and names the reply that went wrong.
+
+use super::with_firmware::{assert_kept_to_the_packet_limits, driver_on};
+use crate::cmsis_dap::CmsisDapProbe;
+use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, SequenceOutput, TransferPipeline};
+use crate::sim::dap_firmware::{ReplyFault, SimDapFirmware, UsbModel};
+use crate::sim::dp::{DPIDR_VALUE, DP_IDR, DP_SELECT};
+use crate::sim::mem_ap::{AP_CSW, AP_DRW, AP_TAR, CSW_ADDRINC_SINGLE, CSW_SIZE32};
+use crate::sim::RAM_BASE;
+
+type Driver = CmsisDapProbe<SimDapFirmware>;
+
+const DAP_TRANSFER: u8 = 0x05;
+const DAP_EXECUTE_COMMANDS: u8 = 0x7F;
+
+fn ap_write(register: u8, value: u32) -> Op {
+    Op::WriteAp {
+        addr: u32::from(register),
+        value,
+    }
+}
+
+fn pipelined(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
+    for group in groups {
+        TransferPipeline::issue(probe, group);
+    }
+    while TransferPipeline::advance(probe) {}
+    std::iter::from_fn(|| probe.take_finished()).collect()
+}
+
+fn one_by_one(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
+    groups
+        .iter()
+        .map(|ops| {
+            SequenceOutput::run(ops, |op| {
+                let mut memaps = crate::memap::MemAps::default();
+                crate::worker::execute(probe, &mut memaps, op)
+            })
+        })
+        .collect()
+}
+
+/// Groups of every shape the DAP port passes on, from a fixed seed: runs
+/// of DRW writes (blocks) and reads of any length, single AP and DP reads
+/// and writes, TAR moves, mixed so that packets fill up to every edge.
+fn mixed_groups(seed: u64, count: usize) -> Vec<Vec<Op>> {
+    let mut state = seed;
+    let mut next = move |below: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % below
+    };
+    (0..count)
+        .map(|_| {
+            let mut group = vec![ap_write(AP_TAR, RAM_BASE + 4 * next(512) as u32)];
+            for _ in 0..1 + next(4) {
+                let n = 1 + next(40) as u32;
+                group.push(match next(6) {
+                    0 => Op::WriteApMultiple {
+                        addr: u32::from(AP_DRW),
+                        values: (0..n).map(|i| i.wrapping_mul(0x0101_0101)).collect(),
+                    },
+                    1 => Op::ReadApMultiple {
+                        addr: u32::from(AP_DRW),
+                        count: n,
+                    },
+                    2 => ap_write(AP_DRW, n),
+                    3 => Op::ReadDp(u32::from(DP_IDR)),
+                    4 => Op::WriteDp {
+                        addr: u32::from(DP_SELECT),
+                        value: 0,
+                    },
+                    _ => Op::ReadAp(u32::from(AP_CSW)),
+                });
+            }
+            group
+        })
+        .collect()
+}
+
+#[test]
+fn groups_of_every_shape_fit_their_packets_and_answer_as_one_by_one() {
+    for usb in [UsbModel::FsHid, UsbModel::HsBulk] {
+        let groups = mixed_groups(0x5EED, 120);
+        let csw = [vec![ap_write(AP_CSW, CSW_SIZE32 | CSW_ADDRINC_SINGLE)]];
+        let (mut alone, _) = driver_on(usb);
+        one_by_one(&mut alone, &csw);
+        let expected = one_by_one(&mut alone, &groups);
+        let (mut probe, stats) = driver_on(usb);
+        pipelined(&mut probe, &csw);
+        let got = pipelined(&mut probe, &groups);
+        assert_eq!(got.len(), expected.len());
+        for (i, (got, expected)) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(got.outputs, expected.outputs, "{usb:?} group {i}");
+            assert_eq!(got.failure, None, "{usb:?} group {i}");
+        }
+        assert_kept_to_the_packet_limits(&stats, probe.dap_info().packet_count.into());
+    }
+}
+
+/// Four groups of a TAR write and 40 reads: several packets each on a
+/// full-speed HID probe, more than its window holds at once.
+fn reading_groups() -> Vec<Vec<Op>> {
+    (0..4u32)
+        .map(|i| {
+            vec![
+                ap_write(AP_TAR, RAM_BASE + i * 0x200),
+                Op::ReadApMultiple {
+                    addr: u32::from(AP_DRW),
+                    count: 40,
+                },
+                Op::ReadDp(u32::from(DP_IDR)),
+            ]
+        })
+        .collect()
+}
+
+/// Arms `fault` on the fifth reply (in the second group: the first takes
+/// three 64-byte replies), whichever command its packet carries.
+fn arm_fifth_reply(probe: &Driver, fault: ReplyFault) {
+    let faults = probe.transport().fault_handle();
+    faults.fault_reply(DAP_TRANSFER, 4, fault);
+    faults.fault_reply(DAP_EXECUTE_COMMANDS, 4, fault);
+}
+
+#[test]
+fn a_wrong_reply_stops_every_unfinished_group_and_the_link_resynchronises() {
+    let (mut probe, _stats) = driver_on(UsbModel::FsHid);
+    let csw = [vec![ap_write(AP_CSW, CSW_SIZE32 | CSW_ADDRINC_SINGLE)]];
+    pipelined(&mut probe, &csw);
+    arm_fifth_reply(&probe, ReplyFault::WrongCommand(0x06));
+    let got = pipelined(&mut probe, &reading_groups());
+    assert_eq!(probe.transport().fault_handle().injected(), 1);
+    probe.transport().fault_handle().clear();
+
+    assert_eq!(got.len(), 4, "every group finishes");
+    let failed = got
+        .iter()
+        .position(|g| g.failure.is_some())
+        .expect("a group failed");
+    assert!(failed >= 1, "the first group was answered in full: {got:?}");
+    for (i, group) in got.iter().enumerate() {
+        if i < failed {
+            assert_eq!(group.outputs.len(), 3, "group {i} finished before");
+            continue;
+        }
+        let Some(ProbeError::Probe(message)) = &group.failure else {
+            panic!("group {i}: {:?}", group.failure);
+        };
+        assert!(
+            message.starts_with("DAP_Transfer") && message.contains("[06,"),
+            "the command and the reply: group {i}: {message}"
+        );
+        // Stopped at its first operation not answered in full: its reads
+        // (and so its last DPIDR read) at the latest.
+        assert!(group.outputs.len() <= 1, "group {i}: {:?}", group.outputs);
+        if let Some(first) = group.outputs.first() {
+            assert_eq!(first, &OpOutput::Done, "group {i}: its TAR write");
+        }
+    }
+    // The driver drained the replies still owed: the next call is answered.
+    assert_eq!(probe.read_dp(u32::from(DP_IDR)), Ok(DPIDR_VALUE));
+}
+
+#[test]
+fn a_probe_gone_with_packets_in_flight_fails_every_unfinished_group_as_disconnected() {
+    let (mut probe, _stats) = driver_on(UsbModel::FsHid);
+    arm_fifth_reply(&probe, ReplyFault::Disconnect);
+    let got = pipelined(&mut probe, &reading_groups());
+    assert_eq!(got.len(), 4, "every group finishes");
+    let failed = got
+        .iter()
+        .position(|g| g.failure.is_some())
+        .expect("a failure");
+    for group in &got[failed..] {
+        assert!(
+            matches!(group.failure, Some(ProbeError::Disconnected(_))),
+            "{:?}",
+            group.failure
+        );
+    }
+    assert!(matches!(
+        probe.read_dp(u32::from(DP_IDR)),
+        Err(ProbeError::Disconnected(_))
+    ));
+}
