@@ -100,7 +100,7 @@ fn groups_of_every_shape_fit_their_packets_and_answer_as_one_by_one() {
             assert_eq!(got.outputs, expected.outputs, "{usb:?} group {i}");
             assert_eq!(got.failure, None, "{usb:?} group {i}");
         }
-        assert_kept_to_the_packet_limits(&stats, probe.dap_info().packet_count.into());
+        assert_kept_to_the_packet_limits(&stats, probe.dap_info().packet_count);
     }
 }
 
