@@ -359,3 +359,31 @@ fn a_packet_whose_tar_another_client_moved_gets_it_back_first() {
     let done = runner.run_batch(&mut probe, batch(&[(A, vec![Op::ReadAp(DRW)])]));
     assert_eq!(sequence(&done[0]).outputs, [OpOutput::Word(0xA1)]);
 }
+
+#[test]
+fn a_tar_moved_past_a_kibibyte_is_read_back_before_another_clients_packet_moves_it() {
+    let (mut probe, mut runner) = probe(true);
+    let values: Vec<u32> = (0..300).map(|i| 0xC000_0000 | i).collect();
+    let fill = [(
+        A,
+        vec![
+            write_ap(CSW, WORDS),
+            write_ap(TAR, RAM_BASE),
+            Op::WriteApMultiple {
+                addr: DRW,
+                values: values.clone(),
+            },
+            write_ap(TAR, RAM_BASE),
+            // Past a 1 KiB boundary: where TAR ends up is the AP's to say.
+            Op::ReadApMultiple {
+                addr: DRW,
+                count: 290,
+            },
+        ],
+    )];
+    runner.run_batch(&mut probe, batch(&fill));
+    let elsewhere = [(B, vec![write_ap(TAR, RAM_BASE + 0x2000), Op::ReadAp(DRW)])];
+    runner.run_batch(&mut probe, batch(&elsewhere));
+    let done = runner.run_batch(&mut probe, batch(&[(A, vec![Op::ReadAp(DRW)])]));
+    assert_eq!(sequence(&done[0]).outputs, [OpOutput::Word(values[290])]);
+}
