@@ -3,11 +3,14 @@
 //! response or a disconnect of that client alone, never a crash, never
 //! unbounded memory. The memory-bound tests are in `limits/memory.rs`,
 //! the many-connections test in `limits/idle_connections.rs`, the
-//! per-peer connection limit in `limits/per_peer.rs`.
+//! per-peer connection limit in `limits/per_peer.rs`, an idle server's CPU
+//! in `limits/idle_cpu.rs`.
 
 mod common;
 #[path = "limits/idle_connections.rs"]
 mod idle_connections;
+#[path = "limits/idle_cpu.rs"]
+mod idle_cpu;
 #[path = "limits/memory.rs"]
 mod memory;
 #[path = "limits/per_peer.rs"]
