@@ -135,10 +135,19 @@ impl Client {
         r["error"].as_str().expect("error message").to_string()
     }
 
-    /// True once the server has closed this connection.
+    /// Waits, up to the read timeout, for the server to close this
+    /// connection: true on EOF or a reset, false on data or on nothing.
     pub fn is_closed_by_server(&mut self) -> bool {
         let mut buf = [0u8; 1];
-        matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
+        match self.reader.read(&mut buf) {
+            Ok(0) => true,
+            Ok(_) => false,
+            // Nothing within the deadline is not a close.
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        }
     }
 }
 

@@ -8,8 +8,9 @@ use std::net::TcpStream;
 use serde_json::json;
 
 use crate::common::farm::DapClient;
-use crate::common::{wait_until, Client, SIM_DPIDR};
+use crate::common::{wait_until, Client, DEADLINE, SIM_DPIDR};
 use crate::support::Bench;
+use probeshare::server::EVICTION_GRACE;
 
 /// DAP_Connect for SWD, and a DAP_Transfer reading DPIDR.
 const DAP_CONNECT_SWD: [u8; 2] = [0x02, 0x01];
@@ -127,5 +128,20 @@ fn preempting_tells_the_users_with_status_2_naming_the_holder_then_closes_them()
     assert!(
         TcpStream::connect(bench.probe_addr()).is_ok(),
         "the port still accepts"
+    );
+}
+
+#[test]
+fn a_preempted_user_that_sends_nothing_is_closed_when_the_grace_runs_out() {
+    let bench = Bench::start();
+    // Holds an `open` and sends nothing more: nothing tells it why.
+    let mut idle = Client::session(bench.probe_addr());
+    let (status, answer) = bench.open("night-build", 60, true);
+    assert_eq!(status, 201, "{answer}");
+    // The read waits up to common::DEADLINE, twice the grace.
+    assert!(DEADLINE > EVICTION_GRACE);
+    assert!(
+        idle.is_closed_by_server(),
+        "closed after {EVICTION_GRACE:?}"
     );
 }
