@@ -131,12 +131,16 @@ fn a_tar_the_server_moved_is_put_back_before_the_clients_next_access() {
     worker.ok(A, write_ap(TAR, RAM_BASE));
     worker.ok(A, write_ap(DRW, 0x1111_1111));
     worker.ok(A, write_ap(DRW, 0x2222_2222));
+    worker.ok(A, write_ap(DRW, 0x3333_3333));
     worker.ok(A, write_ap(TAR, RAM_BASE));
     // The server's own register transfers (no client), elsewhere in RAM.
     worker.run(None, write_ap(TAR, RAM_BASE + 0x40)).unwrap();
     worker.run(None, Op::ReadAp(DRW)).unwrap();
     assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0x1111_1111);
+    // A DRW read of the server's moves A's TAR on by itself.
+    worker.run(None, Op::ReadAp(DRW)).unwrap();
     assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0x2222_2222);
+    assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0x3333_3333);
 }
 
 #[test]
