@@ -69,6 +69,15 @@ fn line_of_exactly_the_limit_is_served_and_one_byte_more_is_refused() {
     assert_eq!(at_limit["id"], 100, "{at_limit}");
     assert_eq!(at_limit["result"], "sim", "{at_limit}");
 
+    // The same line read by the server before its end arrives: a whole
+    // limit's worth of bytes waiting for their LF is not yet too long.
+    client.stream.write_all(&line_of_length(102, 1000)).unwrap();
+    client.wait_until_server_has_read();
+    client.stream.write_all(b"\n").unwrap();
+    let split = client.recv();
+    assert_eq!(split["id"], 102, "{split}");
+    assert_eq!(split["result"], "sim", "{split}");
+
     client.send_line(&line_of_length(101, 1001));
     let over = client.recv();
     assert_eq!(over["status"], 1, "{over}");
