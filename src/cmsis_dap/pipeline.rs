@@ -74,9 +74,12 @@ impl Pipeline {
         }
     }
 
-    /// True when no group is unfinished.
+    /// True when no group is unfinished and no reply is owed: a group that
+    /// failed part-way finishes with its later packets still in flight,
+    /// and their replies must be read before anything else is sent, or
+    /// the next call would take one of them for its own.
     pub fn is_idle(&self) -> bool {
-        self.groups.is_empty()
+        self.groups.is_empty() && self.in_flight.is_empty()
     }
 
     /// Whether a transfer failed since last asked (what SELECT holds is

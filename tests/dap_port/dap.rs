@@ -134,12 +134,14 @@ impl DapServer {
     /// long enough that no test depends on the machine's speed to finish a
     /// core register transfer, as `common::start_server`).
     pub fn start_with(limits: Limits) -> DapServer {
-        let sim = VirtualProbe::new(
-            "sim",
-            VIRTUAL_DESCRIPTION,
-            FirmwareConfig::for_model(UsbModel::None),
-        )
-        .expect("virtual probe");
+        DapServer::start_on(UsbModel::None, limits)
+    }
+
+    /// A server whose virtual probe has the packets and timing of `usb`
+    /// (several packets in flight, of 64 bytes on full-speed HID).
+    pub fn start_on(usb: UsbModel, limits: Limits) -> DapServer {
+        let sim = VirtualProbe::new("sim", VIRTUAL_DESCRIPTION, FirmwareConfig::for_model(usb))
+            .expect("virtual probe");
         let handle = server::spawn_with_dap(
             TcpListener::bind("127.0.0.1:0").expect("bind port 0"),
             Some(TcpListener::bind("127.0.0.1:0").expect("bind port 0")),

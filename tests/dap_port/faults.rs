@@ -5,7 +5,11 @@
 //! and has its AP transfers refused until it writes ABORT; a pyOCD client
 //! and another DAP client beside it never do.
 
+use std::time::Duration;
+
 use probeshare::probe::DebugProbe;
+use probeshare::server::Limits;
+use probeshare::sim::dap_firmware::UsbModel;
 use serde_json::json;
 
 use crate::common::Client;
@@ -15,7 +19,10 @@ use crate::support::*;
 /// Sends each packet to the port and to the firmware alone, after the same
 /// session set-up, and asserts the replies are the same bytes.
 fn answers_as_firmware(packets: &[Vec<u8>]) {
-    let server = DapServer::start();
+    answers_as_firmware_behind(DapServer::start(), packets);
+}
+
+fn answers_as_firmware_behind(server: DapServer, packets: &[Vec<u8>]) {
     let mut dap = RawDap::session(server.dap_addr());
     let mut firmware = Firmware::session();
     for (i, packet) in packets.iter().enumerate() {
@@ -76,6 +83,34 @@ fn a_block_read_of_unmapped_memory_faults_with_the_firmwares_count() {
         transfer(&[(dp_write(DP_ABORT), Some(STKERRCLR))]),
         sticky_is(0),
     ]);
+}
+
+/// Reads filling more than one of the probe's packets, as OpenOCD packs
+/// them (DAP_Transfer): the packets after the faulting one are in flight
+/// when the fault is learnt, and their replies, to the same command, must
+/// not answer the next requests.
+#[test]
+fn a_long_transfer_that_faults_at_once_leaves_the_next_packets_their_own_replies() {
+    let full_speed = DapServer::start_on(
+        UsbModel::FsHid,
+        Limits {
+            register_window: Duration::from_secs(60),
+            ..Limits::default()
+        },
+    );
+    answers_as_firmware_behind(
+        full_speed,
+        &[
+            word_csw(),
+            transfer(&[(ap_write(AP_TAR), Some(UNMAPPED))]),
+            transfer(&[(ap_read(AP_DRW), None); 250]),
+            block_read(ap_read(AP_DRW), 250),
+            transfer(&[(dp_read(DP_IDR), None)]),
+            transfer(&[(dp_write(DP_ABORT), Some(STKERRCLR))]),
+            sticky_is(0),
+            transfer(&[(dp_read(DP_IDR), None)]),
+        ],
+    );
 }
 
 #[test]

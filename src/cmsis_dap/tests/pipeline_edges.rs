@@ -3,15 +3,23 @@
 //! packet size (its firmware refuses a request and cuts a reply that do
 //! not fit); and a link that fails with packets in flight stops every
 //! unfinished group at its first operation not answered, leaves the groups
-//! finished before it whole, and names the reply that went wrong.
+//! finished before it whole, and names the reply that went wrong; what a
+//! stopped group had not sent yet is never sent, and SELECT is written
+//! again after a failure that may have stopped its write.
 
 use super::with_firmware::{assert_kept_to_the_packet_limits, driver_on};
 use crate::cmsis_dap::CmsisDapProbe;
 use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, SequenceOutput, TransferPipeline};
+use crate::sim::ctrl_ap::{CTRL_AP_IDR, NORDIC_CTRL_AP_IDR};
 use crate::sim::dap_firmware::{ReplyFault, SimDapFirmware, UsbModel};
-use crate::sim::dp::{DPIDR_VALUE, DP_IDR, DP_SELECT};
+use crate::sim::dp::{
+    CDBGPWRUPREQ, CSYSPWRUPREQ, DPIDR_VALUE, DP_ABORT, DP_CTRL_STAT, DP_IDR, DP_SELECT, STKERRCLR,
+};
 use crate::sim::mem_ap::{AP_CSW, AP_DRW, AP_TAR, CSW_ADDRINC_SINGLE, CSW_SIZE32};
-use crate::sim::RAM_BASE;
+use crate::sim::{RAM_BASE, RAM_SIZE};
+
+/// The first address past RAM: a MEM-AP access there faults.
+const RAM_END: u32 = RAM_BASE + RAM_SIZE;
 
 type Driver = CmsisDapProbe<SimDapFirmware>;
 
@@ -189,4 +197,92 @@ fn a_probe_gone_with_packets_in_flight_fails_every_unfinished_group_as_disconnec
         probe.read_dp(u32::from(DP_IDR)),
         Err(ProbeError::Disconnected(_))
     ));
+}
+
+/// A CTRL/STAT write that would take the debug port's power-up requests
+/// away: it must not run if its group stopped before it.
+fn power_down() -> Op {
+    Op::WriteDp {
+        addr: u32::from(DP_CTRL_STAT),
+        value: 0,
+    }
+}
+
+/// Whether the debug port still has its power-up requests.
+fn powered(probe: &mut Driver) -> bool {
+    let ctrl_stat = probe.read_dp(u32::from(DP_CTRL_STAT)).unwrap();
+    ctrl_stat & (CDBGPWRUPREQ | CSYSPWRUPREQ) == CDBGPWRUPREQ | CSYSPWRUPREQ
+}
+
+/// The reads between a group's failure and its last operation: more
+/// packets than the window holds, so the last ones are still unsent when
+/// the failure is learnt.
+fn many_packets_of_reads() -> Op {
+    Op::ReadApMultiple {
+        addr: u32::from(AP_DRW),
+        count: 300,
+    }
+}
+
+#[test]
+fn a_group_that_faulted_sends_none_of_its_operations_not_sent_yet() {
+    let (mut probe, _stats) = driver_on(UsbModel::FsHid);
+    assert!(powered(&mut probe));
+    let group = vec![
+        ap_write(AP_CSW, CSW_SIZE32 | CSW_ADDRINC_SINGLE),
+        ap_write(AP_TAR, RAM_END),
+        Op::ReadAp(u32::from(AP_DRW)),
+        many_packets_of_reads(),
+        power_down(),
+    ];
+    let got = pipelined(&mut probe, &[group]);
+    assert!(matches!(got[0].failure, Some(ProbeError::TransferFault(_))));
+    assert_eq!(got[0].outputs.len(), 2);
+    // The replies to the reads after the fault, sent before it was known,
+    // are the pipeline's: the next call gets its own.
+    assert_eq!(probe.read_dp(u32::from(DP_IDR)), Ok(DPIDR_VALUE));
+    probe
+        .write_dp(u32::from(DP_ABORT), STKERRCLR)
+        .expect("clear the fault");
+    assert!(powered(&mut probe), "the power-down after the fault ran");
+}
+
+#[test]
+fn after_a_wrong_reply_no_packet_of_a_stopped_group_is_sent() {
+    let (mut probe, _stats) = driver_on(UsbModel::FsHid);
+    let group = vec![
+        ap_write(AP_CSW, CSW_SIZE32 | CSW_ADDRINC_SINGLE),
+        ap_write(AP_TAR, RAM_BASE),
+        many_packets_of_reads(),
+        power_down(),
+    ];
+    arm_fifth_reply(&probe, ReplyFault::WrongCommand(0x06));
+    let got = pipelined(&mut probe, &[group]);
+    probe.transport().fault_handle().clear();
+    assert!(matches!(got[0].failure, Some(ProbeError::Probe(_))));
+    assert!(powered(&mut probe), "the power-down after the failure ran");
+}
+
+#[test]
+fn after_a_failed_group_select_is_written_again_before_the_next_ap_access() {
+    let (mut probe, _stats) = driver_on(UsbModel::FsHid);
+    // The CTRL-AP's IDR (AP 1) would have needed SELECT written; the fault
+    // before it in the same packet stopped that write from running.
+    let ctrl_ap_idr = Op::ReadAp(0x0100_0000 | u32::from(CTRL_AP_IDR));
+    let group = vec![
+        ap_write(AP_CSW, CSW_SIZE32 | CSW_ADDRINC_SINGLE),
+        ap_write(AP_TAR, RAM_END),
+        Op::ReadAp(u32::from(AP_DRW)),
+        ctrl_ap_idr.clone(),
+    ];
+    let got = pipelined(&mut probe, &[group]);
+    assert!(matches!(got[0].failure, Some(ProbeError::TransferFault(_))));
+    probe
+        .write_dp(u32::from(DP_ABORT), STKERRCLR)
+        .expect("clear the fault");
+    assert_eq!(
+        probe.read_ap(0x0100_0000 | u32::from(CTRL_AP_IDR)),
+        Ok(NORDIC_CTRL_AP_IDR),
+        "AP 1's IDR, not AP 0's"
+    );
 }
