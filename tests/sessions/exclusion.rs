@@ -145,3 +145,16 @@ fn a_preempted_user_that_sends_nothing_is_closed_when_the_grace_runs_out() {
         "closed after {EVICTION_GRACE:?}"
     );
 }
+
+#[test]
+fn a_connection_over_the_limit_on_a_session_port_is_told_why() {
+    let bench = Bench::start_with("[probe.limits]\nmax_connections = 1\n");
+    let session = bench.opened("night-build", 60);
+    let mut insider = Client::session(session.addr());
+    let mut refused = Client::connect(session.addr());
+    let refusal = refused.recv();
+    assert_eq!(refusal["status"], 1, "{refusal}");
+    assert_eq!(refusal["error"], "too many connections", "{refusal}");
+    assert!(refused.is_closed_by_server());
+    assert_eq!(insider.ok("read_dp", json!([0])), SIM_DPIDR);
+}

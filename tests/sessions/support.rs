@@ -22,8 +22,14 @@ pub struct Bench {
 impl Bench {
     /// `sim:alpha` on a free port, with a DAP port.
     pub fn start() -> Bench {
+        Bench::start_with("")
+    }
+
+    /// The same, with more of the probe's configuration (`[probe.limits]`,
+    /// say) after its entry.
+    pub fn start_with(more: &str) -> Bench {
         let entry = format!(
-            "[[probe]]\nserial = \"{PROBE}\"\nport = {}\ndap_port = {}\n",
+            "[[probe]]\nserial = \"{PROBE}\"\nport = {}\ndap_port = {}\n{more}",
             free_port(),
             free_port()
         );
