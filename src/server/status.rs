@@ -7,7 +7,7 @@
 //! list is rebuilt only when it can have changed: a connection came or
 //! went, or the lock or a reference count moved.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,8 +43,6 @@ pub struct ProbeStatus {
     /// "Worker death"): the server has answered its clients with status 2
     /// and is retiring; whoever started it may serve the probe anew.
     pub worker_died: bool,
-    /// Responses sent since the server started, by wire status code.
-    pub answered_by_status: BTreeMap<u8, u64>,
     /// Every connection open at the moment, oldest first.
     pub client_list: Vec<ClientStatus>,
     /// The loop's counters for the metrics.
@@ -164,9 +162,6 @@ impl StatusWatch {
         status.target_polls = events.target_polls;
         status.subscribers = events.subscribers;
         status.queued_events = events.queued_events;
-        if status.answered_by_status != ledger.answered {
-            status.answered_by_status.clone_from(&ledger.answered);
-        }
         if status.traffic.lock_waits != arbiter.lock_waits() {
             status.traffic.lock_waits = arbiter.lock_waits();
         }

@@ -70,8 +70,6 @@ impl AnswerStatus {
 /// Everything the loop counts.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    /// Responses sent so far, by wire status code.
-    pub answered: BTreeMap<u8, u64>,
     /// The counters behind the metrics.
     pub traffic: Traffic,
 }
@@ -86,7 +84,6 @@ impl Ledger {
         framed_at: Instant,
         status: AnswerStatus,
     ) {
-        *self.answered.entry(status.code).or_insert(0) += 1;
         self.traffic
             .record_answer(front_end, request, framed_at, status);
     }
