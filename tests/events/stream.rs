@@ -64,8 +64,14 @@ fn a_subscriber_is_greeted_then_hears_only_events_whatever_it_sends() {
     assert_rfc3339_millis(&greeting["time"]);
 
     // Requests after `subscribe` are no requests: nothing answers them.
+    // Their bytes are still counted as received.
+    let received = server.status().traffic.received_bytes;
+    let junk = b"not even json";
     subscriber.client.send("readprop", json!(["unique_id"]));
-    subscriber.client.send_line(b"not even json");
+    subscriber.client.send_line(junk);
+    wait_until("the junk counted as received", || {
+        server.status().traffic.received_bytes >= received + junk.len() as u64 + 1
+    });
     let other = Client::hello(addr);
     let joined = subscriber.next();
     assert!(is(&joined, "client", "joined"), "{joined}");
