@@ -260,7 +260,41 @@ fn after_a_wrong_reply_no_packet_of_a_stopped_group_is_sent() {
     let got = pipelined(&mut probe, &[group]);
     probe.transport().fault_handle().clear();
     assert!(matches!(got[0].failure, Some(ProbeError::Probe(_))));
+    // The next group is sent on its own, nothing of the stopped one first.
+    let next = pipelined(&mut probe, &[vec![Op::ReadDp(u32::from(DP_IDR))]]);
+    assert_eq!(next[0].outputs, [OpOutput::Word(DPIDR_VALUE)]);
     assert!(powered(&mut probe), "the power-down after the failure ran");
+}
+
+#[test]
+fn a_group_that_faulted_leaves_the_next_groups_packets_to_be_sent() {
+    let (mut probe, _stats) = driver_on(UsbModel::FsHid);
+    let values: Vec<u32> = (0..300).map(|i| 0xD000_0000 | i).collect();
+    let groups = vec![
+        vec![
+            ap_write(AP_CSW, CSW_SIZE32 | CSW_ADDRINC_SINGLE),
+            ap_write(AP_TAR, RAM_END),
+            Op::ReadAp(u32::from(AP_DRW)),
+            many_packets_of_reads(),
+        ],
+        vec![
+            Op::WriteDp {
+                addr: u32::from(DP_ABORT),
+                value: STKERRCLR,
+            },
+            ap_write(AP_TAR, RAM_BASE),
+            Op::WriteApMultiple {
+                addr: u32::from(AP_DRW),
+                values: values.clone(),
+            },
+            ap_write(AP_TAR, RAM_BASE),
+            many_packets_of_reads(),
+        ],
+    ];
+    let got = pipelined(&mut probe, &groups);
+    assert!(matches!(got[0].failure, Some(ProbeError::TransferFault(_))));
+    assert_eq!(got[1].failure, None);
+    assert_eq!(got[1].outputs[4], OpOutput::Words(values));
 }
 
 #[test]
@@ -285,4 +319,45 @@ fn after_a_failed_group_select_is_written_again_before_the_next_ap_access() {
         Ok(NORDIC_CTRL_AP_IDR),
         "AP 1's IDR, not AP 0's"
     );
+}
+
+/// Every split of a packet between single transfers and a write block:
+/// `singles` reads (DP and AP), then a run of writes long enough to be a
+/// block, then more reads, for every count of singles that moves the
+/// block's start across a packet.
+#[test]
+fn a_block_after_any_number_of_single_transfers_fits_its_packet() {
+    for usb in [UsbModel::FsHid, UsbModel::HsBulk] {
+        for singles in 0..40u32 {
+            let (mut probe, stats) = driver_on(usb);
+            let mut group = vec![
+                ap_write(AP_CSW, CSW_SIZE32 | CSW_ADDRINC_SINGLE),
+                ap_write(AP_TAR, RAM_BASE),
+            ];
+            group.extend((0..singles).map(|i| {
+                if i % 2 == 0 {
+                    Op::ReadDp(u32::from(DP_IDR))
+                } else {
+                    Op::ReadAp(u32::from(AP_CSW))
+                }
+            }));
+            group.push(Op::WriteApMultiple {
+                addr: u32::from(AP_DRW),
+                values: (0..200).collect(),
+            });
+            group.push(ap_write(AP_TAR, RAM_BASE));
+            group.push(Op::ReadApMultiple {
+                addr: u32::from(AP_DRW),
+                count: 200,
+            });
+            let got = pipelined(&mut probe, &[group.clone()]);
+            assert_eq!(got[0].failure, None, "{usb:?}, {singles} singles");
+            assert_eq!(
+                got[0].outputs.last(),
+                Some(&OpOutput::Words((0..200).collect())),
+                "{usb:?}, {singles} singles"
+            );
+            assert_kept_to_the_packet_limits(&stats, probe.dap_info().packet_count);
+        }
+    }
 }
