@@ -361,3 +361,25 @@ fn a_block_after_any_number_of_single_transfers_fits_its_packet() {
         }
     }
 }
+
+/// Single writes that are no block (CSW and TAR in turn): the request,
+/// five bytes a write, is what fills the packet, not the reply.
+#[test]
+fn single_writes_fill_packets_by_their_request_bytes() {
+    for usb in [UsbModel::FsHid, UsbModel::HsBulk] {
+        let (mut probe, stats) = driver_on(usb);
+        let csw = CSW_SIZE32 | CSW_ADDRINC_SINGLE;
+        let mut group: Vec<Op> = (0..150u32)
+            .flat_map(|i| [ap_write(AP_CSW, csw), ap_write(AP_TAR, RAM_BASE + 4 * i)])
+            .collect();
+        group.push(Op::ReadAp(u32::from(AP_TAR)));
+        let got = pipelined(&mut probe, &[group]);
+        assert_eq!(got[0].failure, None, "{usb:?}");
+        assert_eq!(
+            got[0].outputs.last(),
+            Some(&OpOutput::Word(RAM_BASE + 4 * 149)),
+            "{usb:?}"
+        );
+        assert_kept_to_the_packet_limits(&stats, probe.dap_info().packet_count);
+    }
+}
