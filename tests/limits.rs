@@ -274,51 +274,6 @@ fn reading_pauses_at_the_pending_request_limit() {
     assert_eq!(writer.unread_by_server(), 0);
 }
 
-/// Write blocks hold their data until they run: queued behind another
-/// client's lock, 16 blocks of 4000 bytes reach a 64 KiB limit and the
-/// server stops reading, though their responses are tiny.
-#[test]
-fn reading_pauses_when_queued_write_blocks_reach_the_unsent_byte_limit() {
-    const REQUESTS: usize = 60;
-    let server = ServerProcess::start(&["--max-unsent-bytes", "65536"]);
-    let mut writer = powered_session(server.addr);
-    let mut holder = Client::session(server.addr);
-    holder.ok("lock", json!([]));
-
-    // About 700 KB of lines, each a block of 1000 writes to TAR.
-    let values = vec![0x2000_0000u32; 1000];
-    let lines: String = (0..REQUESTS)
-        .map(|i| {
-            let request =
-                json!({"id": 100 + i, "request": "write_ap_multiple", "arguments": [0x04, values]});
-            format!("{request}\n")
-        })
-        .collect();
-    let mut stream = writer.stream.try_clone().expect("clone");
-    let sender = std::thread::spawn(move || stream.write_all(lines.as_bytes()));
-
-    wait_until("the server to leave the writer's bytes unread", || {
-        writer.unread_by_server() >= 32 * 1024
-    });
-    let unread = writer.unread_by_server();
-    let watched = Instant::now();
-    while watched.elapsed() < Duration::from_millis(300) {
-        let now = writer.unread_by_server();
-        assert!(
-            now >= unread,
-            "the server read on: {unread} then {now} unread"
-        );
-    }
-
-    holder.ok("unlock", json!([]));
-    for i in 0..REQUESTS {
-        let response = writer.recv();
-        assert_eq!(response["id"], 100 + i as i64, "{response}");
-        assert_eq!(response["status"], 0, "{response}");
-    }
-    sender.join().expect("sender").expect("every request sent");
-}
-
 #[test]
 fn pipelining_past_the_unsent_byte_limit_gets_every_response_in_order() {
     let server = ServerProcess::start(&["--max-unsent-bytes", "256"]);
