@@ -480,3 +480,26 @@ fn a_transfer_of_many_drw_reads_takes_few_probe_packets() {
     // The TAR write and two DAP_TransferBlocks of the 512-byte probe.
     assert!(packets <= 4, "{packets} probe packets");
 }
+
+#[test]
+fn a_request_of_exactly_the_packet_size_is_served() {
+    let server = DapServer::start();
+    let mut dap = RawDap::session(server.dap_addr());
+    let base = RAM_BASE + 0x2000;
+    let setup = transfer(&[
+        (ap_write(AP_CSW), Some(CSW_WORD_INCREMENT)),
+        (ap_write(AP_TAR), Some(base)),
+    ]);
+    assert_eq!(dap.call(&setup), [DAP_TRANSFER, 2, ACK_OK]);
+    // 3 header bytes, 204 writes of 5 bytes and one read of 1: 1024.
+    let mut requests: Vec<(u8, Option<u32>)> = (0..204)
+        .map(|i| (ap_write(AP_DRW), Some(0x7700_0000 | i)))
+        .collect();
+    requests.push((dp_read(DP_IDR), None));
+    let exact = transfer(&requests);
+    assert_eq!(exact.len(), PORT_PACKET_SIZE);
+    let reply = dap.call(&exact);
+    assert_eq!(reply[..3], [DAP_TRANSFER, 205, ACK_OK]);
+    assert_eq!(words(&reply, 3), [DPIDR_VALUE]);
+    assert_eq!(server.memory_word(base + 4 * 203), 0x7700_0000 | 203);
+}
