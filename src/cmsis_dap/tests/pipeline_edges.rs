@@ -228,11 +228,17 @@ fn many_packets_of_reads() -> Op {
 fn a_group_that_faulted_sends_none_of_its_operations_not_sent_yet() {
     let (mut probe, _stats) = driver_on(UsbModel::FsHid);
     assert!(powered(&mut probe));
+    // The firmware stops a command at its first failed transfer, so the
+    // power-down starts a command of its own, after a write block.
     let group = vec![
         ap_write(AP_CSW, CSW_SIZE32 | CSW_ADDRINC_SINGLE),
         ap_write(AP_TAR, RAM_END),
         Op::ReadAp(u32::from(AP_DRW)),
         many_packets_of_reads(),
+        Op::WriteApMultiple {
+            addr: u32::from(AP_DRW),
+            values: vec![0; 32],
+        },
         power_down(),
     ];
     let got = pipelined(&mut probe, &[group]);
