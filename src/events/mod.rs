@@ -10,7 +10,7 @@
 //!
 //! # Publishing (any thread)
 //!
-//! ```ignore
+//! ```text
 //! bus.publish(&probe_id, Event::Session(SessionEvent {
 //!     what: SessionChange::Opened,
 //!     session: id.clone(),
