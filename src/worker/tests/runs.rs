@@ -2,8 +2,10 @@
 //! (DAPABORT when a transfer was left pending, the flags cleared whatever
 //! failed after the FAULT), its STICKYERR noted even when it goes on after
 //! the fault and only for a FAULT, cleared only the way its wire clears
-//! it; a sequence's deferred failure reported inside the sequence; and a
-//! TAR the server moved put back.
+//! it, forgotten when the client leaves; a sequence's deferred failure
+//! reported inside the sequence; and rule 9's TAR: put back after the
+//! server moved it (its own access or a memory handle's), a block write's
+//! restored first, a failed block's read back from the AP.
 
 use super::{write_ap, Access, Batch, Job, Task, Worker, A, B, CSW, DRW, TAR, UNMAPPED, WORDS};
 use crate::dap::registers::{
