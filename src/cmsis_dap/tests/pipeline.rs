@@ -14,7 +14,7 @@ use crate::sim::dp::{DPIDR_VALUE, DP_ABORT, DP_CTRL_STAT, DP_IDR, DP_RDBUFF, STK
 use crate::sim::mem_ap::{AP_CSW, AP_DRW, AP_TAR, CSW_ADDRINC_SINGLE, CSW_SIZE32};
 use crate::sim::{RAM_BASE, RAM_SIZE};
 
-type Driver = CmsisDapProbe<SimDapFirmware>;
+pub(super) type Driver = CmsisDapProbe<SimDapFirmware>;
 
 /// The last words of RAM: the next one faults.
 const RAM_END: u32 = RAM_BASE + RAM_SIZE;
@@ -58,7 +58,7 @@ fn pattern(count: usize) -> Vec<u32> {
 }
 
 /// Issues every group, then runs the pipeline dry; the groups' outputs.
-fn pipelined(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
+pub(super) fn pipelined(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
     for group in groups {
         TransferPipeline::issue(probe, group);
     }
@@ -67,7 +67,7 @@ fn pipelined(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
 }
 
 /// The same groups, each operation a call of its own, in turn.
-fn one_by_one(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
+pub(super) fn one_by_one(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
     groups
         .iter()
         .map(|ops| {

@@ -7,11 +7,11 @@
 //! stopped group had not sent yet is never sent, and SELECT is written
 //! again after a failure that may have stopped its write.
 
+use super::pipeline::{one_by_one, pipelined, Driver};
 use super::with_firmware::{assert_kept_to_the_packet_limits, driver_on};
-use crate::cmsis_dap::CmsisDapProbe;
-use crate::probe::{DebugProbe, Op, OpOutput, ProbeError, SequenceOutput, TransferPipeline};
+use crate::probe::{DebugProbe, Op, OpOutput, ProbeError};
 use crate::sim::ctrl_ap::{CTRL_AP_IDR, NORDIC_CTRL_AP_IDR};
-use crate::sim::dap_firmware::{ReplyFault, SimDapFirmware, UsbModel};
+use crate::sim::dap_firmware::{ReplyFault, UsbModel};
 use crate::sim::dp::{
     CDBGPWRUPREQ, CSYSPWRUPREQ, DPIDR_VALUE, DP_ABORT, DP_CTRL_STAT, DP_IDR, DP_SELECT, STKERRCLR,
 };
@@ -21,8 +21,6 @@ use crate::sim::{RAM_BASE, RAM_SIZE};
 /// The first address past RAM: a MEM-AP access there faults.
 const RAM_END: u32 = RAM_BASE + RAM_SIZE;
 
-type Driver = CmsisDapProbe<SimDapFirmware>;
-
 const DAP_TRANSFER: u8 = 0x05;
 const DAP_EXECUTE_COMMANDS: u8 = 0x7F;
 
@@ -31,26 +29,6 @@ fn ap_write(register: u8, value: u32) -> Op {
         addr: u32::from(register),
         value,
     }
-}
-
-fn pipelined(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
-    for group in groups {
-        TransferPipeline::issue(probe, group);
-    }
-    while TransferPipeline::advance(probe) {}
-    std::iter::from_fn(|| probe.take_finished()).collect()
-}
-
-fn one_by_one(probe: &mut Driver, groups: &[Vec<Op>]) -> Vec<SequenceOutput> {
-    groups
-        .iter()
-        .map(|ops| {
-            SequenceOutput::run(ops, |op| {
-                let mut memaps = crate::memap::MemAps::default();
-                crate::worker::execute(probe, &mut memaps, op)
-            })
-        })
-        .collect()
 }
 
 /// Groups of every shape the DAP port passes on, from a fixed seed: runs
