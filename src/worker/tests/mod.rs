@@ -208,6 +208,27 @@ impl Worker {
         done.into_iter().map(|c| c.result).collect()
     }
 
+    /// Runs one task of any kind (a sequence, a memory-handle request) as
+    /// a run of its own.
+    fn task(&mut self, client: Option<ClientId>, task: Task) -> ProbeResult<OpOutput> {
+        let id = self.next_id;
+        self.next_id = JobId(id.0 + 1);
+        let job = Job {
+            id,
+            client,
+            task,
+            flush_after: true,
+        };
+        let batch = Batch {
+            jobs: vec![job],
+            departed: Vec::new(),
+        };
+        self.runner
+            .run_batch(&mut self.probe, batch)
+            .remove(0)
+            .result
+    }
+
     fn run(&mut self, client: Option<ClientId>, op: Op) -> ProbeResult<OpOutput> {
         self.batch(&[(client, op)]).remove(0)
     }

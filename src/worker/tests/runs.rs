@@ -7,16 +7,27 @@
 //! server moved it (its own access or a memory handle's), a block write's
 //! restored first, a failed block's read back from the AP.
 
-use super::{write_ap, Access, Batch, Job, Task, Worker, A, B, CSW, DRW, TAR, UNMAPPED, WORDS};
+use super::{write_ap, Access, Batch, Task, Worker, A, B, CSW, DRW, TAR, UNMAPPED, WORDS};
 use crate::dap::registers::{
     ABORT_DAPABORT, ABORT_ORUNERRCLR, ABORT_STKERRCLR, DP_ABORT, STICKYERR,
 };
-use crate::ids::JobId;
 use crate::memap::{MemoryOp, MemoryRequest};
 use crate::probe::{ApAddress, Op, OpOutput, ProbeError, WireProtocol};
 use crate::sim::faults::InjectedAck;
 use crate::sim::RAM_BASE;
 use crate::worker::sticky::clears_stickyerr;
+
+/// A worker whose target answers WAIT at RAM_BASE's word until cleared,
+/// A's CSW set to words, and nothing noted yet.
+fn waiting_at_ram_base() -> Worker {
+    let mut worker = Worker::new();
+    worker
+        .faults
+        .fail_at(RAM_BASE..RAM_BASE + 4, InjectedAck::Wait);
+    worker.ok(A, write_ap(CSW, WORDS));
+    worker.everything();
+    worker
+}
 
 /// The values written to ABORT since the last look.
 fn abort_writes(worker: &mut Worker) -> Vec<u32> {
@@ -32,12 +43,7 @@ fn abort_writes(worker: &mut Worker) -> Vec<u32> {
 
 #[test]
 fn a_run_with_a_wait_timeout_ends_with_dapabort_whatever_failed_after_it() {
-    let mut worker = Worker::new();
-    worker
-        .faults
-        .fail_at(RAM_BASE..RAM_BASE + 4, InjectedAck::Wait);
-    worker.ok(A, write_ap(CSW, WORDS));
-    worker.everything();
+    let mut worker = waiting_at_ram_base();
     let results = worker.batch(&[
         (Some(A), write_ap(TAR, RAM_BASE)),
         (Some(A), Op::ReadAp(DRW)),
@@ -56,12 +62,7 @@ fn a_run_with_a_wait_timeout_ends_with_dapabort_whatever_failed_after_it() {
 #[test]
 fn a_run_with_a_wait_timeout_ends_with_dapabort_whatever_failed_before_it() {
     // A client that cleared its FAULT itself can go on to a WAIT.
-    let mut worker = Worker::new();
-    worker
-        .faults
-        .fail_at(RAM_BASE..RAM_BASE + 4, InjectedAck::Wait);
-    worker.ok(A, write_ap(CSW, WORDS));
-    worker.everything();
+    let mut worker = waiting_at_ram_base();
     let results = worker.batch(&[
         (Some(A), write_ap(TAR, UNMAPPED)),
         (Some(A), Op::ReadAp(DRW)),
@@ -260,19 +261,8 @@ fn a_sequence_whose_deferred_write_faults_reports_it_after_the_operations_that_r
         write_ap(TAR, UNMAPPED),
         write_ap(DRW, 1),
     ];
-    let done = worker.runner.run_batch(
-        &mut worker.probe,
-        Batch {
-            jobs: vec![Job {
-                id: JobId(100),
-                client: Some(A),
-                task: Task::Sequence(ops),
-                flush_after: true,
-            }],
-            departed: Vec::new(),
-        },
-    );
-    let Ok(OpOutput::Sequence(sequence)) = &done[0].result else {
+    let done = worker.task(Some(A), Task::Sequence(ops));
+    let Ok(OpOutput::Sequence(sequence)) = &done else {
         panic!("a sequence's output, with its failure inside: {done:?}");
     };
     assert!(
@@ -381,19 +371,8 @@ fn a_memory_handle_access_of_the_server_leaves_the_clients_tar_as_it_was() {
             count: 2,
         },
     });
-    let done = worker.runner.run_batch(
-        &mut worker.probe,
-        Batch {
-            jobs: vec![Job {
-                id: JobId(200),
-                client: None,
-                task: read,
-                flush_after: true,
-            }],
-            departed: Vec::new(),
-        },
-    );
-    assert!(done[0].result.is_ok(), "{done:?}");
+    let done = worker.task(None, read);
+    assert!(done.is_ok(), "{done:?}");
     assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0xA1);
     assert_eq!(worker.word(A, Op::ReadAp(DRW)), 0xA2);
 }
